@@ -1,0 +1,17 @@
+import { buildApp } from '../http/app.ts';
+import { openContext } from './context.ts';
+
+/** Listen until SIGINT/SIGTERM, then close the server and the database cleanly. */
+export async function serve(opts: { asOf?: string }): Promise<void> {
+  const ctx = await openContext({ asOf: opts.asOf });
+  const app = await buildApp(ctx);
+  await app.listen({ port: ctx.config.port, host: ctx.config.host });
+  ctx.log.info(`ZeroTouch API and web app on http://localhost:${ctx.config.port} (${ctx.database.engine})`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await app.close();
+  await ctx.database.close();
+}

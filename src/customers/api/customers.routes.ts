@@ -1,0 +1,118 @@
+import type { FastifyPluginAsync } from 'fastify';
+import {
+  AppError, audit, can, forbidden, issueToken, maskContact, notFound, requirePermission, requireScope, verifyPassword,
+  type AppContext, type Principal,
+} from '../../platform/index.ts';
+import {
+  findCustomerByNumber, listAgreements, listContacts, listServicePoints, searchCustomers,
+  type CustomerRow, type NoticeChannel,
+} from '../store/customers.repository.ts';
+import { replaceAgreements, upsertContact } from '../store/agreements.repository.ts';
+import { CHANNEL_CONTACT_KINDS, validateContact } from '../domain/contacts.ts';
+
+/** Staff see customers in their org scope; a customer sees only itself. */
+export function requireCustomerAccess(p: Principal | undefined, c: CustomerRow, permission: Parameters<typeof requirePermission>[1] = 'customers:read'): Principal {
+  if (p?.kind === 'customer') {
+    if (p.id !== Number(c.id)) throw forbidden('a customer may only see its own account');
+    return p;
+  }
+  const staff = requirePermission(p, permission);
+  requireScope(staff, c.org_path);
+  return staff;
+}
+
+export async function loadCustomerFor(ctx: AppContext, p: Principal | undefined, number: string, permission?: Parameters<typeof requirePermission>[1]) {
+  if (!/^\d{10}$/.test(number)) throw new AppError('CUSTOMER_NUMBER_INVALID', `a customer number has 10 digits: ${number}`);
+  const c = await findCustomerByNumber(ctx.db, number);
+  if (!c) throw notFound('CUSTOMER_UNKNOWN', `no customer ${number}`);
+  requireCustomerAccess(p, c, permission);
+  return c;
+}
+
+export function customerToDto(c: CustomerRow) {
+  return {
+    id: Number(c.id), number: c.number, name: c.name, kind: c.kind, category: c.category, tariffCode: c.tariff_code,
+    billingCycle: c.billing_cycle, gridId: c.grid_id, transformerAreaId: c.transformer_area_id, orgPath: c.org_path,
+    address: c.address, status: c.status, contractCapacityKva: c.contract_capacity_kva, createdOn: c.created_on,
+  };
+}
+
+export const customersRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
+  app.post('/auth/customer-login', {
+    config: { public: true },
+    schema: { tags: ['auth'], body: { type: 'object', required: ['number', 'password'], properties: { number: { type: 'string' }, password: { type: 'string' } } } },
+  }, async (req) => {
+    const { number, password } = req.body as { number: string; password: string };
+    const c = /^\d{10}$/.test(number) ? await findCustomerByNumber(ctx.db, number) : undefined;
+    if (!c || !verifyPassword(password, c.portal_password_hash)) throw new AppError('AUTH_BAD_CREDENTIALS', 'unknown customer number or wrong password', 401);
+    const principal: Principal = { kind: 'customer', id: Number(c.id), name: c.name, role: 'customer', orgId: c.grid_id, orgPath: c.org_path };
+    return { token: await issueToken(ctx.db, principal), user: { ...principal, number: c.number } };
+  });
+
+  app.get('/customers', {
+    schema: {
+      tags: ['customers'],
+      querystring: {
+        type: 'object',
+        properties: {
+          number: { type: 'string' }, name: { type: 'string' }, meterAddress: { type: 'string' },
+          limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 }, offset: { type: 'integer', minimum: 0, default: 0 },
+        },
+      },
+    },
+  }, async (req) => {
+    const p = requirePermission(req.principal, 'customers:read');
+    const q = req.query as { number?: string; name?: string; meterAddress?: string; limit: number; offset: number };
+    const { items, total } = await searchCustomers(ctx.db, { scopePath: p.orgPath, ...q });
+    return { items: items.map(customerToDto), total, limit: q.limit, offset: q.offset };
+  });
+
+  app.get('/customers/:number', { schema: { tags: ['customers'] } }, async (req) => {
+    const { number } = req.params as { number: string };
+    const c = await loadCustomerFor(ctx, req.principal, number);
+    const p = req.principal!;
+    const unmasked = p.kind === 'customer' || can(p, 'contacts:unmasked');
+    const [contacts, agreements, meters] = await Promise.all([listContacts(ctx.db, c.id), listAgreements(ctx.db, c.id), listServicePoints(ctx.db, c.id)]);
+    return {
+      ...customerToDto(c),
+      contacts: contacts.map((k) => ({ id: Number(k.id), kind: k.kind, value: unmasked ? k.value : maskContact(k.value), status: k.status })),
+      channels: agreements.map((a) => ({ channel: a.channel, contactId: Number(a.contact_id), priority: a.priority, consentedAt: a.consented_at, withdrawnAt: a.withdrawn_at })),
+      meters,
+    };
+  });
+
+  /** Give, withdraw and order notification channels: the list is the new consent, in priority order. */
+  app.put('/customers/:number/channels', {
+    schema: {
+      tags: ['customers'],
+      body: {
+        type: 'object', required: ['channels'],
+        properties: {
+          channels: {
+            type: 'array', maxItems: 4,
+            items: { type: 'object', required: ['channel', 'value'], properties: { channel: { type: 'string', enum: ['sms', 'voice', 'email', 'catv'] }, value: { type: 'string' }, kind: { type: 'string', enum: ['mobile', 'landline', 'email', 'catv'] } } },
+          },
+        },
+      },
+    },
+  }, async (req) => {
+    const { number } = req.params as { number: string };
+    const c = await loadCustomerFor(ctx, req.principal, number, 'customers:write');
+    const body = req.body as { channels: { channel: NoticeChannel; value: string; kind?: 'mobile' | 'landline' | 'email' | 'catv' }[] };
+    if (new Set(body.channels.map((x) => x.channel)).size !== body.channels.length) throw new AppError('CUSTOMER_CHANNEL_DUPLICATE', 'each channel may appear once');
+    // validate everything before writing anything
+    const checked = body.channels.map((x) => {
+      const kind = x.kind ?? CHANNEL_CONTACT_KINDS[x.channel][0]!;
+      if (!CHANNEL_CONTACT_KINDS[x.channel].includes(kind)) throw new AppError('CUSTOMER_CHANNEL_CONTACT_MISMATCH', `${x.channel} cannot use a ${kind} contact`);
+      return { channel: x.channel, kind, value: validateContact(kind, x.value) };
+    });
+    await ctx.db.transaction().execute(async (trx) => {
+      const resolved = [];
+      for (const x of checked) resolved.push({ channel: x.channel, contactId: await upsertContact(trx, c.id, x.kind, x.value) });
+      await replaceAgreements(trx, c.id, ctx.clock.now(), resolved);
+      await audit(trx, ctx.clock, { actor: `${req.principal!.kind}:${req.principal!.id}`, action: 'customer.channels.replace', subject: `customer:${c.number}`, detail: { channels: checked.map((x) => x.channel) } });
+    });
+    const agreements = await listAgreements(ctx.db, c.id);
+    return { channels: agreements.map((a) => ({ channel: a.channel, contactId: Number(a.contact_id), priority: a.priority, consentedAt: a.consented_at, withdrawnAt: a.withdrawn_at })) };
+  });
+};

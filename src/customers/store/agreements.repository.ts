@@ -1,0 +1,40 @@
+import { sql } from 'kysely';
+import type { Db } from '../../platform/index.ts';
+import type { ContactKind, NoticeChannel } from './customers.repository.ts';
+
+/** Insert the contact if new and return its id (contacts are unique per customer, kind, value). */
+export async function upsertContact(db: Db, customerId: number, kind: ContactKind, value: string): Promise<number> {
+  const row = await sql<{ id: number }>`
+    INSERT INTO contact (id, customer_id, kind, value, status)
+    VALUES (nextval('contact_id_seq'), ${customerId}, ${kind}, ${value}, 'unverified')
+    ON CONFLICT ON CONSTRAINT contact_customer_kind_value_key DO UPDATE SET kind = EXCLUDED.kind
+    RETURNING id`.execute(db);
+  return Number(row.rows[0]!.id);
+}
+
+/** Replace the customer's agreed channels: listed ones (in order) are consented, others withdrawn. */
+export async function replaceAgreements(
+  db: Db,
+  customerId: number,
+  at: Date,
+  channels: { channel: NoticeChannel; contactId: number }[],
+): Promise<void> {
+  const keep = channels.map((c) => c.channel);
+  let q = db.updateTable('channel_agreement').set({ withdrawn_at: at }).where('customer_id', '=', customerId).where('withdrawn_at', 'is', null);
+  if (keep.length) q = q.where('channel', 'not in', keep);
+  await q.execute();
+  for (const [i, c] of channels.entries()) {
+    await sql`
+      INSERT INTO channel_agreement (customer_id, channel, contact_id, priority, consented_at, withdrawn_at)
+      VALUES (${customerId}, ${c.channel}, ${c.contactId}, ${i + 1}, ${at}, NULL)
+      ON CONFLICT ON CONSTRAINT channel_agreement_pkey DO UPDATE
+        SET contact_id = EXCLUDED.contact_id, priority = EXCLUDED.priority,
+            consented_at = CASE WHEN channel_agreement.withdrawn_at IS NULL THEN channel_agreement.consented_at ELSE EXCLUDED.consented_at END,
+            withdrawn_at = NULL`.execute(db);
+  }
+}
+
+export async function setContactStatus(db: Db, contactIds: number[], status: 'verified' | 'invalid' | 'unverified'): Promise<void> {
+  if (!contactIds.length) return;
+  await db.updateTable('contact').set({ status }).where('id', 'in', contactIds).execute();
+}

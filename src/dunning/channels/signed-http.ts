@@ -1,0 +1,225 @@
+/**
+ * Signed HTTP, the protocol of the IVR platform (voice, 语音外呼) and the cable operator
+ * (catv, 有线电视机顶盒消息): we POST JSON signed with HMAC-SHA256 over `timestamp.body`;
+ * the provider answers 202 with its id and later POSTs the outcome, signed the same way,
+ * to our callback URL.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { Limiter, ReportHub, SendDeduper, headerValue, rejected, silentLogger, unavailable } from './support.ts';
+import type {
+  CallbackChannel,
+  CallbackHeaders,
+  CallbackVerdict,
+  ChannelKind,
+  ChannelLogger,
+  DeliveryState,
+  OutboundMessage,
+  ReportListener,
+  SendResult,
+} from './types.ts';
+
+export const SIGNATURE_HEADER = 'x-zt-signature';
+export const TIMESTAMP_HEADER = 'x-zt-timestamp';
+const DEFAULT_TOLERANCE_MS = 5 * 60_000;
+
+/** Hex HMAC-SHA256 of `${timestamp}.${body}`. */
+export function signBody(secret: string, timestamp: string, body: string): string {
+  return createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
+}
+
+/** Headers for a signed request; the timestamp is Unix seconds. */
+export function signedHeaders(secret: string, body: string, at: Date): Record<string, string> {
+  const timestamp = String(Math.floor(at.getTime() / 1_000));
+  return {
+    'content-type': 'application/json',
+    [TIMESTAMP_HEADER]: timestamp,
+    [SIGNATURE_HEADER]: `v1=${signBody(secret, timestamp, body)}`,
+  };
+}
+
+export type SignatureCheck = { ok: true } | { ok: false; code: string; message: string };
+
+/** Checks signature and freshness; a replayed request older than `toleranceMs` is refused. */
+export function verifySignature(
+  secret: string,
+  headers: CallbackHeaders,
+  body: string,
+  now: Date,
+  toleranceMs = DEFAULT_TOLERANCE_MS,
+): SignatureCheck {
+  const timestamp = headerValue(headers, TIMESTAMP_HEADER);
+  const signature = headerValue(headers, SIGNATURE_HEADER);
+  if (!timestamp || !signature) {
+    return { ok: false, code: 'CHANNEL_SIGNATURE_MISSING', message: `${TIMESTAMP_HEADER} and ${SIGNATURE_HEADER} are required` };
+  }
+  const expected = Buffer.from(`v1=${signBody(secret, timestamp, body)}`);
+  const given = Buffer.from(signature);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    return { ok: false, code: 'CHANNEL_SIGNATURE_INVALID', message: 'signature does not match the body and shared secret' };
+  }
+  const ageMs = Math.abs(now.getTime() - Number(timestamp) * 1_000);
+  if (!/^\d{1,12}$/.test(timestamp) || ageMs > toleranceMs) {
+    return { ok: false, code: 'CHANNEL_SIGNATURE_EXPIRED', message: `timestamp outside ${toleranceMs / 1_000} s of now` };
+  }
+  return { ok: true };
+}
+
+/** What a provider posts back: its id, our key, and an outcome in its own vocabulary. */
+export interface ProviderCallback {
+  providerMessageId: string;
+  messageKey?: string;
+  outcome: string;
+  at?: string;
+  detail?: string;
+}
+
+export interface SignedHttpChannelOptions {
+  /** Provider base URL, e.g. http://127.0.0.1:7001 */
+  endpoint: string;
+  secret: string;
+  /** Our endpoint the provider calls back, e.g. https://zt.example/api/v1/channels/callbacks/voice */
+  callbackUrl: string;
+  concurrency?: number;
+  timeoutMs?: number;
+  callbackToleranceMs?: number;
+  now?: () => Date;
+  logger?: ChannelLogger;
+}
+
+/** How one provider differs from another: where to post, what to post, what outcomes mean. */
+export interface ProviderProfile {
+  kind: ChannelKind;
+  path: string;
+  validateRecipient(to: string): string | undefined;
+  requestBody(message: OutboundMessage, callbackUrl: string): Record<string, unknown>;
+  outcomes: Readonly<Record<string, DeliveryState>>;
+}
+
+export class SignedHttpChannel implements CallbackChannel {
+  readonly kind: ChannelKind;
+  private readonly opts: Required<Omit<SignedHttpChannelOptions, 'endpoint' | 'secret' | 'callbackUrl'>>;
+  private readonly reports: ReportHub;
+  private readonly deduper = new SendDeduper();
+  private readonly limiter: Limiter;
+  private closed = false;
+
+  constructor(
+    private readonly profile: ProviderProfile,
+    private readonly options: SignedHttpChannelOptions,
+  ) {
+    this.kind = profile.kind;
+    this.opts = {
+      concurrency: 32,
+      timeoutMs: 10_000,
+      callbackToleranceMs: DEFAULT_TOLERANCE_MS,
+      now: () => new Date(),
+      logger: silentLogger,
+      ...options,
+    };
+    this.reports = new ReportHub(this.opts.logger);
+    this.limiter = new Limiter(this.opts.concurrency);
+  }
+
+  onReport(listener: ReportListener): () => void {
+    return this.reports.add(listener);
+  }
+
+  send(messages: readonly OutboundMessage[]): Promise<SendResult[]> {
+    return this.deduper.run(messages, (m) => this.limiter.run(() => this.sendOne(m)));
+  }
+
+  verifyCallback(headers: CallbackHeaders, rawBody: string): CallbackVerdict {
+    const now = this.opts.now();
+    const check = verifySignature(this.options.secret, headers, rawBody, now, this.opts.callbackToleranceMs);
+    if (!check.ok) return { ok: false, status: 401, code: check.code, message: check.message };
+    let body: Partial<ProviderCallback>;
+    try {
+      body = JSON.parse(rawBody) as Partial<ProviderCallback>;
+    } catch {
+      return malformed('callback body is not JSON');
+    }
+    if (typeof body.providerMessageId !== 'string' || body.providerMessageId === '') {
+      return malformed('providerMessageId is required');
+    }
+    const state = typeof body.outcome === 'string' ? this.profile.outcomes[body.outcome] : undefined;
+    if (!state) {
+      return malformed(`outcome must be one of ${Object.keys(this.profile.outcomes).join(', ')}`);
+    }
+    const reportedAt = typeof body.at === 'string' ? new Date(body.at) : undefined;
+    return {
+      ok: true,
+      report: {
+        providerMessageId: body.providerMessageId,
+        ...(typeof body.messageKey === 'string' ? { messageKey: body.messageKey } : {}),
+        channel: this.kind,
+        state,
+        at: reportedAt && !Number.isNaN(reportedAt.getTime()) ? reportedAt : now,
+        ...(typeof body.detail === 'string' ? { detail: body.detail } : {}),
+      },
+    };
+  }
+
+  handleCallback(headers: CallbackHeaders, rawBody: string): CallbackVerdict {
+    const verdict = this.verifyCallback(headers, rawBody);
+    if (verdict.ok) this.reports.emit(verdict.report);
+    else this.opts.logger.warn({ channel: this.kind, code: verdict.code }, 'channel callback refused');
+    return verdict;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  private async sendOne(message: OutboundMessage): Promise<SendResult> {
+    const key = message.messageKey;
+    if (this.closed) return unavailable(key, `${this.kind} channel is closed`);
+    const invalid = this.profile.validateRecipient(message.to);
+    if (invalid) return rejected(key, { code: 'CHANNEL_INVALID_RECIPIENT', message: invalid, permanent: true });
+    const body = JSON.stringify(this.profile.requestBody(message, this.options.callbackUrl));
+    let response: Response;
+    try {
+      response = await fetch(new URL(this.profile.path, this.options.endpoint), {
+        method: 'POST',
+        headers: { ...signedHeaders(this.options.secret, body, this.opts.now()), 'idempotency-key': key },
+        body,
+        signal: AbortSignal.timeout(this.opts.timeoutMs),
+      });
+    } catch (err) {
+      const timedOut = err instanceof DOMException && err.name === 'TimeoutError';
+      return timedOut
+        ? rejected(key, { code: 'CHANNEL_TIMEOUT', message: `no answer within ${this.opts.timeoutMs} ms; the provider may hold the request`, permanent: false })
+        : unavailable(key, `${this.kind} provider unreachable: ${(err as Error).message}`);
+    }
+    const text = await response.text();
+    if (response.status === 200 || response.status === 201 || response.status === 202) {
+      const id = parseId(text);
+      if (id) return { messageKey: key, accepted: true, providerMessageId: id };
+      return rejected(key, { code: 'CHANNEL_PROTOCOL', message: `provider answered ${response.status} without an id`, permanent: false });
+    }
+    const permanent = response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429;
+    return rejected(key, { code: `HTTP_${response.status}`, message: providerMessage(text, response.status), permanent });
+  }
+}
+
+function malformed(message: string): CallbackVerdict {
+  return { ok: false, status: 400, code: 'CHANNEL_CALLBACK_MALFORMED', message };
+}
+
+function parseId(text: string): string | undefined {
+  try {
+    const body = JSON.parse(text) as { id?: unknown };
+    return typeof body.id === 'string' && body.id !== '' ? body.id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function providerMessage(text: string, status: number): string {
+  try {
+    const body = JSON.parse(text) as { code?: unknown; message?: unknown };
+    if (typeof body.message === 'string') return `provider answered ${status}: ${body.code ?? ''} ${body.message}`.trim();
+  } catch {
+    // not JSON: fall through to the raw text
+  }
+  return `provider answered ${status}: ${text.slice(0, 200)}`;
+}

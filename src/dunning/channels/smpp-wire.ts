@@ -1,0 +1,297 @@
+/**
+ * SMPP 3.4 wire details shared by the SMS adapter and the SMSC simulator: a typed facade over
+ * the `smpp` package, text encoding with UDH concatenation, and delivery-receipt text.
+ */
+import { createRequire } from 'node:module';
+import type { EventEmitter } from 'node:events';
+import type { Server, Socket } from 'node:net';
+import type { DeliveryState } from './types.ts';
+
+export interface SmppPdu {
+  command: string;
+  command_status: number;
+  sequence_number: number;
+  response(fields?: Record<string, unknown>): SmppPdu;
+  [field: string]: unknown;
+}
+
+export interface SmppSession extends EventEmitter {
+  socket: Socket;
+  send(pdu: SmppPdu, onResponse?: (response: SmppPdu) => void): boolean;
+  close(callback?: () => void): void;
+  destroy(callback?: () => void): void;
+}
+
+export interface SmppServer extends Server {
+  sessions: SmppSession[];
+}
+
+interface SmppLibrary {
+  connect(options: { host: string; port: number }): SmppSession;
+  createServer(options: object, onSession: (session: SmppSession) => void): SmppServer;
+  PDU: new (command: string, fields?: Record<string, unknown>) => SmppPdu;
+  addTLV(tag: string, options: { id: number; type: unknown }): void;
+  types: { tlv: { buffer: unknown } };
+  errors: Record<string, number>;
+}
+
+const smpp = createRequire(import.meta.url)('smpp') as SmppLibrary;
+
+/** Vendor-specific optional parameter (0x1400-0x3FFF range) carrying our idempotency key. */
+export const MESSAGE_KEY_TLV_ID = 0x1401;
+const MESSAGE_KEY_TLV = 'zt_message_key';
+smpp.addTLV(MESSAGE_KEY_TLV, { id: MESSAGE_KEY_TLV_ID, type: smpp.types.tlv.buffer });
+
+/** Small PDUs are pipelined: Nagle's algorithm would hold them back waiting for ACKs. */
+export function connectSmpp(host: string, port: number): SmppSession {
+  const session = smpp.connect({ host, port });
+  session.socket.setNoDelay(true);
+  return session;
+}
+
+export function createSmppServer(onSession: (session: SmppSession) => void): SmppServer {
+  return smpp.createServer({}, (session) => {
+    session.socket.setNoDelay(true);
+    onSession(session);
+  });
+}
+
+const corked = new WeakSet<Socket>();
+
+/**
+ * Sends a PDU, coalescing every PDU written in the same tick into one socket write: at a few
+ * thousand PDUs a second a syscall per PDU costs more than building them.
+ */
+export function sendPdu(session: SmppSession, pdu: SmppPdu, onResponse?: (response: SmppPdu) => void): boolean {
+  const socket = session.socket;
+  if (!corked.has(socket) && socket.writable) {
+    corked.add(socket);
+    socket.cork();
+    process.nextTick(() => {
+      corked.delete(socket);
+      socket.uncork();
+    });
+  }
+  return session.send(pdu, onResponse);
+}
+
+export function makePdu(command: string, fields: Record<string, unknown> = {}): SmppPdu {
+  return new smpp.PDU(command, fields);
+}
+
+export function messageKeyField(key: string): Record<string, Buffer> {
+  return { [MESSAGE_KEY_TLV]: Buffer.from(key, 'utf8') };
+}
+
+export function readMessageKey(pdu: SmppPdu): string | undefined {
+  const raw = pdu[MESSAGE_KEY_TLV] ?? pdu[String(MESSAGE_KEY_TLV_ID)];
+  return Buffer.isBuffer(raw) ? raw.toString('utf8') : undefined;
+}
+
+export const SMPP_STATUS = smpp.errors;
+const statusNames = new Map(Object.entries(smpp.errors).map(([name, code]) => [code, name]));
+
+export function smppStatusName(status: number): string {
+  return statusNames.get(status) ?? `0x${status.toString(16).padStart(4, '0')}`;
+}
+
+/** Statuses after which the same submit may succeed later (SMSC busy, throttled, system error). */
+const RETRYABLE_STATUSES = new Set([0x0008, 0x0014, 0x0058, 0x0064, 0x00ff]);
+
+export function isRetryableStatus(status: number): boolean {
+  return RETRYABLE_STATUSES.has(status);
+}
+
+// ---------------------------------------------------------------- text → segments
+
+export const DATA_CODING_GSM = 0x00;
+export const DATA_CODING_UCS2 = 0x08;
+export const ESM_CLASS_UDHI = 0x40;
+const ESM_CLASS_TYPE_MASK = 0x3c;
+const ESM_CLASS_RECEIPT = 0x04;
+
+export interface SmsSegment {
+  dataCoding: number;
+  esmClass: number;
+  shortMessage: Buffer;
+}
+
+/** GSM 03.38 default alphabet (index = septet) and its extension table (ESC + septet). */
+const GSM_BASIC =
+  '@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !"#¤%&\'()*+,-./0123456789:;<=>?' +
+  '¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà';
+const GSM_EXTENSION = new Map<string, number>([
+  ['\f', 0x0a], ['^', 0x14], ['{', 0x28], ['}', 0x29], ['\\', 0x2f],
+  ['[', 0x3c], ['~', 0x3d], [']', 0x3e], ['|', 0x40], ['€', 0x65],
+]);
+const GSM_SEPTET = new Map(Array.from(GSM_BASIC).map((c, i) => [c, i] as const).filter(([c]) => c !== '\x1b'));
+
+export function isGsmText(text: string): boolean {
+  for (const c of text) if (!GSM_SEPTET.has(c) && !GSM_EXTENSION.has(c)) return false;
+  return true;
+}
+
+/** Unpacked septets, one per octet, as SMPP carries data_coding 0. */
+export function encodeGsm(text: string): Buffer {
+  const out: number[] = [];
+  for (const c of text) {
+    const ext = GSM_EXTENSION.get(c);
+    if (ext === undefined) out.push(GSM_SEPTET.get(c) ?? 0x20);
+    else out.push(0x1b, ext);
+  }
+  return Buffer.from(out);
+}
+
+/**
+ * Splits text into submit_sm payloads: GSM 03.38 (unpacked septets, 160 / 153 per part) when
+ * every character fits, else UCS2 (70 / 67 UTF-16 units per part, surrogate pairs kept whole).
+ * Multi-part messages carry an 8-bit concatenation UDH (05 00 03 ref total seq).
+ */
+export function encodeSms(text: string, reference: number): SmsSegment[] {
+  const gsm = isGsmText(text);
+  const units = Array.from(text);
+  const weight = gsm ? (c: string) => (GSM_EXTENSION.has(c) ? 2 : 1) : (c: string) => c.length;
+  const total = units.reduce((sum, c) => sum + weight(c), 0);
+  const single = gsm ? 160 : 70;
+  const perPart = gsm ? 153 : 67;
+  const encode = (chunk: string): Buffer =>
+    gsm ? encodeGsm(chunk) : Buffer.from(chunk, 'utf16le').swap16();
+  const dataCoding = gsm ? DATA_CODING_GSM : DATA_CODING_UCS2;
+  if (total <= single) return [{ dataCoding, esmClass: 0, shortMessage: encode(text) }];
+
+  const chunks: string[] = [];
+  let chunk = '';
+  let size = 0;
+  for (const c of units) {
+    if (size + weight(c) > perPart) {
+      chunks.push(chunk);
+      chunk = '';
+      size = 0;
+    }
+    chunk += c;
+    size += weight(c);
+  }
+  chunks.push(chunk);
+  if (chunks.length > 255) throw new Error(`SMS text too long: ${chunks.length} parts`);
+  return chunks.map((part, i) => ({
+    dataCoding,
+    esmClass: ESM_CLASS_UDHI,
+    shortMessage: Buffer.concat([
+      Buffer.from([0x05, 0x00, 0x03, reference & 0xff, chunks.length, i + 1]),
+      encode(part),
+    ]),
+  }));
+}
+
+export interface ConcatInfo {
+  reference: number;
+  total: number;
+  sequence: number;
+}
+
+/** Reads the concatenation element from UDH information elements as decoded by `smpp`. */
+export function readConcat(udh: unknown): ConcatInfo | undefined {
+  if (!Array.isArray(udh)) return undefined;
+  for (const element of udh as Buffer[]) {
+    if (element[0] === 0x00 && element.length >= 5) {
+      return { reference: element[2]!, total: element[3]!, sequence: element[4]! };
+    }
+    if (element[0] === 0x08 && element.length >= 6) {
+      return { reference: element.readUInt16BE(2), total: element[4]!, sequence: element[5]! };
+    }
+  }
+  return undefined;
+}
+
+/** The text `smpp` decoded from short_message ({ message, udh } or a plain string). */
+export function shortMessageText(pdu: SmppPdu): { text: string; udh?: unknown } {
+  const sm = pdu.short_message;
+  if (typeof sm === 'string') return { text: sm };
+  if (sm && typeof sm === 'object' && 'message' in sm) {
+    const { message, udh } = sm as { message: unknown; udh?: unknown };
+    const text = typeof message === 'string' ? message : Buffer.isBuffer(message) ? message.toString('latin1') : '';
+    return { text, udh };
+  }
+  return { text: '' };
+}
+
+// ---------------------------------------------------------------- delivery receipts
+
+/** SMPP 3.4 Appendix B stat values and the message_state TLV numbers they share. */
+export const RECEIPT_STATES = {
+  ENROUTE: 1,
+  DELIVRD: 2,
+  EXPIRED: 3,
+  DELETED: 4,
+  UNDELIV: 5,
+  ACCEPTD: 6,
+  UNKNOWN: 7,
+  REJECTD: 8,
+} as const;
+export type ReceiptStat = keyof typeof RECEIPT_STATES;
+
+const FINAL_BY_STAT: Record<string, DeliveryState | null> = {
+  DELIVRD: 'delivered',
+  EXPIRED: 'failed',
+  DELETED: 'failed',
+  UNDELIV: 'failed',
+  UNKNOWN: 'failed',
+  REJECTD: 'failed',
+  ENROUTE: null,
+  ACCEPTD: null,
+};
+const STAT_BY_STATE = new Map<number, string>(Object.entries(RECEIPT_STATES).map(([k, v]) => [v, k]));
+
+export interface ParsedReceipt {
+  messageId: string;
+  stat: string;
+  /** null for an intermediate receipt (ENROUTE, ACCEPTD). */
+  state: DeliveryState | null;
+  error?: string;
+}
+
+export function isReceipt(esmClass: number): boolean {
+  return (esmClass & ESM_CLASS_TYPE_MASK) === ESM_CLASS_RECEIPT;
+}
+
+/**
+ * Parses a deliver_sm receipt. The receipted_message_id / message_state TLVs win over the
+ * Appendix B text ("id:... sub:... dlvrd:... submit date:... done date:... stat:... err:...").
+ */
+export function parseReceipt(fields: {
+  esmClass: number;
+  text: string;
+  receiptedMessageId?: unknown;
+  messageState?: unknown;
+}): ParsedReceipt | undefined {
+  if (!isReceipt(fields.esmClass)) return undefined;
+  const textId = /\bid:(\S+)/i.exec(fields.text)?.[1];
+  const textStat = /\bstat:(\w+)/i.exec(fields.text)?.[1]?.toUpperCase();
+  const error = /\berr:(\w+)/i.exec(fields.text)?.[1];
+  const tlvId = typeof fields.receiptedMessageId === 'string' && fields.receiptedMessageId !== '' ? fields.receiptedMessageId : undefined;
+  const tlvStat = typeof fields.messageState === 'number' ? STAT_BY_STATE.get(fields.messageState) : undefined;
+  const messageId = tlvId ?? textId;
+  const stat = tlvStat ?? textStat;
+  if (!messageId || !stat) return undefined;
+  const state = stat in FINAL_BY_STAT ? FINAL_BY_STAT[stat]! : 'failed';
+  return error === undefined ? { messageId, stat, state } : { messageId, stat, state, error };
+}
+
+function receiptDate(d: Date): string {
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${two(d.getUTCFullYear() % 100)}${two(d.getUTCMonth() + 1)}${two(d.getUTCDate())}${two(d.getUTCHours())}${two(d.getUTCMinutes())}`;
+}
+
+export function formatReceiptText(r: {
+  messageId: string;
+  stat: ReceiptStat;
+  error: string;
+  submitted: Date;
+  done: Date;
+  text: string;
+}): string {
+  const dlvrd = r.stat === 'DELIVRD' ? '001' : '000';
+  // Letters, digits and spaces are the same octets in ASCII and GSM 03.38.
+  const text = r.text.replace(/[^A-Za-z0-9 ]/g, '').slice(0, 20);
+  return `id:${r.messageId} sub:001 dlvrd:${dlvrd} submit date:${receiptDate(r.submitted)} done date:${receiptDate(r.done)} stat:${r.stat} err:${r.error} text:${text}`;
+}

@@ -1,0 +1,379 @@
+/**
+ * SMS (短信) over SMPP 3.4: one transceiver bind kept alive with enquire_link, a window of
+ * pipelined submit_sm, delivery receipts from deliver_sm, and reconnection with backoff.
+ */
+import {
+  connectSmpp,
+  encodeSms,
+  isRetryableStatus,
+  makePdu,
+  messageKeyField,
+  parseReceipt,
+  sendPdu,
+  shortMessageText,
+  smppStatusName,
+  type SmppPdu,
+  type SmppSession,
+} from './smpp-wire.ts';
+import { ReportHub, SendDeduper, WaiterQueue, invalidRecipient, rejected, silentLogger, unavailable } from './support.ts';
+import type { Channel, ChannelLogger, OutboundMessage, ReportListener, SendResult } from './types.ts';
+
+export interface SmppChannelOptions {
+  host: string;
+  port: number;
+  systemId: string;
+  password: string;
+  systemType?: string;
+  /** Sender: the service code (e.g. 95598) or alphanumeric id the operator assigned. */
+  sourceAddr: string;
+  /** Outstanding submit_sm without a response. Default 512. */
+  windowSize?: number;
+  /** Wait for submit_sm_resp before giving up (the outcome is then unknown). Default 10 s. */
+  submitTimeoutMs?: number;
+  /** How long send() waits for a bind before failing the message as retryable. Default 2 s. */
+  bindWaitMs?: number;
+  /** Link keep-alive period; a missing enquire_link_resp within it drops the link. Default 30 s. */
+  enquireLinkMs?: number;
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+  /** Send the messageKey in vendor TLV 0x1401; turn off for SMSCs that reject unknown TLVs. */
+  sendMessageKeyTlv?: boolean;
+  /** Multi-part messages whose receipts are awaited; the oldest are forgotten past this. */
+  maxTrackedMessages?: number;
+  now?: () => Date;
+  logger?: ChannelLogger;
+}
+
+type LinkState = 'connecting' | 'bound' | 'down' | 'closed';
+
+type SubmitOutcome =
+  | { kind: 'response'; status: number; messageId: string }
+  | { kind: 'link_lost' }
+  | { kind: 'timeout' };
+
+interface Outstanding {
+  settle(outcome: SubmitOutcome): void;
+}
+
+/** Receipt bookkeeping for one message: delivered only once every part is delivered. */
+interface Tracker {
+  messageKey: string;
+  providerMessageId?: string;
+  parts: number;
+  delivered: number;
+  finished: boolean;
+}
+
+export class SmppChannel implements Channel {
+  readonly kind = 'sms' as const;
+  private readonly opts: Required<Omit<SmppChannelOptions, 'systemType'>> & { systemType: string };
+  private readonly reports: ReportHub;
+  private readonly deduper = new SendDeduper();
+  private state: LinkState = 'connecting';
+  private session: SmppSession | undefined;
+  private readonly outstanding = new Set<Outstanding>();
+  private inFlight = 0;
+  private readonly windowWaiters = new WaiterQueue();
+  private readonly bindWaiters = new Set<(bound: boolean) => void>();
+  private readonly trackers = new Map<string, Tracker>();
+  private reconnectAttempts = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private keepAliveTimer: NodeJS.Timeout | undefined;
+  private reference = 0;
+  /** Successful binds since start; a value above 1 means the link was re-established. */
+  bindCount = 0;
+
+  constructor(options: SmppChannelOptions) {
+    this.opts = {
+      systemType: '',
+      windowSize: 512,
+      submitTimeoutMs: 10_000,
+      bindWaitMs: 2_000,
+      enquireLinkMs: 30_000,
+      reconnectMinMs: 250,
+      reconnectMaxMs: 30_000,
+      sendMessageKeyTlv: true,
+      maxTrackedMessages: 1_000_000,
+      now: () => new Date(),
+      logger: silentLogger,
+      ...options,
+    };
+    this.reports = new ReportHub(this.opts.logger);
+    this.connect();
+  }
+
+  get isBound(): boolean {
+    return this.state === 'bound';
+  }
+
+  onReport(listener: ReportListener): () => void {
+    return this.reports.add(listener);
+  }
+
+  send(messages: readonly OutboundMessage[]): Promise<SendResult[]> {
+    return this.deduper.run(messages, (m) => this.sendOne(m));
+  }
+
+  /** Resolves true once bound, false after `timeoutMs` or when the channel is closed. */
+  waitUntilBound(timeoutMs = this.opts.bindWaitMs): Promise<boolean> {
+    if (this.state === 'bound') return Promise.resolve(true);
+    if (this.state === 'closed') return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = (bound: boolean) => {
+        clearTimeout(timer);
+        this.bindWaiters.delete(done);
+        resolve(bound);
+      };
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.bindWaiters.add(done);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    const session = this.session;
+    const wasBound = this.state === 'bound';
+    this.state = 'closed';
+    clearTimeout(this.reconnectTimer);
+    clearInterval(this.keepAliveTimer);
+    this.notifyBindWaiters(false);
+    if (session) {
+      if (wasBound) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 1_000);
+          const sent = session.send(makePdu('unbind'), () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          if (!sent) resolve();
+        });
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => session.destroy(), 1_000);
+        session.socket.once('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        if (session.socket.destroyed) resolve();
+        else session.close();
+      });
+    }
+    this.failOutstanding();
+  }
+
+  private async sendOne(message: OutboundMessage): Promise<SendResult> {
+    const to = message.to.replace(/[\s-]/g, '');
+    if (!/^\+?\d{3,20}$/.test(to)) return invalidRecipient(message.messageKey, `not a phone number: ${message.to}`);
+    if (message.text === '') return invalidRecipient(message.messageKey, 'empty SMS text');
+    if (!(await this.waitUntilBound())) {
+      return unavailable(message.messageKey, `SMSC ${this.opts.host}:${this.opts.port} not bound (${this.state})`);
+    }
+    const segments = encodeSms(message.text, this.nextReference());
+    const tracker: Tracker = { messageKey: message.messageKey, parts: segments.length, delivered: 0, finished: false };
+    for (const segment of segments) {
+      const fields: Record<string, unknown> = {
+        source_addr: this.opts.sourceAddr,
+        source_addr_ton: /^\d+$/.test(this.opts.sourceAddr) ? 0 : 5,
+        destination_addr: to.replace(/^\+/, ''),
+        dest_addr_ton: to.startsWith('+') ? 1 : 0,
+        dest_addr_npi: 1,
+        esm_class: segment.esmClass,
+        registered_delivery: 1,
+        data_coding: segment.dataCoding,
+        short_message: segment.shortMessage,
+        ...(this.opts.sendMessageKeyTlv ? messageKeyField(message.messageKey) : {}),
+      };
+      const outcome = await this.submit(fields, (messageId) => this.track(messageId, tracker));
+      if (outcome.kind === 'response' && outcome.status === 0) continue;
+      tracker.finished = true;
+      return this.failure(message.messageKey, outcome);
+    }
+    return { messageKey: message.messageKey, accepted: true, providerMessageId: tracker.providerMessageId! };
+  }
+
+  private failure(messageKey: string, outcome: SubmitOutcome): SendResult {
+    if (outcome.kind === 'link_lost') {
+      return unavailable(messageKey, 'SMPP link lost before submit_sm_resp; the SMSC may hold the message');
+    }
+    if (outcome.kind === 'timeout') {
+      return rejected(messageKey, {
+        code: 'CHANNEL_TIMEOUT',
+        message: `no submit_sm_resp within ${this.opts.submitTimeoutMs} ms; the SMSC may hold the message`,
+        permanent: false,
+      });
+    }
+    const name = smppStatusName(outcome.status);
+    return rejected(messageKey, {
+      code: `SMPP_${name}`,
+      message: `SMSC rejected submit_sm with ${name}`,
+      permanent: !isRetryableStatus(outcome.status),
+    });
+  }
+
+  /** Sends one submit_sm inside the window; `onAccepted` runs before any later PDU is read. */
+  private async submit(fields: Record<string, unknown>, onAccepted: (messageId: string) => void): Promise<SubmitOutcome> {
+    await this.acquireWindow();
+    try {
+      return await new Promise<SubmitOutcome>((resolve) => {
+        const session = this.session;
+        if (!session || this.state !== 'bound') return resolve({ kind: 'link_lost' });
+        const entry: Outstanding = {
+          settle: (outcome) => {
+            clearTimeout(timer);
+            this.outstanding.delete(entry);
+            resolve(outcome);
+          },
+        };
+        const timer = setTimeout(() => entry.settle({ kind: 'timeout' }), this.opts.submitTimeoutMs);
+        this.outstanding.add(entry);
+        const sent = sendPdu(session, makePdu('submit_sm', fields), (response) => {
+          const messageId = typeof response.message_id === 'string' ? response.message_id : '';
+          if (response.command_status === 0) onAccepted(messageId);
+          entry.settle({ kind: 'response', status: response.command_status, messageId });
+        });
+        if (!sent) entry.settle({ kind: 'link_lost' });
+      });
+    } finally {
+      this.releaseWindow();
+    }
+  }
+
+  private acquireWindow(): Promise<void> {
+    if (this.inFlight < this.opts.windowSize) {
+      this.inFlight++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.windowWaiters.push(resolve));
+  }
+
+  private releaseWindow(): void {
+    const next = this.windowWaiters.shift();
+    if (next) next();
+    else this.inFlight--;
+  }
+
+  private track(messageId: string, tracker: Tracker): void {
+    tracker.providerMessageId ??= messageId;
+    this.trackers.set(messageId, tracker);
+    if (this.trackers.size > this.opts.maxTrackedMessages) {
+      const oldest = this.trackers.keys().next().value;
+      if (oldest !== undefined) this.trackers.delete(oldest);
+    }
+  }
+
+  private onDeliverSm(session: SmppSession, pdu: SmppPdu): void {
+    sendPdu(session, pdu.response());
+    const receipt = parseReceipt({
+      esmClass: typeof pdu.esm_class === 'number' ? pdu.esm_class : 0,
+      text: shortMessageText(pdu).text,
+      receiptedMessageId: pdu.receipted_message_id,
+      messageState: pdu.message_state,
+    });
+    if (!receipt || receipt.state === null) return;
+    const tracker = this.trackers.get(receipt.messageId);
+    this.trackers.delete(receipt.messageId);
+    const detail = `stat:${receipt.stat}${receipt.error === undefined ? '' : ` err:${receipt.error}`}`;
+    if (!tracker) {
+      // Receipt for a message sent before a restart (or forgotten): its own id is all we have.
+      this.reports.emit({ providerMessageId: receipt.messageId, channel: 'sms', state: receipt.state, at: this.opts.now(), detail });
+      return;
+    }
+    if (tracker.finished) return;
+    if (receipt.state === 'delivered' && ++tracker.delivered < tracker.parts) return;
+    tracker.finished = true;
+    this.reports.emit({
+      providerMessageId: tracker.providerMessageId ?? receipt.messageId,
+      messageKey: tracker.messageKey,
+      channel: 'sms',
+      state: receipt.state,
+      at: this.opts.now(),
+      detail,
+    });
+  }
+
+  private connect(): void {
+    this.state = 'connecting';
+    const session = connectSmpp(this.opts.host, this.opts.port);
+    this.session = session;
+    const bindTimer = setTimeout(() => session.destroy(), this.opts.submitTimeoutMs);
+    session.on('error', (err: Error) => this.opts.logger.warn({ err: err.message }, 'SMPP link error'));
+    session.on('close', () => {
+      clearTimeout(bindTimer);
+      this.onLinkDown(session);
+    });
+    session.on('deliver_sm', (pdu: SmppPdu) => this.onDeliverSm(session, pdu));
+    session.on('enquire_link', (pdu: SmppPdu) => session.send(pdu.response()));
+    session.on('unbind', (pdu: SmppPdu) => {
+      session.send(pdu.response());
+      session.close();
+    });
+    session.on('connect', () => {
+      const bind = makePdu('bind_transceiver', {
+        system_id: this.opts.systemId,
+        password: this.opts.password,
+        system_type: this.opts.systemType,
+      });
+      session.send(bind, (response) => {
+        clearTimeout(bindTimer);
+        if (response.command_status !== 0) {
+          this.opts.logger.warn({ status: smppStatusName(response.command_status) }, 'SMPP bind refused');
+          session.destroy();
+          return;
+        }
+        if (this.state === 'closed' || session !== this.session) return;
+        this.state = 'bound';
+        this.bindCount++;
+        this.reconnectAttempts = 0;
+        this.startKeepAlive(session);
+        this.opts.logger.info({ host: this.opts.host, port: this.opts.port }, 'SMPP bound as transceiver');
+        this.notifyBindWaiters(true);
+      });
+    });
+  }
+
+  private startKeepAlive(session: SmppSession): void {
+    let awaiting = false;
+    this.keepAliveTimer = setInterval(() => {
+      if (awaiting) {
+        this.opts.logger.warn({}, 'SMPP enquire_link unanswered; dropping link');
+        session.destroy();
+        return;
+      }
+      awaiting = true;
+      session.send(makePdu('enquire_link'), () => {
+        awaiting = false;
+      });
+    }, this.opts.enquireLinkMs);
+  }
+
+  private onLinkDown(session: SmppSession): void {
+    if (session !== this.session) return;
+    this.session = undefined;
+    clearInterval(this.keepAliveTimer);
+    this.failOutstanding();
+    if (this.state === 'closed') return;
+    this.state = 'down';
+    const delay = Math.min(this.opts.reconnectMaxMs, this.opts.reconnectMinMs * 2 ** this.reconnectAttempts++);
+    this.opts.logger.warn({ delayMs: delay }, 'SMPP link down; reconnecting');
+    this.reconnectTimer = setTimeout(() => {
+      if (this.state !== 'closed') this.connect();
+    }, delay);
+  }
+
+  private failOutstanding(): void {
+    for (const entry of [...this.outstanding]) entry.settle({ kind: 'link_lost' });
+  }
+
+  private notifyBindWaiters(bound: boolean): void {
+    for (const waiter of [...this.bindWaiters]) waiter(bound);
+  }
+
+  private nextReference(): number {
+    this.reference = (this.reference + 1) & 0xff;
+    return this.reference;
+  }
+}
+
+export function createSmppChannel(options: SmppChannelOptions): SmppChannel {
+  return new SmppChannel(options);
+}

@@ -1,0 +1,76 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import fastifyStatic from '@fastify/static';
+import { isAppError, principalForToken, type AppContext, type Principal } from '../platform/index.ts';
+import { apiPlugins } from './plugins.ts';
+import { statusPage } from './status-page.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+  interface FastifyContextConfig {
+    /** Route needs no token (login, health, signed channel callbacks). */
+    public?: boolean;
+  }
+}
+
+const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web/dist');
+
+/** Builds the HTTP app; `server.ts`/the CLI listens, tests call `app.inject()`. */
+export async function buildApp(ctx: AppContext, opts: { extraPlugins?: { plugin: FastifyPluginAsync<{ ctx: AppContext }>; prefix?: string }[] } = {}): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024, ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } } });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'ZeroTouch API', version: '1' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.decorateRequest('principal', undefined);
+  app.addHook('onRequest', async (req) => {
+    if (!req.url.startsWith('/api/')) return;
+    const auth = req.headers.authorization;
+    if (auth?.startsWith('Bearer ')) req.principal = await principalForToken(ctx.db, auth.slice(7).trim());
+    if (!req.principal && !req.routeOptions.config?.public && req.routeOptions.url) {
+      throw Object.assign(new Error('sign in first: send Authorization: Bearer <token>'), { statusCode: 401, code: 'AUTH_REQUIRED' });
+    }
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    if (isAppError(err)) return reply.status(err.status).send({ code: err.code, message: err.message, details: err.details });
+    const e = err as { statusCode?: number; code?: string; validation?: unknown; message: string };
+    if (e.validation) return reply.status(400).send({ code: 'REQUEST_INVALID', message: e.message });
+    if (e.statusCode && e.statusCode < 500) return reply.status(e.statusCode).send({ code: e.code ?? 'REQUEST_REJECTED', message: e.message });
+    ctx.log.error({ err, url: req.url }, 'unhandled error');
+    return reply.status(500).send({ code: 'INTERNAL', message: 'internal error; see the server log' });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    if (req.url.startsWith('/api/')) return reply.status(404).send({ code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` });
+    if (fs.existsSync(path.join(WEB_DIST, 'index.html'))) return reply.type('text/html').sendFile('index.html');
+    return reply.status(404).send({ code: 'NOT_FOUND', message: 'not found' });
+  });
+
+  await app.register(async (api) => {
+    api.get('/health', { config: { public: true }, schema: { tags: ['platform'] } }, async () => ({
+      status: 'ok',
+      engine: ctx.database.engine,
+      time: ctx.clock.now().toISOString(),
+    }));
+    for (const { plugin, prefix } of [...apiPlugins, ...(opts.extraPlugins ?? [])]) await api.register(plugin, { ctx, prefix });
+  }, { prefix: '/api/v1' });
+
+  if (fs.existsSync(path.join(WEB_DIST, 'index.html'))) {
+    await app.register(fastifyStatic, { root: WEB_DIST, wildcard: false });
+  } else {
+    app.get('/', async (_req, reply) => reply.type('text/html').send(await statusPage(ctx)));
+  }
+  return app;
+}

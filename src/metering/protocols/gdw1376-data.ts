@@ -1,0 +1,248 @@
+import {
+  ByteReader,
+  concatBytes,
+  decodeBcdDecimal,
+  encodeBcdDecimal,
+  parseBcdFormat,
+  type BcdFormat,
+} from './bcd.ts';
+import { decodeDate, decodeMinuteTime, decodeMonth, encodeDate, encodeMinuteTime, encodeMonth } from './calendar.ts';
+import { ProtocolError } from './errors.ts';
+import { decodeDataUnitId } from './gdw1376-ids.ts';
+
+/**
+ * Data-unit contents of Q/GDW 1376.1 for the Fn the collection system uses. The decoder says
+ * "unknown" (null) for anything else, and the frame decoder keeps those bytes raw, because an
+ * unknown Fn's length cannot be guessed.
+ */
+
+/** 0xEE fills a field the terminal has no value for (e.g. a tariff the meter lacks). */
+export const NO_DATA = 0xee;
+
+/**
+ * Any EE byte voids the field, not only all-EE: real terminals send "00 EE EE EE EE" for an
+ * unread register (conformance samples rafn12f34, rafn13f2), and EE can never be valid BCD.
+ */
+function isNoData(bytes: Uint8Array): boolean {
+  return bytes.includes(NO_DATA);
+}
+
+/** A.14: XXXXXX.XXXX kWh, 5 bytes. A.11: XXXXXX.XX kvarh, 4 bytes. */
+export const A14 = parseBcdFormat('XXXXXX.XXXX');
+export const A11 = parseBcdFormat('XXXXXX.XX');
+const A9 = parseBcdFormat('XX.XXXX', true);
+const A5 = parseBcdFormat('XXX.X', true);
+const A7 = parseBcdFormat('XXX.X');
+const A25 = parseBcdFormat('XXX.XXX', true);
+
+export interface EnergyRegisters {
+  /** null where the terminal sent EE (no data). */
+  readonly total: string | null;
+  readonly tariffs: readonly (string | null)[];
+}
+
+export interface PhaseReadings {
+  readonly total?: string | null;
+  readonly a: string | null;
+  readonly b: string | null;
+  readonly c: string | null;
+}
+
+export type Gdw1376Value =
+  /** Fn with no data field (login, heartbeat, confirm, an AFN 0C request). */
+  | { readonly kind: 'empty' }
+  /** AFN 0D request: which day (Td_d) or month (Td_m) of frozen data is wanted. */
+  | { readonly kind: 'frozenDate'; readonly date: string }
+  | { readonly kind: 'frozenMonth'; readonly month: string }
+  /** AFN 0C F129 (date null) and AFN 0D F161 (date = Td_d): forward active energy registers. */
+  | {
+      readonly kind: 'forwardActiveEnergy';
+      readonly date: string | null;
+      readonly readAt: string | null;
+      readonly registers: EnergyRegisters;
+    }
+  /** AFN 0C F33/F34, AFN 0D F1/F2 (Td_d) and F17/F18 (Td_m): active, reactive and quadrant registers. */
+  | {
+      readonly kind: 'energyIndications';
+      readonly direction: 'forward' | 'reverse';
+      readonly date: string | null;
+      readonly month: string | null;
+      readonly readAt: string | null;
+      readonly active: EnergyRegisters;
+      readonly reactive: EnergyRegisters;
+      readonly quadrantReactive: Partial<Record<'q1' | 'q2' | 'q3' | 'q4', EnergyRegisters>>;
+    }
+  /** AFN 0C F25: powers (kW, kvar, kVA), power factor (%), voltages (V), currents (A). */
+  | {
+      readonly kind: 'instantaneous';
+      readonly readAt: string | null;
+      readonly activePower: PhaseReadings;
+      readonly reactivePower: PhaseReadings;
+      readonly powerFactor: PhaseReadings;
+      readonly voltage: PhaseReadings;
+      readonly current: PhaseReadings;
+      readonly zeroSequenceCurrent: string | null;
+      readonly apparentPower: PhaseReadings;
+    }
+  /** AFN 00 F3: confirm or deny item by item. */
+  | {
+      readonly kind: 'itemAcknowledgements';
+      readonly afn: number;
+      readonly items: readonly { readonly pn: number[]; readonly fn: number[]; readonly ok: boolean }[];
+    };
+
+export interface FnContext {
+  readonly afn: number;
+  readonly dir: 'down' | 'up';
+}
+
+function value(r: ByteReader, format: BcdFormat, what: string): string | null {
+  const bytes = r.take(format.byteLength, what);
+  return isNoData(bytes) ? null : decodeBcdDecimal(bytes, format, what);
+}
+
+function readAt(r: ByteReader): string | null {
+  const bytes = r.take(5, 'meter-reading time (A.15)');
+  return isNoData(bytes) ? null : decodeMinuteTime(bytes, 'meter-reading time (A.15)');
+}
+
+function registers(r: ByteReader, format: BcdFormat, count: number, what: string): EnergyRegisters {
+  const total = value(r, format, `${what} total`);
+  const tariffs = Array.from({ length: count }, (_, i) => value(r, format, `${what} tariff ${i + 1}`));
+  return { total, tariffs };
+}
+
+function phases(r: ByteReader, format: BcdFormat, withTotal: boolean, what: string): PhaseReadings {
+  const total = withTotal ? { total: value(r, format, `${what} total`) } : {};
+  return { ...total, a: value(r, format, `${what} A`), b: value(r, format, `${what} B`), c: value(r, format, `${what} C`) };
+}
+
+function tariffCount(r: ByteReader): number {
+  const m = r.u8('tariff count M');
+  // The standard allows 1..12; 0xEE would mean the terminal never read the meter.
+  if (m > 14) throw new ProtocolError('GDW1376_BAD_DATA', `tariff count M=${m} is not plausible`);
+  return m;
+}
+
+function indications(r: ByteReader, direction: 'forward' | 'reverse', date: string | null, month: string | null): Gdw1376Value {
+  const at = readAt(r);
+  const m = tariffCount(r);
+  const [qa, qb] = direction === 'forward' ? (['q1', 'q4'] as const) : (['q2', 'q3'] as const);
+  return {
+    kind: 'energyIndications',
+    direction,
+    date,
+    month,
+    readAt: at,
+    active: registers(r, A14, m, `${direction} active`),
+    reactive: registers(r, A11, m, `${direction} reactive`),
+    quadrantReactive: { [qa]: registers(r, A11, m, `${qa} reactive`), [qb]: registers(r, A11, m, `${qb} reactive`) },
+  };
+}
+
+function forwardActive(r: ByteReader, date: string | null): Gdw1376Value {
+  const at = readAt(r);
+  const m = tariffCount(r);
+  return { kind: 'forwardActiveEnergy', date, readAt: at, registers: registers(r, A14, m, 'forward active') };
+}
+
+function instantaneous(r: ByteReader): Gdw1376Value {
+  return {
+    kind: 'instantaneous',
+    readAt: readAt(r),
+    activePower: phases(r, A9, true, 'active power'),
+    reactivePower: phases(r, A9, true, 'reactive power'),
+    powerFactor: phases(r, A5, true, 'power factor'),
+    voltage: phases(r, A7, false, 'voltage'),
+    current: phases(r, A25, false, 'current'),
+    zeroSequenceCurrent: value(r, A25, 'zero-sequence current'),
+    apparentPower: phases(r, A9, true, 'apparent power'),
+  };
+}
+
+function itemAcknowledgements(r: ByteReader): Gdw1376Value {
+  const afn = r.u8('acknowledged AFN');
+  if (r.remaining % 5 !== 0) {
+    throw new ProtocolError('GDW1376_BAD_DATA', `AFN 00 F3 items are 5 bytes each, ${r.remaining} bytes left`);
+  }
+  const items = [];
+  while (r.remaining > 0) {
+    const b = r.take(5, 'acknowledged item');
+    const id = decodeDataUnitId(b[0] as number, b[1] as number, b[2] as number, b[3] as number);
+    if (!id) throw new ProtocolError('GDW1376_BAD_DATA_UNIT_ID', 'AFN 00 F3 names an invalid data unit');
+    items.push({ ...id, ok: b[4] === 0 });
+  }
+  return { kind: 'itemAcknowledgements', afn, items };
+}
+
+/** Daily (Td_d) and monthly (Td_m) frozen Fn of AFN 0D: energy F1-F12, F161-F176; F17-F24, F177-F184. */
+function frozenTag(fn: number): 'date' | 'month' | null {
+  if ((fn >= 1 && fn <= 12) || (fn >= 161 && fn <= 176)) return 'date';
+  if ((fn >= 17 && fn <= 24) || (fn >= 177 && fn <= 184)) return 'month';
+  return null;
+}
+
+/**
+ * Decodes the data of one (pn, Fn) pair, or returns null when this codec does not know the
+ * layout of that Fn in that direction.
+ */
+export function decodeFnData(ctx: FnContext, fn: number, r: ByteReader): Gdw1376Value | null {
+  const { afn, dir } = ctx;
+  if (afn === 0x00) {
+    if (fn === 1 || fn === 2) return { kind: 'empty' };
+    if (fn === 3) return itemAcknowledgements(r);
+    return null;
+  }
+  if (afn === 0x02 && fn >= 1 && fn <= 3) return { kind: 'empty' };
+  if (afn === 0x0c && dir === 'down') return { kind: 'empty' };
+  if (afn === 0x0c) {
+    if (fn === 25) return instantaneous(r);
+    if (fn === 33) return indications(r, 'forward', null, null);
+    if (fn === 34) return indications(r, 'reverse', null, null);
+    if (fn === 129) return forwardActive(r, null);
+    return null;
+  }
+  if (afn === 0x0d) {
+    const tag = frozenTag(fn);
+    if (!tag) return null;
+    const date = tag === 'date' ? decodeDate(r.take(3, 'Td_d'), 'Td_d') : null;
+    const month = tag === 'month' ? decodeMonth(r.take(2, 'Td_m'), 'Td_m') : null;
+    if (dir === 'down') return date !== null ? { kind: 'frozenDate', date } : { kind: 'frozenMonth', month: month as string };
+    if (fn === 1 || fn === 17) return indications(r, 'forward', date, month);
+    if (fn === 2 || fn === 18) return indications(r, 'reverse', date, month);
+    if (fn === 161) return forwardActive(r, date);
+    return null;
+  }
+  return null;
+}
+
+function encodeValue(v: string | null, format: BcdFormat, what: string): Uint8Array {
+  return v === null ? new Uint8Array(format.byteLength).fill(NO_DATA) : encodeBcdDecimal(v, format, what);
+}
+
+export function encodeEnergyRegisters(regs: EnergyRegisters, format: BcdFormat, what: string): Uint8Array {
+  return concatBytes([
+    encodeValue(regs.total, format, `${what} total`),
+    ...regs.tariffs.map((t, i) => encodeValue(t, format, `${what} tariff ${i + 1}`)),
+  ]);
+}
+
+function encodeReadAt(at: string | null): Uint8Array {
+  return at === null ? new Uint8Array(5).fill(NO_DATA) : encodeMinuteTime(at, 'meter-reading time (A.15)');
+}
+
+/** A.15 read time + M + total and M tariff registers (A.14): the body of F129 and of F161 after Td_d. */
+export function encodeForwardActiveBody(at: string | null, regs: EnergyRegisters): Uint8Array {
+  if (regs.tariffs.length > 14) {
+    throw new ProtocolError('GDW1376_BAD_DATA', `${regs.tariffs.length} tariffs exceed what the terminal can report`);
+  }
+  return concatBytes([encodeReadAt(at), Uint8Array.of(regs.tariffs.length), encodeEnergyRegisters(regs, A14, 'forward active')]);
+}
+
+export function encodeTdD(date: string): Uint8Array {
+  return encodeDate(date, 'Td_d');
+}
+
+export function encodeTdM(month: string): Uint8Array {
+  return encodeMonth(month, 'Td_m');
+}

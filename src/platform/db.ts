@@ -1,0 +1,277 @@
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import { from as copyFromStream } from 'pg-copy-streams';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import fs from 'node:fs';
+import {
+  CompiledQuery,
+  Kysely,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  PostgresDialect,
+  type DatabaseConnection,
+  type Dialect,
+  type Driver,
+  type QueryResult,
+} from 'kysely';
+
+/** Kysely over either engine. Tables are untyped here; each context maps its rows explicitly. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Db = Kysely<any>;
+
+export type Engine = 'pglite' | 'postgres';
+
+/** A value COPY can carry: null becomes SQL NULL. */
+export type CopyValue = string | number | bigint | boolean | null | undefined;
+
+export interface Session {
+  db: Db;
+  /** Bulk-load rows with COPY … FROM STDIN (CSV). Returns the number of rows loaded. */
+  copyFrom(table: string, columns: string[], rows: Iterable<CopyValue[]>): Promise<number>;
+}
+
+export interface Database extends Session {
+  engine: Engine;
+  /** Run a multi-statement SQL script atomically (all or nothing). */
+  exec(script: string): Promise<void>;
+  /** Pin one connection (temp tables, COPY then INSERT … SELECT on the same session). */
+  session<T>(fn: (s: Session) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+const INT8 = 20;
+const DATE = 1082;
+const NUMERIC = 1700;
+
+// Same JS types on both engines: counts as numbers, money/energy as exact strings, dates as 'YYYY-MM-DD'.
+const parsers = {
+  [INT8]: (v: string) => Number(v),
+  [DATE]: (v: string) => v,
+  [NUMERIC]: (v: string) => v,
+};
+
+export interface OpenOptions {
+  databaseUrl?: string;
+  /** PGlite data folder; undefined = in memory. */
+  dataDir?: string;
+  poolSize?: number;
+}
+
+export async function openDatabase(opts: OpenOptions): Promise<Database> {
+  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.poolSize ?? 10) : openPglite(opts.dataDir);
+}
+
+/** CSV encoding for COPY: quote everything that needs it; null is an unquoted empty field. */
+export function toCsvLine(row: CopyValue[]): string {
+  let out = '';
+  for (let i = 0; i < row.length; i++) {
+    if (i) out += ',';
+    const v = row[i];
+    if (v === null || v === undefined) continue;
+    const s = String(v);
+    out += /[",\n\r]/.test(s) || s === '' ? `"${s.replace(/"/g, '""')}"` : s;
+  }
+  return out + '\n';
+}
+
+function copySql(table: string, columns: string[]): string {
+  return `COPY ${table} (${columns.join(', ')}) FROM STDIN WITH (FORMAT csv)`;
+}
+
+// ---------- PostgreSQL server ----------
+
+async function openPostgres(url: string, max: number): Promise<Database> {
+  for (const [oid, fn] of Object.entries(parsers)) pg.types.setTypeParser(Number(oid), fn);
+  const pool = new pg.Pool({ connectionString: url, max });
+  const db: Db = new Kysely({ dialect: new PostgresDialect({ pool }) });
+
+  const copyWith = async (client: pg.PoolClient, table: string, columns: string[], rows: Iterable<CopyValue[]>) => {
+    let n = 0;
+    const stream = client.query(copyFromStream(copySql(table, columns)));
+    const source = Readable.from(
+      (function* () {
+        let buf = '';
+        for (const r of rows) {
+          buf += toCsvLine(r);
+          n++;
+          if (buf.length > 1 << 20) {
+            yield buf;
+            buf = '';
+          }
+        }
+        if (buf) yield buf;
+      })(),
+    );
+    await pipeline(source, stream);
+    return n;
+  };
+
+  return {
+    engine: 'postgres',
+    db,
+    async copyFrom(table, columns, rows) {
+      const client = await pool.connect();
+      try {
+        return await copyWith(client, table, columns, rows);
+      } finally {
+        client.release();
+      }
+    },
+    async exec(script) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query(script);
+        await client.query('COMMIT');
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw e;
+      } finally {
+        client.release();
+      }
+    },
+    async session(fn) {
+      const client = await pool.connect();
+      const single = {
+        connect: async () => ({ query: client.query.bind(client), release: () => undefined }),
+        end: async () => undefined,
+      };
+      const sdb: Db = new Kysely({ dialect: new PostgresDialect({ pool: single as unknown as pg.Pool }) });
+      try {
+        return await fn({ db: sdb, copyFrom: (t, c, r) => copyWith(client, t, c, r) });
+      } finally {
+        client.release();
+      }
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+// ---------- PGlite (embedded) ----------
+
+/** PGlite is one connection: a promise-chain mutex serialises every unit of work on it. */
+class Mutex {
+  private tail: Promise<void> = Promise.resolve();
+  lock(): Promise<() => void> {
+    let release!: () => void;
+    const next = new Promise<void>((r) => (release = r));
+    const prev = this.tail;
+    this.tail = prev.then(() => next);
+    return prev.then(() => release);
+  }
+}
+
+class PgliteConnection implements DatabaseConnection {
+  constructor(private readonly pg: PGlite) {}
+  async executeQuery<R>(q: CompiledQuery): Promise<QueryResult<R>> {
+    const res = await this.pg.query<R>(q.sql, q.parameters as unknown[], { rowMode: 'object' });
+    const kind = q.query?.kind;
+    const mutates = kind === 'InsertQueryNode' || kind === 'UpdateQueryNode' || kind === 'DeleteQueryNode';
+    return {
+      rows: res.rows,
+      numAffectedRows: res.affectedRows !== undefined && (mutates || !res.fields.length) ? BigInt(res.affectedRows) : undefined,
+    };
+  }
+  // eslint-disable-next-line require-yield
+  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+    throw new Error('streaming is not supported on PGlite');
+  }
+}
+
+class PgliteDriver implements Driver {
+  constructor(
+    private readonly pg: PGlite,
+    private readonly mutex: Mutex | null,
+  ) {}
+  private releases = new WeakMap<DatabaseConnection, () => void>();
+  async init() {}
+  async acquireConnection() {
+    const conn = new PgliteConnection(this.pg);
+    if (this.mutex) this.releases.set(conn, await this.mutex.lock());
+    return conn;
+  }
+  async beginTransaction(c: DatabaseConnection) {
+    await c.executeQuery(CompiledQuery.raw('BEGIN'));
+  }
+  async commitTransaction(c: DatabaseConnection) {
+    await c.executeQuery(CompiledQuery.raw('COMMIT'));
+  }
+  async rollbackTransaction(c: DatabaseConnection) {
+    await c.executeQuery(CompiledQuery.raw('ROLLBACK'));
+  }
+  async releaseConnection(c: DatabaseConnection) {
+    this.releases.get(c)?.();
+    this.releases.delete(c);
+  }
+  async destroy() {}
+}
+
+function pgliteDialect(pg: PGlite, mutex: Mutex | null): Dialect {
+  return {
+    createAdapter: () => new PostgresAdapter(),
+    createDriver: () => new PgliteDriver(pg, mutex),
+    createIntrospector: (db) => new PostgresIntrospector(db),
+    createQueryCompiler: () => new PostgresQueryCompiler(),
+  };
+}
+
+async function openPglite(dataDir?: string): Promise<Database> {
+  if (dataDir) fs.mkdirSync(dataDir, { recursive: true });
+  const pglite = await PGlite.create(dataDir, { parsers, relaxedDurability: true });
+  const mutex = new Mutex();
+  const db: Db = new Kysely({ dialect: pgliteDialect(pglite, mutex) });
+  const unlockedDb: Db = new Kysely({ dialect: pgliteDialect(pglite, null) });
+
+  const copyUnlocked = async (table: string, columns: string[], rows: Iterable<CopyValue[]>) => {
+    const parts: string[] = [];
+    let n = 0;
+    let buf = '';
+    for (const r of rows) {
+      buf += toCsvLine(r);
+      n++;
+      if (buf.length > 1 << 20) {
+        parts.push(buf);
+        buf = '';
+      }
+    }
+    parts.push(buf);
+    if (n === 0) return 0;
+    await pglite.query(`COPY ${table} (${columns.join(', ')}) FROM '/dev/blob' WITH (FORMAT csv)`, [], {
+      blob: new Blob(parts),
+    });
+    return n;
+  };
+  const locked = async <T>(fn: () => Promise<T>): Promise<T> => {
+    const release = await mutex.lock();
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  };
+
+  return {
+    engine: 'pglite',
+    db,
+    copyFrom: (t, c, r) => locked(() => copyUnlocked(t, c, r)),
+    exec: (script) =>
+      locked(async () => {
+        await pglite.exec('BEGIN');
+        try {
+          await pglite.exec(script);
+          await pglite.exec('COMMIT');
+        } catch (e) {
+          await pglite.exec('ROLLBACK');
+          throw e;
+        }
+      }),
+    session: (fn) => locked(() => fn({ db: unlockedDb, copyFrom: copyUnlocked })),
+    async close() {
+      await locked(() => pglite.close());
+    },
+  };
+}

@@ -1,0 +1,54 @@
+import crypto from 'node:crypto';
+import pg from 'pg';
+import {
+  createLogger, loadConfig, migrate, openDatabase, SimulatedClock,
+  type AppContext, type Clock, type Database,
+} from '../../src/platform/index.ts';
+import { seedProvince } from '../../src/sim/seed.ts';
+
+/**
+ * A fresh, migrated database for one test file: PGlite in memory by default; with DATABASE_URL a new
+ * database on that server, dropped afterwards, so parallel runs never collide.
+ */
+export async function freshDatabase(): Promise<{ database: Database; drop: () => Promise<void> }> {
+  const url = process.env.DATABASE_URL;
+  if (!url) {
+    const database = await openDatabase({});
+    await migrate(database);
+    return { database, drop: () => database.close() };
+  }
+  const name = `zt_test_${crypto.randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  const database = await openDatabase({ databaseUrl: u.toString() });
+  await migrate(database);
+  return {
+    database,
+    drop: async () => {
+      await database.close();
+      const a = new pg.Client({ connectionString: url });
+      await a.connect();
+      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await a.end();
+    },
+  };
+}
+
+export interface TestContext extends AppContext {
+  clock: SimulatedClock;
+  drop: () => Promise<void>;
+}
+
+/** A context on a fresh database, with a simulated clock and optionally a seeded province. */
+export async function testContext(opts: { customers?: number; seed?: number; now?: string } = {}): Promise<TestContext> {
+  const { database, drop } = await freshDatabase();
+  const clock = new SimulatedClock(opts.now ?? '2026-01-01T10:00:00+08:00');
+  if (opts.customers) await seedProvince(database, { customers: opts.customers, seed: opts.seed ?? 1, since: '2025-01-01' });
+  return { database, db: database.db, clock, log: createLogger('test'), config: { ...loadConfig({}), port: 0 }, drop };
+}
+
+export type { Clock };
