@@ -1,7 +1,19 @@
 import type { Command } from 'commander';
 import { registerPlatformCommands } from './platform.commands.ts';
+import { registerMeteringCommands } from '../metering/index.ts';
+import { registerBillingCommands } from '../billing/index.ts';
+import { registerPaymentsCommands } from '../payments/index.ts';
+import { registerDunningCommands } from '../dunning/index.ts';
+import { registerWorkCommands } from '../work/index.ts';
+import { registerMonitoringCommands } from '../monitoring/index.ts';
 
 /** Every context adds its commands here. */
 export function registerCommands(program: Command): void {
   registerPlatformCommands(program);
+  registerMeteringCommands(program);
+  registerBillingCommands(program);
+  registerPaymentsCommands(program);
+  registerDunningCommands(program);
+  registerWorkCommands(program);
+  registerMonitoringCommands(program);
 }

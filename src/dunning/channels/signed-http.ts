@@ -129,34 +129,15 @@ export class SignedHttpChannel implements CallbackChannel {
   }
 
   verifyCallback(headers: CallbackHeaders, rawBody: string): CallbackVerdict {
-    const now = this.opts.now();
-    const check = verifySignature(this.options.secret, headers, rawBody, now, this.opts.callbackToleranceMs);
-    if (!check.ok) return { ok: false, status: 401, code: check.code, message: check.message };
-    let body: Partial<ProviderCallback>;
-    try {
-      body = JSON.parse(rawBody) as Partial<ProviderCallback>;
-    } catch {
-      return malformed('callback body is not JSON');
-    }
-    if (typeof body.providerMessageId !== 'string' || body.providerMessageId === '') {
-      return malformed('providerMessageId is required');
-    }
-    const state = typeof body.outcome === 'string' ? this.profile.outcomes[body.outcome] : undefined;
-    if (!state) {
-      return malformed(`outcome must be one of ${Object.keys(this.profile.outcomes).join(', ')}`);
-    }
-    const reportedAt = typeof body.at === 'string' ? new Date(body.at) : undefined;
-    return {
-      ok: true,
-      report: {
-        providerMessageId: body.providerMessageId,
-        ...(typeof body.messageKey === 'string' ? { messageKey: body.messageKey } : {}),
-        channel: this.kind,
-        state,
-        at: reportedAt && !Number.isNaN(reportedAt.getTime()) ? reportedAt : now,
-        ...(typeof body.detail === 'string' ? { detail: body.detail } : {}),
-      },
-    };
+    return readSignedCallback({
+      kind: this.kind,
+      secret: this.options.secret,
+      outcomes: this.profile.outcomes,
+      headers,
+      rawBody,
+      now: this.opts.now(),
+      toleranceMs: this.opts.callbackToleranceMs,
+    });
   }
 
   handleCallback(headers: CallbackHeaders, rawBody: string): CallbackVerdict {
@@ -199,6 +180,43 @@ export class SignedHttpChannel implements CallbackChannel {
     const permanent = response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429;
     return rejected(key, { code: `HTTP_${response.status}`, message: providerMessage(text, response.status), permanent });
   }
+}
+
+/** Verifies a provider callback and maps it to a report; shared by every callback channel. */
+export function readSignedCallback(input: {
+  kind: ChannelKind;
+  secret: string;
+  outcomes: Readonly<Record<string, DeliveryState>>;
+  headers: CallbackHeaders;
+  rawBody: string;
+  now: Date;
+  toleranceMs?: number;
+}): CallbackVerdict {
+  const check = verifySignature(input.secret, input.headers, input.rawBody, input.now, input.toleranceMs);
+  if (!check.ok) return { ok: false, status: 401, code: check.code, message: check.message };
+  let body: Partial<ProviderCallback>;
+  try {
+    body = JSON.parse(input.rawBody) as Partial<ProviderCallback>;
+  } catch {
+    return malformed('callback body is not JSON');
+  }
+  if (typeof body.providerMessageId !== 'string' || body.providerMessageId === '') {
+    return malformed('providerMessageId is required');
+  }
+  const state = typeof body.outcome === 'string' && Object.hasOwn(input.outcomes, body.outcome) ? input.outcomes[body.outcome] : undefined;
+  if (!state) return malformed(`outcome must be one of ${Object.keys(input.outcomes).join(', ')}`);
+  const reportedAt = typeof body.at === 'string' ? new Date(body.at) : undefined;
+  return {
+    ok: true,
+    report: {
+      providerMessageId: body.providerMessageId,
+      ...(typeof body.messageKey === 'string' ? { messageKey: body.messageKey } : {}),
+      channel: input.kind,
+      state,
+      at: reportedAt && !Number.isNaN(reportedAt.getTime()) ? reportedAt : input.now,
+      ...(typeof body.detail === 'string' ? { detail: body.detail } : {}),
+    },
+  };
 }
 
 function malformed(message: string): CallbackVerdict {

@@ -1,0 +1,3 @@
+/** Billing context. */
+export { billingRoutes } from './api/routes.ts';
+export { registerBillingCommands } from './cli.ts';

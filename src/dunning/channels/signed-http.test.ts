@@ -1,0 +1,191 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CHANNEL_ROUTES_PREFIX, channelCallbackRoutes } from './callback-routes.ts';
+import { createCatvChannel } from './catv-http.ts';
+import { signBody, signedHeaders, verifySignature, type SignedHttpChannel } from './signed-http.ts';
+import { startCatv } from './sim/catv.ts';
+import { startIvr } from './sim/ivr.ts';
+import { createVoiceChannel } from './voice-http.ts';
+import type { CallbackChannel, DeliveryReport, OutboundMessage } from './types.ts';
+
+const open: Array<{ close(): Promise<unknown> }> = [];
+afterEach(async () => {
+  for (const resource of open.splice(0).reverse()) await resource.close();
+});
+
+/** A listening app whose callback routes look channels up in `registry`, filled afterwards. */
+async function callbackServer(): Promise<{ app: FastifyInstance; baseUrl: string; registry: Map<string, CallbackChannel> }> {
+  const registry = new Map<string, CallbackChannel>();
+  const app = Fastify();
+  await app.register(channelCallbackRoutes((kind) => registry.get(kind)), { prefix: CHANNEL_ROUTES_PREFIX });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  open.push(app);
+  const { port } = app.server.address() as { port: number };
+  return { app, registry, baseUrl: `http://127.0.0.1:${port}${CHANNEL_ROUTES_PREFIX}/callbacks` };
+}
+
+function collect(channel: SignedHttpChannel): DeliveryReport[] {
+  const reports: DeliveryReport[] = [];
+  channel.onReport((r) => reports.push(r));
+  return reports;
+}
+
+async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const started = performance.now();
+  while (!condition()) {
+    if (performance.now() - started > timeoutMs) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const call = (key: string, to: string): OutboundMessage => ({ messageKey: key, channel: 'voice', to, text: '您的电费已逾期，请尽快缴纳。' });
+
+describe('request signatures', () => {
+  const secret = 'shared-secret';
+  const at = new Date('2024-07-01T08:00:00Z');
+  const body = '{"providerMessageId":"ivr-1","outcome":"answered"}';
+
+  it('accepts a body signed with the shared secret within the tolerance', () => {
+    const headers = signedHeaders(secret, body, at);
+    expect(headers['x-zt-timestamp']).toBe('1719820800');
+    expect(headers['x-zt-signature']).toBe(`v1=${signBody(secret, '1719820800', body)}`);
+    expect(verifySignature(secret, headers, body, new Date('2024-07-01T08:04:00Z'))).toEqual({ ok: true });
+  });
+
+  it('refuses a changed body, a wrong secret, a missing header and a stale timestamp', () => {
+    const headers = signedHeaders(secret, body, at);
+    const code = (h: Record<string, string>, b: string, now = at, s = secret) => {
+      const check = verifySignature(s, h, b, now);
+      return check.ok ? 'ok' : check.code;
+    };
+    expect(code(headers, body.replace('answered', 'busy'))).toBe('CHANNEL_SIGNATURE_INVALID');
+    expect(code(headers, body, at, 'other-secret')).toBe('CHANNEL_SIGNATURE_INVALID');
+    expect(code({ 'x-zt-timestamp': headers['x-zt-timestamp']! }, body)).toBe('CHANNEL_SIGNATURE_MISSING');
+    expect(code(headers, body, new Date('2024-07-01T08:06:00Z'))).toBe('CHANNEL_SIGNATURE_EXPIRED');
+  });
+});
+
+describe('voice calls through the IVR simulator', () => {
+  it('places calls and turns signed callbacks into answered / busy / no_answer reports', async () => {
+    const { registry, baseUrl } = await callbackServer();
+    const ivr = await startIvr({ rules: { byNumber: { '13800000002': 'busy' }, byPrefix: [{ prefix: '139', outcome: 'no_answer' }] } });
+    open.push(ivr);
+    const voice = createVoiceChannel({ endpoint: ivr.url, secret: ivr.secret, callbackUrl: `${baseUrl}/voice` });
+    registry.set('voice', voice);
+    const reports = collect(voice);
+
+    const results = await voice.send([call('n1', '13800000001'), call('n2', '13800000002'), call('n3', '13900000003')]);
+    await until(() => reports.length === 3);
+
+    expect(results.every((r) => r.accepted && r.providerMessageId?.startsWith('ivr-'))).toBe(true);
+    const stateByKey = Object.fromEntries(reports.map((r) => [r.messageKey, r.state]));
+    expect(stateByKey).toEqual({ n1: 'answered', n2: 'busy', n3: 'no_answer' });
+    expect(reports.find((r) => r.messageKey === 'n2')!.providerMessageId).toBe(results[1]!.providerMessageId);
+    expect(ivr.requests[0]!.body).toMatchObject({ to: '13800000001', script: '您的电费已逾期，请尽快缴纳。', language: 'zh-CN' });
+    expect(ivr.callbacks.every((c) => c.status === 204)).toBe(true);
+  });
+
+  it('rejects a callback with a bad signature with 401 and reports nothing', async () => {
+    const { app, registry, baseUrl } = await callbackServer();
+    const ivr = await startIvr({ callbackSecret: 'not-the-shared-secret' });
+    open.push(ivr);
+    const voice = createVoiceChannel({ endpoint: ivr.url, secret: ivr.secret, callbackUrl: `${baseUrl}/voice` });
+    registry.set('voice', voice);
+    const reports = collect(voice);
+
+    await voice.send([call('n1', '13800000001')]);
+    await until(() => ivr.callbacks.length === 1);
+    expect(ivr.callbacks[0]!.status).toBe(401);
+
+    const body = JSON.stringify({ providerMessageId: 'ivr-x', outcome: 'answered' });
+    const forged = await app.inject({
+      method: 'POST',
+      url: `${CHANNEL_ROUTES_PREFIX}/callbacks/voice`,
+      headers: signedHeaders('guessed-secret', body, new Date()),
+      payload: body,
+    });
+    expect(forged.statusCode).toBe(401);
+    expect(forged.json()).toMatchObject({ code: 'CHANNEL_SIGNATURE_INVALID' });
+    expect(reports).toEqual([]);
+  });
+
+  it('answers 400 for an unknown outcome and 404 for an unknown channel', async () => {
+    const { app, registry } = await callbackServer();
+    const voice = createVoiceChannel({ endpoint: 'http://127.0.0.1:1', secret: 's', callbackUrl: 'http://unused' });
+    registry.set('voice', voice);
+    const body = JSON.stringify({ providerMessageId: 'ivr-1', outcome: 'hung_up' });
+    const headers = signedHeaders('s', body, new Date());
+
+    const unknownOutcome = await app.inject({ method: 'POST', url: `${CHANNEL_ROUTES_PREFIX}/callbacks/voice`, headers, payload: body });
+    const unknownChannel = await app.inject({ method: 'POST', url: `${CHANNEL_ROUTES_PREFIX}/callbacks/fax`, headers, payload: body });
+
+    expect(unknownOutcome.statusCode).toBe(400);
+    expect(unknownOutcome.json().code).toBe('CHANNEL_CALLBACK_MALFORMED');
+    expect(unknownChannel.statusCode).toBe(404);
+  });
+
+  it('fails permanently when the provider refuses our signature', async () => {
+    const ivr = await startIvr();
+    open.push(ivr);
+    const voice = createVoiceChannel({ endpoint: ivr.url, secret: 'wrong', callbackUrl: 'http://127.0.0.1:1/cb' });
+    const [result] = await voice.send([call('n1', '13800000001')]);
+    expect(result!.error).toMatchObject({ code: 'HTTP_401', permanent: true });
+    expect(result!.error!.message).toContain('CHANNEL_SIGNATURE_INVALID');
+    expect(ivr.stats.refusedSignature).toBe(1);
+  });
+
+  it('fails retryably when the provider is unreachable', async () => {
+    const ivr = await startIvr();
+    const endpoint = ivr.url;
+    await ivr.close();
+    const voice = createVoiceChannel({ endpoint, secret: ivr.secret, callbackUrl: 'http://127.0.0.1:1/cb' });
+    const [result] = await voice.send([call('n1', '13800000001')]);
+    expect(result!.error).toMatchObject({ code: 'CHANNEL_UNAVAILABLE', permanent: false });
+  });
+
+  it('sends a messageKey once however often it is handed over', async () => {
+    const ivr = await startIvr({ callbackDelayMs: 10_000 });
+    open.push(ivr);
+    const voice = createVoiceChannel({ endpoint: ivr.url, secret: ivr.secret, callbackUrl: 'http://127.0.0.1:1/cb' });
+    const first = await voice.send([call('n1', '13800000001'), call('n1', '13800000001')]);
+    const again = await voice.send([call('n1', '13800000001')]);
+    expect(again[0]).toEqual(first[0]);
+    expect(first[1]).toEqual(first[0]);
+    expect(ivr.countByKey('n1')).toBe(1);
+  });
+});
+
+describe('cable-TV messages through the operator simulator', () => {
+  it('reports delivered and failed set-top messages from signed callbacks', async () => {
+    const { registry, baseUrl } = await callbackServer();
+    const catvSim = await startCatv({ rules: { byPrefix: [{ prefix: 'OFF', outcome: 'failed' }] } });
+    open.push(catvSim);
+    const catv = createCatvChannel({ endpoint: catvSim.url, secret: catvSim.secret, callbackUrl: `${baseUrl}/catv` });
+    registry.set('catv', catv);
+    const reports = collect(catv);
+
+    const results = await catv.send([
+      { messageKey: 'c1', channel: 'catv', to: 'STB0001', subject: '电费提醒', text: '您的电费已出账' },
+      { messageKey: 'c2', channel: 'catv', to: 'OFF0002', subject: '电费提醒', text: '您的电费已出账' },
+      { messageKey: 'c3', channel: 'catv', to: 'no such box!', text: 'x' },
+    ]);
+    await until(() => reports.length === 2);
+
+    expect(results.map((r) => r.accepted)).toEqual([true, true, false]);
+    expect(results[2]!.error).toMatchObject({ code: 'CHANNEL_INVALID_RECIPIENT', permanent: true });
+    expect(Object.fromEntries(reports.map((r) => [r.messageKey, r.state]))).toEqual({ c1: 'delivered', c2: 'failed' });
+    expect(catvSim.requests[0]!.body).toMatchObject({ account: 'STB0001', title: '电费提醒', text: '您的电费已出账' });
+  });
+
+  it('draws outcomes from a seeded ratio, the same on every run', async () => {
+    const a = await startCatv({ seed: 7, rules: { ratios: { delivered: 0.8, failed: 0.2 } } });
+    const b = await startCatv({ seed: 7, rules: { ratios: { delivered: 0.8, failed: 0.2 } } });
+    open.push(a, b);
+    const draws = (sim: typeof a) => Array.from({ length: 500 }, (_, i) => sim.outcomeFor(`STB${i}`));
+    const first = draws(a);
+    expect(draws(b)).toEqual(first);
+    const failed = first.filter((o) => o === 'failed').length;
+    expect(failed).toBeGreaterThan(70);
+    expect(failed).toBeLessThan(130);
+  });
+});

@@ -1,0 +1,3 @@
+/** Dunning context. */
+export { dunningRoutes } from './api/routes.ts';
+export { registerDunningCommands } from './cli.ts';

@@ -1,0 +1,3 @@
+/** Metering context. */
+export { meteringRoutes } from './api/routes.ts';
+export { registerMeteringCommands } from './cli.ts';
