@@ -168,7 +168,10 @@ class Mutex {
 class PgliteConnection implements DatabaseConnection {
   constructor(private readonly pg: PGlite) {}
   async executeQuery<R>(q: CompiledQuery): Promise<QueryResult<R>> {
-    const res = await this.pg.query<R>(q.sql, q.parameters as unknown[], { rowMode: 'object' });
+    // without parameters use the simple protocol, which (like node-postgres) allows several statements
+    const res = q.parameters.length
+      ? await this.pg.query<R>(q.sql, q.parameters as unknown[], { rowMode: 'object' })
+      : ((await this.pg.exec(q.sql, { rowMode: 'object' })).at(-1) as Awaited<ReturnType<PGlite['query']>> & { rows: R[] });
     const kind = q.query?.kind;
     const mutates = kind === 'InsertQueryNode' || kind === 'UpdateQueryNode' || kind === 'DeleteQueryNode';
     return {

@@ -198,38 +198,52 @@ export interface Dlt645ScanResult {
   readonly discarded: number;
 }
 
+/** Length of the valid frame starting at i, 0 when more bytes are needed, -1 when it is not one. */
+function probeFrame(buffer: Uint8Array, i: number): number {
+  if (buffer.length - i < OVERHEAD) return 0;
+  const dataLength = buffer[i + 9] as number;
+  if (buffer[i + 7] !== 0x68 || dataLength > DLT645_MAX_DATA_LENGTH) return -1;
+  const total = OVERHEAD + dataLength;
+  if (buffer.length - i < total) return 0;
+  const valid = buffer[i + total - 1] === 0x16 && buffer[i + total - 2] === sum8(buffer, i, i + total - 2);
+  return valid ? total : -1;
+}
+
 /**
  * Pulls every complete, checksum-valid frame out of a serial or TCP byte stream. A candidate 68
- * that fails any check is treated as noise and the search resumes one byte later, so a corrupted
- * frame costs only itself.
+ * that fails any check is noise and the search resumes one byte later, so a corrupted frame
+ * costs only itself. A candidate still waiting for bytes is also dropped once a complete frame
+ * shows up behind it: a stray 68 with a large "L" must not hold back the reply already received.
  */
 export function scanDlt645Frames(buffer: Uint8Array): Dlt645ScanResult {
   const frames: Dlt645Frame[] = [];
   let discarded = 0;
+  const skip = (from: number, to: number): void => {
+    for (let k = from; k < to; k++) if (buffer[k] !== WAKE_UP) discarded++;
+  };
   let i = 0;
   while (i < buffer.length) {
-    const byte = buffer[i];
-    if (byte !== 0x68) {
-      if (byte !== WAKE_UP) discarded++;
+    if (buffer[i] !== 0x68) {
+      skip(i, i + 1);
       i++;
       continue;
     }
-    if (buffer.length - i < OVERHEAD) break;
-    const dataLength = buffer[i + 9] as number;
-    const total = OVERHEAD + dataLength;
-    if (buffer[i + 7] !== 0x68 || dataLength > DLT645_MAX_DATA_LENGTH) {
-      discarded++;
+    const length = probeFrame(buffer, i);
+    if (length > 0) {
+      frames.push(decodeDlt645Frame(buffer.subarray(i, i + length)));
+      i += length;
+      continue;
+    }
+    if (length < 0) {
+      skip(i, i + 1);
       i++;
       continue;
     }
-    if (buffer.length - i < total) break;
-    if (buffer[i + total - 1] !== 0x16 || buffer[i + total - 2] !== sum8(buffer, i, i + total - 2)) {
-      discarded++;
-      i++;
-      continue;
-    }
-    frames.push(decodeDlt645Frame(buffer.subarray(i, i + total)));
-    i += total;
+    let next = i + 1;
+    while (next < buffer.length && !(buffer[next] === 0x68 && probeFrame(buffer, next) > 0)) next++;
+    if (next >= buffer.length) break;
+    skip(i, next);
+    i = next;
   }
   return { frames, rest: buffer.slice(i), discarded };
 }

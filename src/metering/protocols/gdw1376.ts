@@ -321,38 +321,55 @@ export interface Gdw1376ScanResult {
   readonly discarded: number;
 }
 
-/** Pulls complete, checksum-valid frames out of a TCP stream, skipping garbage byte by byte. */
+/** Length of the valid frame starting at i, 0 when more bytes are needed, -1 when it is not one. */
+function probeFrame(buffer: Uint8Array, i: number, maxUserData: number): number {
+  if (buffer.length - i < HEAD) return 0;
+  const l1 = (buffer[i + 1] as number) | ((buffer[i + 2] as number) << 8);
+  const l2 = (buffer[i + 3] as number) | ((buffer[i + 4] as number) << 8);
+  const userDataLength = l1 >> 2;
+  const plausible =
+    buffer[i + 5] === 0x68 &&
+    l1 === l2 &&
+    (l1 & 0b11) === PROTOCOL_ID &&
+    userDataLength >= FIXED_USER_DATA &&
+    userDataLength <= maxUserData;
+  if (!plausible) return -1;
+  const total = HEAD + userDataLength + 2;
+  if (buffer.length - i < total) return 0;
+  const valid = buffer[i + total - 1] === 0x16 && buffer[i + total - 2] === sum8(buffer, i + HEAD, i + total - 2);
+  return valid ? total : -1;
+}
+
+/**
+ * Pulls complete, checksum-valid frames out of a TCP stream, skipping garbage byte by byte. As
+ * in the DL/T 645 scanner, a half-received candidate is abandoned when a complete frame follows.
+ */
 export function scanGdw1376Frames(buffer: Uint8Array, maxUserData = MAX_USER_DATA): Gdw1376ScanResult {
   const frames: Gdw1376Frame[] = [];
   let discarded = 0;
   let i = 0;
   while (i < buffer.length) {
-    if (buffer[i] !== 0x68) {
-      discarded++;
-      i++;
-      continue;
-    }
-    if (buffer.length - i < HEAD) break;
-    const l1 = (buffer[i + 1] as number) | ((buffer[i + 2] as number) << 8);
-    const l2 = (buffer[i + 3] as number) | ((buffer[i + 4] as number) << 8);
-    const userDataLength = l1 >> 2;
-    const total = HEAD + userDataLength + 2;
-    const plausible =
-      buffer[i + 5] === 0x68 && l1 === l2 && (l1 & 0b11) === PROTOCOL_ID &&
-      userDataLength >= FIXED_USER_DATA && userDataLength <= maxUserData;
-    if (plausible && buffer.length - i < total) break;
-    if (plausible && buffer[i + total - 1] === 0x16 && buffer[i + total - 2] === sum8(buffer, i + HEAD, i + total - 2)) {
+    const length = buffer[i] === 0x68 ? probeFrame(buffer, i, maxUserData) : -1;
+    if (length > 0) {
       try {
-        frames.push(decodeGdw1376Frame(buffer.subarray(i, i + total)));
-        i += total;
+        frames.push(decodeGdw1376Frame(buffer.subarray(i, i + length)));
+        i += length;
         continue;
       } catch (error) {
         // A checksum-valid frame with a bad body (e.g. non-BCD A1) is dropped like noise.
         if (!(error instanceof ProtocolError)) throw error;
       }
     }
-    discarded++;
-    i++;
+    if (length !== 0) {
+      discarded++;
+      i++;
+      continue;
+    }
+    let next = i + 1;
+    while (next < buffer.length && !(buffer[next] === 0x68 && probeFrame(buffer, next, maxUserData) > 0)) next++;
+    if (next >= buffer.length) break;
+    discarded += next - i;
+    i = next;
   }
   return { frames, rest: buffer.slice(i), discarded };
 }

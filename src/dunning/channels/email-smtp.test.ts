@@ -1,0 +1,132 @@
+import Fastify from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CHANNEL_ROUTES_PREFIX, channelCallbackRoutes } from './callback-routes.ts';
+import { createEmailChannel, type EmailChannelOptions } from './email-smtp.ts';
+import { startSmtp, type SmtpSimOptions } from './sim/smtp.ts';
+import { decodeWords } from './sim/mime.ts';
+import type { CallbackChannel, DeliveryReport, OutboundMessage } from './types.ts';
+
+const open: Array<{ close(): Promise<unknown> }> = [];
+afterEach(async () => {
+  for (const resource of open.splice(0).reverse()) await resource.close();
+});
+
+async function setUp(simOptions: SmtpSimOptions = {}, channelOptions: Partial<EmailChannelOptions> = {}) {
+  const smtp = await startSmtp(simOptions);
+  open.push(smtp);
+  const email = createEmailChannel({ host: smtp.host, port: smtp.port, from: '电费中心 <billing@power.example>', ...channelOptions });
+  open.push(email);
+  const reports: DeliveryReport[] = [];
+  email.onReport((r) => reports.push(r));
+  return { smtp, email, reports };
+}
+
+async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const started = performance.now();
+  while (!condition()) {
+    if (performance.now() - started > timeoutMs) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const mail = (key: string, to: string): OutboundMessage => ({
+  messageKey: key,
+  channel: 'email',
+  to,
+  subject: '您的2024年6月电费账单 / June bill',
+  text: '本期应缴 1,234.56 元',
+  html: '<p>本期应缴 <b>1,234.56 元</b> <a href="https://pay.example/b/1">查看账单</a></p>',
+});
+
+describe('email over SMTP against the SMTP simulator', () => {
+  it('delivers subject, text and HTML intact and reports the message delivered', async () => {
+    const { smtp, email, reports } = await setUp();
+    const [result] = await email.send([mail('bill-2024-06-001', 'zhang@mail.example')]);
+    await until(() => reports.length === 1);
+
+    expect(result).toEqual({ messageKey: 'bill-2024-06-001', accepted: true, providerMessageId: 'bill-2024-06-001@zerotouch.local' });
+    expect(smtp.received).toHaveLength(1);
+    expect(smtp.received[0]).toMatchObject({
+      providerMessageId: 'bill-2024-06-001@zerotouch.local',
+      messageKey: 'bill-2024-06-001',
+      from: 'billing@power.example',
+      to: ['zhang@mail.example'],
+      subject: '您的2024年6月电费账单 / June bill',
+      text: '本期应缴 1,234.56 元',
+    });
+    expect(smtp.received[0]!.html).toContain('<b>1,234.56 元</b>');
+    expect(smtp.received[0]!.html).toContain('href="https://pay.example/b/1"');
+    expect(reports[0]).toMatchObject({ providerMessageId: result!.providerMessageId, messageKey: 'bill-2024-06-001', state: 'delivered', channel: 'email' });
+  });
+
+  it('maps a 550 at RCPT to a permanent error and a 451 to a retryable one', async () => {
+    const { smtp, email, reports } = await setUp({ deferDomains: ['busy.example'] });
+    const results = await email.send([mail('a', 'nobody@invalid.example'), mail('b', 'later@busy.example'), mail('c', 'ok@mail.example')]);
+
+    expect(results[0]!.error).toMatchObject({ code: 'SMTP_REJECTED', permanent: true });
+    expect(results[0]!.error!.message).toMatch(/^550/);
+    expect(results[1]!.error).toMatchObject({ code: 'SMTP_DEFERRED', permanent: false });
+    expect(results[2]!.accepted).toBe(true);
+    expect(smtp.received.map((m) => m.messageKey)).toEqual(['c']);
+    await until(() => reports.length === 1);
+    expect(reports.map((r) => r.messageKey)).toEqual(['c']);
+  });
+
+  it('turns an asynchronous bounce webhook into a failed report', async () => {
+    const registry = new Map<string, CallbackChannel>();
+    const app = Fastify();
+    await app.register(channelCallbackRoutes((kind) => registry.get(kind)), { prefix: CHANNEL_ROUTES_PREFIX });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    open.push(app);
+    const { port } = app.server.address() as { port: number };
+    const webhook = { url: `http://127.0.0.1:${port}${CHANNEL_ROUTES_PREFIX}/callbacks/email`, secret: 'bounce-secret' };
+    const { smtp, email, reports } = await setUp({ webhook }, { webhookSecret: 'bounce-secret' });
+    registry.set('email', email);
+
+    const [result] = await email.send([mail('k1', 'gone@bounce.example')]);
+    await until(() => reports.length === 2 && smtp.bounces.length === 1);
+
+    expect(result!.accepted).toBe(true);
+    expect(reports.map((r) => r.state)).toEqual(['delivered', 'failed']);
+    expect(reports[1]).toMatchObject({ providerMessageId: result!.providerMessageId, messageKey: 'k1', detail: '550 5.1.1 <gone@bounce.example>: user unknown' });
+    expect(smtp.bounces).toEqual([{ providerMessageId: result!.providerMessageId, recipient: 'gone@bounce.example', status: 204 }]);
+  });
+
+  it('refuses a bounce webhook signed with the wrong secret', async () => {
+    const { email, reports } = await setUp({}, { webhookSecret: 'right' });
+    const verdict = email.handleCallback({ 'x-zt-timestamp': '1', 'x-zt-signature': 'v1=00' }, '{"providerMessageId":"x","outcome":"bounced"}');
+    expect(verdict).toMatchObject({ ok: false, status: 401, code: 'CHANNEL_SIGNATURE_INVALID' });
+    expect(reports).toEqual([]);
+  });
+
+  it('fails retryably when the SMTP server is unreachable', async () => {
+    const smtp = await startSmtp();
+    const port = smtp.port;
+    await smtp.close();
+    const email = createEmailChannel({ host: '127.0.0.1', port, from: 'billing@power.example', timeoutMs: 2_000 });
+    open.push(email);
+    const [result] = await email.send([mail('k1', 'zhang@mail.example')]);
+    expect(result!.error).toMatchObject({ code: 'CHANNEL_UNAVAILABLE', permanent: false });
+  });
+
+  it('sends 200 mails over the pool once each, and refuses a malformed address locally', async () => {
+    const { smtp, email } = await setUp();
+    const batch = Array.from({ length: 200 }, (_, i) => mail(`m${i}`, `user${i}@mail.example`));
+    const results = await email.send([...batch, mail('m0', 'user0@mail.example'), mail('bad', 'not-an-address')]);
+
+    expect(results.slice(0, 200).every((r) => r.accepted)).toBe(true);
+    expect(results[200]).toEqual(results[0]);
+    expect(results[201]!.error).toMatchObject({ code: 'CHANNEL_INVALID_RECIPIENT', permanent: true });
+    expect(smtp.received).toHaveLength(200);
+    expect(smtp.countByKey('m0')).toBe(1);
+  });
+});
+
+describe('MIME header decoding in the simulator', () => {
+  it('joins adjacent encoded words, even when a character is split between them', () => {
+    const bytes = Buffer.from('电费', 'utf8');
+    const header = `=?UTF-8?B?${bytes.subarray(0, 4).toString('base64')}?= =?UTF-8?B?${bytes.subarray(4).toString('base64')}?= bill`;
+    expect(decodeWords(header)).toBe('电费 bill');
+    expect(decodeWords('=?utf-8?Q?caf=C3=A9_ok?=')).toBe('café ok');
+  });
+});

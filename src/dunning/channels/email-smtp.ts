@@ -1,0 +1,165 @@
+/**
+ * Email (电子邮件) over SMTP through a pooled nodemailer transport. SMTP has no delivery
+ * receipt: a message the receiving server accepted (250 after DATA) is reported 'delivered';
+ * a hard reject at RCPT is a permanent send error; a later bounce arrives as a signed webhook
+ * (the relay's bounce processor) and is reported 'failed', superseding the earlier report.
+ */
+import { createHash } from 'node:crypto';
+import nodemailer, { type Mail, type NodemailerError, type SMTPPoolOptions, type SMTPPoolSentMessageInfo } from 'nodemailer';
+import { readSignedCallback } from './signed-http.ts';
+import { ReportHub, SendDeduper, invalidRecipient, rejected, silentLogger, unavailable } from './support.ts';
+import type {
+  CallbackChannel,
+  CallbackHeaders,
+  CallbackVerdict,
+  ChannelLogger,
+  OutboundMessage,
+  ReportListener,
+  SendResult,
+} from './types.ts';
+
+export interface EmailChannelOptions {
+  host: string;
+  port: number;
+  /** Implicit TLS (port 465). Default false: plain, upgraded by STARTTLS when offered. */
+  secure?: boolean;
+  /** Refuse to send without STARTTLS. Default false. */
+  requireTls?: boolean;
+  auth?: { user: string; pass: string };
+  /** Sender, e.g. '供电公司电费中心 <billing@power.example>'. */
+  from: string;
+  maxConnections?: number;
+  /** Domain of the Message-ID we assign (the id is derived from the messageKey). */
+  messageIdDomain?: string;
+  /** Shared secret of the bounce webhook; without it bounce callbacks are refused. */
+  webhookSecret?: string;
+  timeoutMs?: number;
+  now?: () => Date;
+  logger?: ChannelLogger;
+}
+
+const EMAIL = /^[^\s@<>(),;:"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
+const CONNECTION_CODES = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 'ETLS', 'EPROXY']);
+
+export class SmtpEmailChannel implements CallbackChannel {
+  readonly kind = 'email' as const;
+  private readonly transport: Mail<SMTPPoolSentMessageInfo, SMTPPoolOptions>;
+  private readonly reports: ReportHub;
+  private readonly deduper = new SendDeduper();
+  private readonly now: () => Date;
+  private readonly logger: ChannelLogger;
+
+  constructor(private readonly options: EmailChannelOptions) {
+    this.now = options.now ?? (() => new Date());
+    this.logger = options.logger ?? silentLogger;
+    this.reports = new ReportHub(this.logger);
+    const timeout = options.timeoutMs ?? 15_000;
+    this.transport = nodemailer.createTransport({
+      pool: true,
+      host: options.host,
+      port: options.port,
+      secure: options.secure ?? false,
+      requireTLS: options.requireTls ?? false,
+      ...(options.auth ? { auth: options.auth } : {}),
+      maxConnections: options.maxConnections ?? 5,
+      // A message whose connection dropped mid-DATA may have been accepted: the caller's
+      // outbox decides about a retry, the pool does not silently resend it.
+      maxRequeues: 0,
+      connectionTimeout: timeout,
+      greetingTimeout: timeout,
+      socketTimeout: timeout,
+    });
+  }
+
+  onReport(listener: ReportListener): () => void {
+    return this.reports.add(listener);
+  }
+
+  send(messages: readonly OutboundMessage[]): Promise<SendResult[]> {
+    return this.deduper.run(messages, (m) => this.sendOne(m));
+  }
+
+  verifyCallback(headers: CallbackHeaders, rawBody: string): CallbackVerdict {
+    if (!this.options.webhookSecret) {
+      return { ok: false, status: 401, code: 'CHANNEL_SIGNATURE_INVALID', message: 'email bounce webhook is not configured' };
+    }
+    return readSignedCallback({
+      kind: 'email',
+      secret: this.options.webhookSecret,
+      outcomes: { bounced: 'failed', delivered: 'delivered' },
+      headers,
+      rawBody,
+      now: this.now(),
+    });
+  }
+
+  handleCallback(headers: CallbackHeaders, rawBody: string): CallbackVerdict {
+    const verdict = this.verifyCallback(headers, rawBody);
+    if (verdict.ok) this.reports.emit(verdict.report);
+    else this.logger.warn({ channel: 'email', code: verdict.code }, 'email webhook refused');
+    return verdict;
+  }
+
+  async close(): Promise<void> {
+    this.transport.close();
+  }
+
+  private async sendOne(message: OutboundMessage): Promise<SendResult> {
+    const key = message.messageKey;
+    if (!EMAIL.test(message.to)) return invalidRecipient(key, `not an email address: ${message.to}`);
+    const messageId = `${messageIdLocalPart(key)}@${this.options.messageIdDomain ?? 'zerotouch.local'}`;
+    try {
+      const info = await this.transport.sendMail({
+        from: this.options.from,
+        to: message.to,
+        subject: message.subject ?? '',
+        text: message.text,
+        ...(message.html === undefined ? {} : { html: message.html }),
+        messageId: `<${messageId}>`,
+        headers: { 'X-ZT-Message-Key': key },
+      });
+      if (info.rejected.length > 0) {
+        return rejected(key, { code: 'SMTP_REJECTED', message: `recipient refused: ${info.rejected.join(', ')}`, permanent: true });
+      }
+      setImmediate(() =>
+        this.reports.emit({
+          providerMessageId: messageId,
+          messageKey: key,
+          channel: 'email',
+          state: 'delivered',
+          at: this.now(),
+          detail: info.response,
+        }),
+      );
+      return { messageKey: key, accepted: true, providerMessageId: messageId };
+    } catch (err) {
+      return smtpFailure(key, err as NodemailerError);
+    }
+  }
+}
+
+/** Message-ID local part: the key itself when it is a dot-atom, else a stable hash of it. */
+function messageIdLocalPart(messageKey: string): string {
+  return /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(messageKey)
+    ? messageKey
+    : `zt-${createHash('sha256').update(messageKey).digest('hex').slice(0, 32)}`;
+}
+
+function smtpFailure(messageKey: string, err: NodemailerError): SendResult {
+  if (err.responseCode !== undefined) {
+    const permanent = err.permanent ?? (err.responseCode >= 500 && err.responseCode !== 503);
+    return rejected(messageKey, {
+      code: permanent ? 'SMTP_REJECTED' : 'SMTP_DEFERRED',
+      message: err.response ?? err.message,
+      permanent,
+    });
+  }
+  if (err.code !== undefined && CONNECTION_CODES.has(err.code)) {
+    return unavailable(messageKey, `SMTP server unreachable: ${err.message}`);
+  }
+  return rejected(messageKey, { code: `SMTP_${err.code ?? 'ERROR'}`, message: err.message, permanent: false });
+}
+
+export function createEmailChannel(options: EmailChannelOptions): SmtpEmailChannel {
+  return new SmtpEmailChannel(options);
+}

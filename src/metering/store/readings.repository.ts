@@ -1,0 +1,61 @@
+import { sql } from 'kysely';
+import type { Db } from '../../platform/index.ts';
+
+export type ReadingQuality = 'actual' | 're_read' | 'estimated' | 'edited';
+export type ReadingSource = 'frontend' | 'file' | 'api' | 'mqtt' | 'manual' | 'estimate';
+
+/** One meter-day; registers not given stay as they were. Values are exact decimal strings (kWh). */
+export interface ReadingUpsert {
+  meterId: number;
+  readingDate: string;
+  totalKwh?: string | null;
+  sharpKwh?: string | null;
+  peakKwh?: string | null;
+  flatKwh?: string | null;
+  valleyKwh?: string | null;
+  quality: ReadingQuality;
+  source: ReadingSource;
+}
+
+/** Create the monthly partitions covering [from, to] (idempotent). */
+export async function ensureReadingPartitions(db: Db, from: string, to: string): Promise<void> {
+  const start = new Date(`${from.slice(0, 7)}-01T00:00:00Z`);
+  const end = new Date(`${to.slice(0, 7)}-01T00:00:00Z`);
+  for (const d = start; d <= end; d.setUTCMonth(d.getUTCMonth() + 1)) {
+    const lo = d.toISOString().slice(0, 10);
+    const next = new Date(d);
+    next.setUTCMonth(next.getUTCMonth() + 1);
+    const hi = next.toISOString().slice(0, 10);
+    const name = `meter_reading_${lo.slice(0, 4)}${lo.slice(5, 7)}`;
+    const exists = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_class WHERE relname = ${name}`.execute(db);
+    if (exists.rows[0]!.n) continue;
+    // rows already parked in the default partition for this month must move before the range can attach
+    await sql.raw(`
+      CREATE TABLE ${name} (LIKE meter_reading INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
+      WITH moved AS (DELETE FROM meter_reading_default WHERE reading_date >= '${lo}' AND reading_date < '${hi}' RETURNING *)
+      INSERT INTO ${name} SELECT * FROM moved;
+      ALTER TABLE meter_reading ATTACH PARTITION ${name} FOR VALUES FROM ('${lo}') TO ('${hi}');`).execute(db);
+  }
+}
+
+/** Upsert meter-days in one statement; a register present in the input overwrites, absent ones are kept. */
+export async function upsertReadings(db: Db, at: Date, rows: ReadingUpsert[]): Promise<number> {
+  if (!rows.length) return 0;
+  const json = JSON.stringify(rows.map((r) => ({
+    meter_id: r.meterId, reading_date: r.readingDate, total_kwh: r.totalKwh ?? null, sharp_kwh: r.sharpKwh ?? null,
+    peak_kwh: r.peakKwh ?? null, flat_kwh: r.flatKwh ?? null, valley_kwh: r.valleyKwh ?? null, quality: r.quality, source: r.source,
+  })));
+  const res = await sql`
+    INSERT INTO meter_reading (meter_id, reading_date, total_kwh, sharp_kwh, peak_kwh, flat_kwh, valley_kwh, quality, source, received_at)
+    SELECT meter_id, reading_date, total_kwh, sharp_kwh, peak_kwh, flat_kwh, valley_kwh, quality, source, ${at}::timestamptz
+    FROM jsonb_to_recordset(${json}::jsonb) AS r(meter_id bigint, reading_date date, total_kwh numeric, sharp_kwh numeric,
+         peak_kwh numeric, flat_kwh numeric, valley_kwh numeric, quality text, source text)
+    ON CONFLICT ON CONSTRAINT meter_reading_pkey DO UPDATE SET
+      total_kwh = COALESCE(EXCLUDED.total_kwh, meter_reading.total_kwh),
+      sharp_kwh = COALESCE(EXCLUDED.sharp_kwh, meter_reading.sharp_kwh),
+      peak_kwh = COALESCE(EXCLUDED.peak_kwh, meter_reading.peak_kwh),
+      flat_kwh = COALESCE(EXCLUDED.flat_kwh, meter_reading.flat_kwh),
+      valley_kwh = COALESCE(EXCLUDED.valley_kwh, meter_reading.valley_kwh),
+      quality = EXCLUDED.quality, source = EXCLUDED.source, received_at = EXCLUDED.received_at`.execute(db);
+  return Number(res.numAffectedRows ?? rows.length);
+}
