@@ -134,30 +134,33 @@ function tryTime(data: Uint8Array): string | null {
 
 export function interpretDlt645Frame(frame: Dlt645Frame): Dlt645Message {
   const { address, control, data } = frame;
-  const di = (): string => diFromWire(data);
   if (control.fromMeter && control.abnormal) {
     need(frame, 1, 'error reply');
     const errorCode = data[0] as number;
     return { kind: 'errorReply', address, func: control.func, errorCode, errors: errorFlags(errorCode) };
   }
   switch (control.func) {
-    case Dlt645Function.read:
+    case Dlt645Function.read: {
       need(frame, DI_LENGTH, 'read');
+      const di = diFromWire(data);
       return control.fromMeter
-        ? { kind: 'readReply', address, di: di(), value: decodeDlt645Value(di(), data.subarray(DI_LENGTH)), hasMore: control.hasFollowUp }
-        : { kind: 'readRequest', address, di: di(), params: data.slice(DI_LENGTH) };
-    case Dlt645Function.readFollowUp:
+        ? { kind: 'readReply', address, di, value: decodeDlt645Value(di, data.subarray(DI_LENGTH)), hasMore: control.hasFollowUp }
+        : { kind: 'readRequest', address, di, params: data.slice(DI_LENGTH) };
+    }
+    case Dlt645Function.readFollowUp: {
       need(frame, DI_LENGTH + 1, 'follow-up read');
+      const di = diFromWire(data);
       return control.fromMeter
         ? {
             kind: 'readFollowUpReply',
             address,
-            di: di(),
-            value: decodeDlt645Value(di(), data.subarray(DI_LENGTH, data.length - 1)),
+            di,
+            value: decodeDlt645Value(di, data.subarray(DI_LENGTH, data.length - 1)),
             seq: data[data.length - 1] as number,
             hasMore: control.hasFollowUp,
           }
-        : { kind: 'readFollowUpRequest', address, di: di(), seq: data[DI_LENGTH] as number };
+        : { kind: 'readFollowUpRequest', address, di, seq: data[DI_LENGTH] as number };
+    }
     case Dlt645Function.readAddress:
       if (!control.fromMeter) return { kind: 'readAddressRequest', address };
       need(frame, 6, 'read-address reply');
@@ -184,7 +187,7 @@ export function decodeDlt645Message(bytes: Uint8Array): Dlt645Message {
 
 export interface Dlt645EncodeOptions {
   /** FE wake-up bytes; masters usually send 4 on RS-485 and carrier. */
-  readonly preamble?: number;
+  readonly preamble?: number | undefined;
 }
 
 const request = (func: number): number => encodeDlt645Control({ fromMeter: false, func });

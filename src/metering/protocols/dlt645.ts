@@ -162,7 +162,7 @@ export interface Dlt645FrameInput {
   /** Plain data; the encoder adds 0x33 to each byte. */
   readonly data?: Uint8Array;
   /** FE wake-up bytes to put in front (0-4 in practice). */
-  readonly preamble?: number;
+  readonly preamble?: number | undefined;
 }
 
 export function encodeDlt645Frame(input: Dlt645FrameInput): Uint8Array {
@@ -214,6 +214,7 @@ function probeFrame(buffer: Uint8Array, i: number): number {
  * that fails any check is noise and the search resumes one byte later, so a corrupted frame
  * costs only itself. A candidate still waiting for bytes is also dropped once a complete frame
  * shows up behind it: a stray 68 with a large "L" must not hold back the reply already received.
+ * DL/T 698.45 frames sharing the bus are counted as discarded; decodeDlt698Frame reads them.
  */
 export function scanDlt645Frames(buffer: Uint8Array): Dlt645ScanResult {
   const frames: Dlt645Frame[] = [];

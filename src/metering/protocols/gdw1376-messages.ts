@@ -87,7 +87,7 @@ export interface MasterRequest {
   readonly address: Gdw1376Address;
   /** PSEQ 0-15; the reply carries it back as RSEQ. */
   readonly seq: number;
-  readonly tp?: Gdw1376Tp;
+  readonly tp?: Gdw1376Tp | undefined;
   readonly pns: readonly number[];
 }
 
@@ -118,9 +118,9 @@ export function encodeDailyFrozenEnergyRequest(req: MasterRequest & { readonly d
 export interface ReplyEnvelope {
   readonly address: Gdw1376Address;
   readonly seq: { readonly seq: number; readonly fir?: boolean; readonly fin?: boolean };
-  readonly tp?: Gdw1376Tp;
+  readonly tp?: Gdw1376Tp | undefined;
   /** Set when the terminal has events waiting (ACD). */
-  readonly ec?: Gdw1376EventCounter;
+  readonly ec?: Gdw1376EventCounter | undefined;
 }
 
 export function replyEnvelopeFor(request: Gdw1376Frame): ReplyEnvelope {

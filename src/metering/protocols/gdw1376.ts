@@ -249,9 +249,9 @@ export interface Gdw1376FrameInput {
   readonly seq: { fir?: boolean; fin?: boolean; con?: boolean; seq: number };
   readonly units: readonly Gdw1376UnitInput[];
   /** Downlink AFNs 01/04/05/06/0F/10 always carry PW; zeros when the link has no authentication. */
-  readonly pw?: Uint8Array;
-  readonly ec?: Gdw1376EventCounter;
-  readonly tp?: Gdw1376Tp;
+  readonly pw?: Uint8Array | undefined;
+  readonly ec?: Gdw1376EventCounter | undefined;
+  readonly tp?: Gdw1376Tp | undefined;
 }
 
 function byte(value: number, max: number, what: string): number {

@@ -95,7 +95,15 @@ export {
   type Gdw1376Tp,
   type Gdw1376UnitInput,
 } from './gdw1376.ts';
-export { NO_DATA, type EnergyRegisters, type Gdw1376Value, type PhaseReadings } from './gdw1376-data.ts';
+export {
+  encodeForwardActiveBody,
+  encodeTdD,
+  encodeTdM,
+  NO_DATA,
+  type EnergyRegisters,
+  type Gdw1376Value,
+  type PhaseReadings,
+} from './gdw1376-data.ts';
 export {
   encodeCurrentForwardEnergyReply,
   encodeCurrentForwardEnergyRequest,
