@@ -21,7 +21,7 @@ async function setUp(simOptions: SmtpSimOptions = {}, channelOptions: Partial<Em
   return { smtp, email, reports };
 }
 
-async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+async function until(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
   const started = performance.now();
   while (!condition()) {
     if (performance.now() - started > timeoutMs) throw new Error('condition not met in time');
@@ -80,7 +80,7 @@ describe('email over SMTP against the SMTP simulator', () => {
     open.push(app);
     const { port } = app.server.address() as { port: number };
     const webhook = { url: `http://127.0.0.1:${port}${CHANNEL_ROUTES_PREFIX}/callbacks/email`, secret: 'bounce-secret' };
-    const { smtp, email, reports } = await setUp({ webhook }, { webhookSecret: 'bounce-secret' });
+    const { smtp, email, reports } = await setUp({ webhook, asyncBounceDelayMs: 1_000 }, { webhookSecret: 'bounce-secret' });
     registry.set('email', email);
 
     const [result] = await email.send([mail('k1', 'gone@bounce.example')]);
@@ -90,6 +90,28 @@ describe('email over SMTP against the SMTP simulator', () => {
     expect(reports.map((r) => r.state)).toEqual(['delivered', 'failed']);
     expect(reports[1]).toMatchObject({ providerMessageId: result!.providerMessageId, messageKey: 'k1', detail: '550 5.1.1 <gone@bounce.example>: user unknown' });
     expect(smtp.bounces).toEqual([{ providerMessageId: result!.providerMessageId, recipient: 'gone@bounce.example', status: 204 }]);
+  });
+
+  it('never reports delivered after a bounce that overtook the SMTP acceptance', async () => {
+    const registry = new Map<string, CallbackChannel>();
+    const app = Fastify();
+    await app.register(channelCallbackRoutes((kind) => registry.get(kind)), { prefix: CHANNEL_ROUTES_PREFIX });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    open.push(app);
+    const { port } = app.server.address() as { port: number };
+    const webhook = { url: `http://127.0.0.1:${port}${CHANNEL_ROUTES_PREFIX}/callbacks/email`, secret: 's' };
+    const { smtp, email, reports } = await setUp({ webhook, asyncBounceDelayMs: 0 }, { webhookSecret: 's' });
+    registry.set('email', email);
+
+    await email.send(Array.from({ length: 20 }, (_, i) => mail(`k${i}`, `gone${i}@bounce.example`)));
+    await until(() => smtp.bounces.length === 20);
+    await new Promise((r) => setTimeout(r, 50));
+
+    for (let i = 0; i < 20; i++) {
+      const states = reports.filter((r) => r.messageKey === `k${i}`).map((r) => r.state);
+      expect(states.at(-1)).toBe('failed');
+      expect(states.filter((st) => st === 'failed')).toHaveLength(1);
+    }
   });
 
   it('refuses a bounce webhook signed with the wrong secret', async () => {

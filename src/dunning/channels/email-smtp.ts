@@ -3,6 +3,7 @@
  * receipt: a message the receiving server accepted (250 after DATA) is reported 'delivered';
  * a hard reject at RCPT is a permanent send error; a later bounce arrives as a signed webhook
  * (the relay's bounce processor) and is reported 'failed', superseding the earlier report.
+ * A bounce that overtakes the 250 suppresses the 'delivered', so 'failed' is always last.
  */
 import { createHash } from 'node:crypto';
 import nodemailer, { type Mail, type NodemailerError, type SMTPPoolOptions, type SMTPPoolSentMessageInfo } from 'nodemailer';
@@ -34,7 +35,10 @@ export interface EmailChannelOptions {
   /** Shared secret of the bounce webhook; without it bounce callbacks are refused. */
   webhookSecret?: string;
   timeoutMs?: number;
+  /** Business clock: stamps delivery reports. May be simulated. */
   now?: () => Date;
+  /** Real time for webhook signature freshness. */
+  wallClock?: () => Date;
   logger?: ChannelLogger;
 }
 
@@ -46,11 +50,15 @@ export class SmtpEmailChannel implements CallbackChannel {
   private readonly transport: Mail<SMTPPoolSentMessageInfo, SMTPPoolOptions>;
   private readonly reports: ReportHub;
   private readonly deduper = new SendDeduper();
+  /** Messages whose bounce arrived, possibly before the 250 after DATA did. */
+  private readonly bounced = new Set<string>();
   private readonly now: () => Date;
+  private readonly wallClock: () => Date;
   private readonly logger: ChannelLogger;
 
   constructor(private readonly options: EmailChannelOptions) {
     this.now = options.now ?? (() => new Date());
+    this.wallClock = options.wallClock ?? (() => new Date());
     this.logger = options.logger ?? silentLogger;
     this.reports = new ReportHub(this.logger);
     const timeout = options.timeoutMs ?? 15_000;
@@ -90,18 +98,31 @@ export class SmtpEmailChannel implements CallbackChannel {
       headers,
       rawBody,
       now: this.now(),
+      wallClock: this.wallClock(),
     });
   }
 
   handleCallback(headers: CallbackHeaders, rawBody: string): CallbackVerdict {
     const verdict = this.verifyCallback(headers, rawBody);
-    if (verdict.ok) this.reports.emit(verdict.report);
-    else this.logger.warn({ channel: 'email', code: verdict.code }, 'email webhook refused');
+    if (!verdict.ok) {
+      this.logger.warn({ channel: 'email', code: verdict.code }, 'email webhook refused');
+      return verdict;
+    }
+    if (verdict.report.state === 'failed') this.rememberBounce(verdict.report.providerMessageId);
+    this.reports.emit(verdict.report);
     return verdict;
   }
 
   async close(): Promise<void> {
     this.transport.close();
+  }
+
+  private rememberBounce(providerMessageId: string): void {
+    this.bounced.add(providerMessageId);
+    if (this.bounced.size > 100_000) {
+      const oldest = this.bounced.values().next().value;
+      if (oldest !== undefined) this.bounced.delete(oldest);
+    }
   }
 
   private async sendOne(message: OutboundMessage): Promise<SendResult> {
@@ -121,7 +142,8 @@ export class SmtpEmailChannel implements CallbackChannel {
       if (info.rejected.length > 0) {
         return rejected(key, { code: 'SMTP_REJECTED', message: `recipient refused: ${info.rejected.join(', ')}`, permanent: true });
       }
-      setImmediate(() =>
+      // A fast bounce can beat the 250 back to us: never report 'delivered' after it.
+      if (!this.bounced.has(messageId)) {
         this.reports.emit({
           providerMessageId: messageId,
           messageKey: key,
@@ -129,8 +151,8 @@ export class SmtpEmailChannel implements CallbackChannel {
           state: 'delivered',
           at: this.now(),
           detail: info.response,
-        }),
-      );
+        });
+      }
       return { messageKey: key, accepted: true, providerMessageId: messageId };
     } catch (err) {
       return smtpFailure(key, err as NodemailerError);

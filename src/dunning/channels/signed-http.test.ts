@@ -30,7 +30,7 @@ function collect(channel: SignedHttpChannel): DeliveryReport[] {
   return reports;
 }
 
-async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+async function until(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
   const started = performance.now();
   while (!condition()) {
     if (performance.now() - started > timeoutMs) throw new Error('condition not met in time');
@@ -70,7 +70,9 @@ describe('voice calls through the IVR simulator', () => {
     const { registry, baseUrl } = await callbackServer();
     const ivr = await startIvr({ rules: { byNumber: { '13800000002': 'busy' }, byPrefix: [{ prefix: '139', outcome: 'no_answer' }] } });
     open.push(ivr);
-    const voice = createVoiceChannel({ endpoint: ivr.url, secret: ivr.secret, callbackUrl: `${baseUrl}/voice` });
+    // A simulated business clock stamps the reports; signatures still use real time.
+    const businessNow = new Date('2030-01-15T02:00:00Z');
+    const voice = createVoiceChannel({ endpoint: ivr.url, secret: ivr.secret, callbackUrl: `${baseUrl}/voice`, now: () => businessNow });
     registry.set('voice', voice);
     const reports = collect(voice);
 
@@ -83,6 +85,7 @@ describe('voice calls through the IVR simulator', () => {
     expect(reports.find((r) => r.messageKey === 'n2')!.providerMessageId).toBe(results[1]!.providerMessageId);
     expect(ivr.requests[0]!.body).toMatchObject({ to: '13800000001', script: '您的电费已逾期，请尽快缴纳。', language: 'zh-CN' });
     expect(ivr.callbacks.every((c) => c.status === 204)).toBe(true);
+    expect(reports.every((r) => r.at.getTime() === businessNow.getTime())).toBe(true);
   });
 
   it('rejects a callback with a bad signature with 401 and reports nothing', async () => {

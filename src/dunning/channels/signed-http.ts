@@ -69,12 +69,13 @@ export interface ProviderCallback {
   providerMessageId: string;
   messageKey?: string;
   outcome: string;
+  /** The provider's own time of the outcome; informative only, reports carry our clock. */
   at?: string;
   detail?: string;
 }
 
 export interface SignedHttpChannelOptions {
-  /** Provider base URL, e.g. http://127.0.0.1:7001 */
+  /** Provider base URL, e.g. http://127.0.0.1:7001 or https://ivr.example/api; the path is appended. */
   endpoint: string;
   secret: string;
   /** Our endpoint the provider calls back, e.g. https://zt.example/api/v1/channels/callbacks/voice */
@@ -82,7 +83,10 @@ export interface SignedHttpChannelOptions {
   concurrency?: number;
   timeoutMs?: number;
   callbackToleranceMs?: number;
+  /** Business clock: stamps delivery reports. May be simulated. */
   now?: () => Date;
+  /** Real time for signature timestamps, which the provider checks against its own clock. */
+  wallClock?: () => Date;
   logger?: ChannelLogger;
 }
 
@@ -113,6 +117,7 @@ export class SignedHttpChannel implements CallbackChannel {
       timeoutMs: 10_000,
       callbackToleranceMs: DEFAULT_TOLERANCE_MS,
       now: () => new Date(),
+      wallClock: () => new Date(),
       logger: silentLogger,
       ...options,
     };
@@ -136,6 +141,7 @@ export class SignedHttpChannel implements CallbackChannel {
       headers,
       rawBody,
       now: this.opts.now(),
+      wallClock: this.opts.wallClock(),
       toleranceMs: this.opts.callbackToleranceMs,
     });
   }
@@ -158,20 +164,24 @@ export class SignedHttpChannel implements CallbackChannel {
     if (invalid) return rejected(key, { code: 'CHANNEL_INVALID_RECIPIENT', message: invalid, permanent: true });
     const body = JSON.stringify(this.profile.requestBody(message, this.options.callbackUrl));
     let response: Response;
+    let text: string;
     try {
-      response = await fetch(new URL(this.profile.path, this.options.endpoint), {
+      response = await fetch(`${this.options.endpoint.replace(/\/+$/, '')}${this.profile.path}`, {
         method: 'POST',
-        headers: { ...signedHeaders(this.options.secret, body, this.opts.now()), 'idempotency-key': key },
+        headers: { ...signedHeaders(this.options.secret, body, this.opts.wallClock()), 'idempotency-key': key },
         body,
         signal: AbortSignal.timeout(this.opts.timeoutMs),
       });
+      text = await response.text();
     } catch (err) {
       const timedOut = err instanceof DOMException && err.name === 'TimeoutError';
-      return timedOut
-        ? rejected(key, { code: 'CHANNEL_TIMEOUT', message: `no answer within ${this.opts.timeoutMs} ms; the provider may hold the request`, permanent: false })
-        : unavailable(key, `${this.kind} provider unreachable: ${(err as Error).message}`);
+      if (!timedOut) return unavailable(key, `${this.kind} provider unreachable: ${(err as Error).message}`);
+      return rejected(key, {
+        code: 'CHANNEL_TIMEOUT',
+        message: `no answer within ${this.opts.timeoutMs} ms; the provider may hold the request`,
+        permanent: false,
+      });
     }
-    const text = await response.text();
     if (response.status === 200 || response.status === 201 || response.status === 202) {
       const id = parseId(text);
       if (id) return { messageKey: key, accepted: true, providerMessageId: id };
@@ -189,10 +199,13 @@ export function readSignedCallback(input: {
   outcomes: Readonly<Record<string, DeliveryState>>;
   headers: CallbackHeaders;
   rawBody: string;
+  /** Stamps the report. */
   now: Date;
+  /** Checks the signature's freshness. */
+  wallClock: Date;
   toleranceMs?: number;
 }): CallbackVerdict {
-  const check = verifySignature(input.secret, input.headers, input.rawBody, input.now, input.toleranceMs);
+  const check = verifySignature(input.secret, input.headers, input.rawBody, input.wallClock, input.toleranceMs);
   if (!check.ok) return { ok: false, status: 401, code: check.code, message: check.message };
   let body: Partial<ProviderCallback>;
   try {
@@ -205,7 +218,6 @@ export function readSignedCallback(input: {
   }
   const state = typeof body.outcome === 'string' && Object.hasOwn(input.outcomes, body.outcome) ? input.outcomes[body.outcome] : undefined;
   if (!state) return malformed(`outcome must be one of ${Object.keys(input.outcomes).join(', ')}`);
-  const reportedAt = typeof body.at === 'string' ? new Date(body.at) : undefined;
   return {
     ok: true,
     report: {
@@ -213,7 +225,7 @@ export function readSignedCallback(input: {
       ...(typeof body.messageKey === 'string' ? { messageKey: body.messageKey } : {}),
       channel: input.kind,
       state,
-      at: reportedAt && !Number.isNaN(reportedAt.getTime()) ? reportedAt : input.now,
+      at: input.now,
       ...(typeof body.detail === 'string' ? { detail: body.detail } : {}),
     },
   };

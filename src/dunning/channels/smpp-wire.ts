@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import type { EventEmitter } from 'node:events';
 import type { Server, Socket } from 'node:net';
+import type { EncodedPdu } from './smpp-encode.ts';
 import type { DeliveryState } from './types.ts';
 
 export interface SmppPdu {
@@ -17,7 +18,7 @@ export interface SmppPdu {
 
 export interface SmppSession extends EventEmitter {
   socket: Socket;
-  send(pdu: SmppPdu, onResponse?: (response: SmppPdu) => void): boolean;
+  send(pdu: SmppPdu | EncodedPdu, onResponse?: (response: SmppPdu) => void): boolean;
   close(callback?: () => void): void;
   destroy(callback?: () => void): void;
 }
@@ -62,7 +63,7 @@ const corked = new WeakSet<Socket>();
  * Sends a PDU, coalescing every PDU written in the same tick into one socket write: at a few
  * thousand PDUs a second a syscall per PDU costs more than building them.
  */
-export function sendPdu(session: SmppSession, pdu: SmppPdu, onResponse?: (response: SmppPdu) => void): boolean {
+export function sendPdu(session: SmppSession, pdu: SmppPdu | EncodedPdu, onResponse?: (response: SmppPdu) => void): boolean {
   const socket = session.socket;
   if (!corked.has(socket) && socket.writable) {
     corked.add(socket);
@@ -77,10 +78,6 @@ export function sendPdu(session: SmppSession, pdu: SmppPdu, onResponse?: (respon
 
 export function makePdu(command: string, fields: Record<string, unknown> = {}): SmppPdu {
   return new smpp.PDU(command, fields);
-}
-
-export function messageKeyField(key: string): Record<string, Buffer> {
-  return { [MESSAGE_KEY_TLV]: Buffer.from(key, 'utf8') };
 }
 
 export function readMessageKey(pdu: SmppPdu): string | undefined {
@@ -293,5 +290,8 @@ export function formatReceiptText(r: {
   const dlvrd = r.stat === 'DELIVRD' ? '001' : '000';
   // Letters, digits and spaces are the same octets in ASCII and GSM 03.38.
   const text = r.text.replace(/[^A-Za-z0-9 ]/g, '').slice(0, 20);
-  return `id:${r.messageId} sub:001 dlvrd:${dlvrd} submit date:${receiptDate(r.submitted)} done date:${receiptDate(r.done)} stat:${r.stat} err:${r.error} text:${text}`;
+  return (
+    `id:${r.messageId} sub:001 dlvrd:${dlvrd} submit date:${receiptDate(r.submitted)} ` +
+    `done date:${receiptDate(r.done)} stat:${r.stat} err:${r.error} text:${text}`
+  );
 }

@@ -7,14 +7,16 @@ import {
   encodeSms,
   isRetryableStatus,
   makePdu,
-  messageKeyField,
+  MESSAGE_KEY_TLV_ID,
   parseReceipt,
   sendPdu,
   shortMessageText,
   smppStatusName,
   type SmppPdu,
+  type SmsSegment,
   type SmppSession,
 } from './smpp-wire.ts';
+import { deliverSmRespPdu, submitSmPdu, type EncodedPdu } from './smpp-encode.ts';
 import { ReportHub, SendDeduper, WaiterQueue, invalidRecipient, rejected, silentLogger, unavailable } from './support.ts';
 import type { Channel, ChannelLogger, OutboundMessage, ReportListener, SendResult } from './types.ts';
 
@@ -38,7 +40,8 @@ export interface SmppChannelOptions {
   reconnectMaxMs?: number;
   /** Send the messageKey in vendor TLV 0x1401; turn off for SMSCs that reject unknown TLVs. */
   sendMessageKeyTlv?: boolean;
-  /** Multi-part messages whose receipts are awaited; the oldest are forgotten past this. */
+  /** Submitted parts awaiting a receipt; past this the oldest are forgotten (their receipts
+   *  are then reported under the part's own id, without messageKey). */
   maxTrackedMessages?: number;
   now?: () => Date;
   logger?: ChannelLogger;
@@ -168,22 +171,27 @@ export class SmppChannel implements Channel {
     if (!(await this.waitUntilBound())) {
       return unavailable(message.messageKey, `SMSC ${this.opts.host}:${this.opts.port} not bound (${this.state})`);
     }
-    const segments = encodeSms(message.text, this.nextReference());
+    let segments: SmsSegment[];
+    try {
+      segments = encodeSms(message.text, this.nextReference());
+    } catch (err) {
+      return rejected(message.messageKey, { code: 'CHANNEL_MESSAGE_TOO_LONG', message: (err as Error).message, permanent: true });
+    }
     const tracker: Tracker = { messageKey: message.messageKey, parts: segments.length, delivered: 0, finished: false };
     for (const segment of segments) {
-      const fields: Record<string, unknown> = {
-        source_addr: this.opts.sourceAddr,
-        source_addr_ton: /^\d+$/.test(this.opts.sourceAddr) ? 0 : 5,
-        destination_addr: to.replace(/^\+/, ''),
-        dest_addr_ton: to.startsWith('+') ? 1 : 0,
-        dest_addr_npi: 1,
-        esm_class: segment.esmClass,
-        registered_delivery: 1,
-        data_coding: segment.dataCoding,
-        short_message: segment.shortMessage,
-        ...(this.opts.sendMessageKeyTlv ? messageKeyField(message.messageKey) : {}),
-      };
-      const outcome = await this.submit(fields, (messageId) => this.track(messageId, tracker));
+      const pdu = submitSmPdu({
+        sourceAddr: this.opts.sourceAddr,
+        sourceTon: /^\d+$/.test(this.opts.sourceAddr) ? 0 : 5, // national number or alphanumeric
+        destinationAddr: to.replace(/^\+/, ''),
+        destTon: to.startsWith('+') ? 1 : 0,
+        destNpi: 1, // ISDN (E.164)
+        esmClass: segment.esmClass,
+        registeredDelivery: 1, // final receipt, success or failure
+        dataCoding: segment.dataCoding,
+        shortMessage: segment.shortMessage,
+        ...(this.opts.sendMessageKeyTlv ? { tlvs: [[MESSAGE_KEY_TLV_ID, Buffer.from(message.messageKey, 'utf8')]] as const } : {}),
+      });
+      const outcome = await this.submit(pdu, (messageId) => this.track(messageId, tracker));
       if (outcome.kind === 'response' && outcome.status === 0) continue;
       tracker.finished = true;
       return this.failure(message.messageKey, outcome);
@@ -211,7 +219,7 @@ export class SmppChannel implements Channel {
   }
 
   /** Sends one submit_sm inside the window; `onAccepted` runs before any later PDU is read. */
-  private async submit(fields: Record<string, unknown>, onAccepted: (messageId: string) => void): Promise<SubmitOutcome> {
+  private async submit(pdu: EncodedPdu, onAccepted: (messageId: string) => void): Promise<SubmitOutcome> {
     await this.acquireWindow();
     try {
       return await new Promise<SubmitOutcome>((resolve) => {
@@ -226,7 +234,7 @@ export class SmppChannel implements Channel {
         };
         const timer = setTimeout(() => entry.settle({ kind: 'timeout' }), this.opts.submitTimeoutMs);
         this.outstanding.add(entry);
-        const sent = sendPdu(session, makePdu('submit_sm', fields), (response) => {
+        const sent = sendPdu(session, pdu, (response) => {
           const messageId = typeof response.message_id === 'string' ? response.message_id : '';
           if (response.command_status === 0) onAccepted(messageId);
           entry.settle({ kind: 'response', status: response.command_status, messageId });
@@ -262,7 +270,7 @@ export class SmppChannel implements Channel {
   }
 
   private onDeliverSm(session: SmppSession, pdu: SmppPdu): void {
-    sendPdu(session, pdu.response());
+    sendPdu(session, deliverSmRespPdu(pdu.sequence_number));
     const receipt = parseReceipt({
       esmClass: typeof pdu.esm_class === 'number' ? pdu.esm_class : 0,
       text: shortMessageText(pdu).text,

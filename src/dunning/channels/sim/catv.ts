@@ -7,7 +7,7 @@ export type CatvOptions = ProviderSimOptions<CatvOutcome>;
 
 export function startCatv(options: CatvOptions = {}): Promise<CatvSimulator> {
   const sim = new SignedProviderSimulator<CatvOutcome>(
-    { name: 'catv', path: CATV_MESSAGE_PATH, recipientField: 'account', outcomes: ['delivered', 'failed'], fallback: 'delivered' },
+    { name: 'catv', path: CATV_MESSAGE_PATH, recipientField: 'account', fallback: 'delivered' },
     options,
   );
   return sim.listen(options.port ?? 0);

@@ -7,7 +7,7 @@ export type IvrOptions = ProviderSimOptions<VoiceOutcome>;
 
 export function startIvr(options: IvrOptions = {}): Promise<IvrSimulator> {
   const sim = new SignedProviderSimulator<VoiceOutcome>(
-    { name: 'ivr', path: VOICE_CALL_PATH, recipientField: 'to', outcomes: ['answered', 'no_answer', 'busy', 'failed'], fallback: 'answered' },
+    { name: 'ivr', path: VOICE_CALL_PATH, recipientField: 'to', fallback: 'answered' },
     options,
   );
   return sim.listen(options.port ?? 0);

@@ -33,7 +33,6 @@ export interface ProviderProfileSim<O extends string> {
   name: string;
   path: string;
   recipientField: string;
-  outcomes: readonly O[];
   fallback: O;
 }
 

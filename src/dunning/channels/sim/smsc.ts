@@ -9,7 +9,6 @@ import {
   SMPP_STATUS,
   createSmppServer,
   formatReceiptText,
-  makePdu,
   readConcat,
   readMessageKey,
   sendPdu,
@@ -20,6 +19,7 @@ import {
   type SmppServer,
   type SmppSession,
 } from '../smpp-wire.ts';
+import { deliverSmReceiptPdu, submitSmRespPdu, type EncodedPdu } from '../smpp-encode.ts';
 
 export interface SmscFaults {
   /** Numbers starting with one of these are unassigned (空号). */
@@ -65,6 +65,7 @@ interface BoundSession {
   session: SmppSession;
   systemId: string;
   receives: boolean;
+  transmits: boolean;
 }
 
 const KEEP_LIMIT = 200_000;
@@ -77,7 +78,7 @@ export class SmscSimulator {
   private server: SmppServer;
   private listeningPort: number;
   private readonly bound = new Map<SmppSession, BoundSession>();
-  private readonly queuedReceipts: SmppPdu[] = [];
+  private readonly queuedReceipts: EncodedPdu[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly idPrefix = randomBytes(2).toString('hex').toUpperCase();
   private nextId = 1;
@@ -86,7 +87,9 @@ export class SmscSimulator {
   private readonly byNumber = new Map<string, number>();
   readonly submissions: SmscSubmission[] = [];
   readonly messages: SmscMessage[] = [];
-  readonly stats = { binds: 0, bindFailures: 0, submits: 0, rejected: 0, receiptsSent: 0, enquireLinks: 0 };
+  /** `peakOutstanding`: most submit_sm received and not yet answered, i.e. the client's window in use. */
+  readonly stats = { binds: 0, bindFailures: 0, submits: 0, rejected: 0, receiptsSent: 0, enquireLinks: 0, peakOutstanding: 0 };
+  private outstanding = 0;
 
   private constructor(options: SmscOptions, server: SmppServer, port: number) {
     this.host = options.host ?? '127.0.0.1';
@@ -134,6 +137,11 @@ export class SmscSimulator {
     return this.byNumber.get(number) ?? 0;
   }
 
+  /** Receipts waiting for a receiver to bind. */
+  get queuedReceiptCount(): number {
+    return this.queuedReceipts.length;
+  }
+
   duplicateKeys(): string[] {
     return [...this.byKey].filter(([, n]) => n > 1).map(([k]) => k);
   }
@@ -167,9 +175,9 @@ export class SmscSimulator {
         return;
       }
       this.stats.binds++;
-      this.bound.set(session, { session, systemId: this.systemId, receives });
+      this.bound.set(session, { session, systemId: this.systemId, receives, transmits });
       session.send(pdu.response({ system_id: 'ZT-SMSC' }));
-      if (transmits || receives) this.flushReceipts();
+      if (receives) this.flushReceipts();
     };
     session.on('bind_transceiver', bind(true, true));
     session.on('bind_transmitter', bind(false, true));
@@ -186,7 +194,7 @@ export class SmscSimulator {
   }
 
   private onSubmit(session: SmppSession, pdu: SmppPdu): void {
-    if (!this.bound.has(session)) {
+    if (!this.bound.get(session)?.transmits) {
       session.send(pdu.response({ command_status: SMPP_STATUS.ESME_RINVBNDSTS }));
       return;
     }
@@ -217,8 +225,10 @@ export class SmscSimulator {
     if (status !== 0) this.stats.rejected++;
     else this.assemble(submission);
 
+    this.stats.peakOutstanding = Math.max(this.stats.peakOutstanding, ++this.outstanding);
     this.later(this.faults.submitDelayMs, () => {
-      sendPdu(session, pdu.response(status === 0 ? { message_id: messageId } : { command_status: status }));
+      this.outstanding--;
+      sendPdu(session, submitSmRespPdu(pdu.sequence_number, status === 0 ? { messageId } : { status }));
       if (status !== 0 || this.faults.silentPrefixes.some((p) => to.startsWith(p))) return;
       const stat: ReceiptStat = unassigned ? 'UNDELIV' : 'DELIVRD';
       const submitted = new Date();
@@ -237,20 +247,18 @@ export class SmscSimulator {
       done: new Date(),
       text: submission.text,
     });
-    const pdu = makePdu('deliver_sm', {
-      source_addr: submission.to,
-      destination_addr: submission.from,
-      esm_class: 0x04,
-      data_coding: 0,
-      short_message: Buffer.from(style === 'tlv' ? '' : receiptText, 'ascii'),
-      ...(style === 'text' ? {} : { receipted_message_id: submission.messageId, message_state: RECEIPT_STATES[stat] }),
+    const pdu = deliverSmReceiptPdu({
+      sourceAddr: submission.to,
+      destinationAddr: submission.from,
+      text: Buffer.from(style === 'tlv' ? '' : receiptText, 'ascii'),
+      ...(style === 'text' ? {} : { receiptedMessageId: submission.messageId, messageState: RECEIPT_STATES[stat] }),
     });
     const target = this.bound.get(origin)?.receives ? origin : this.anyReceiver();
     if (target) this.deliver(target, pdu);
     else this.queuedReceipts.push(pdu);
   }
 
-  private deliver(session: SmppSession, pdu: SmppPdu): void {
+  private deliver(session: SmppSession, pdu: EncodedPdu): void {
     if (sendPdu(session, pdu)) this.stats.receiptsSent++;
     else this.queuedReceipts.push(pdu);
   }
