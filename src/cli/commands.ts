@@ -6,6 +6,8 @@ import { registerPaymentsCommands } from '../payments/index.ts';
 import { registerDunningCommands } from '../dunning/index.ts';
 import { registerWorkCommands } from '../work/index.ts';
 import { registerMonitoringCommands } from '../monitoring/index.ts';
+import { registerFrontendCommands } from '../metering/index.ts';
+import { registerSimCommands } from '../sim/cli.ts';
 
 /** Every context adds its commands here. */
 export function registerCommands(program: Command): void {
@@ -16,4 +18,6 @@ export function registerCommands(program: Command): void {
   registerDunningCommands(program);
   registerWorkCommands(program);
   registerMonitoringCommands(program);
+  registerFrontendCommands(program);
+  registerSimCommands(program);
 }

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { AppContext } from '../platform/index.ts';
 import { orgRoutes } from '../org/index.ts';
 import { customersRoutes } from '../customers/index.ts';
+import { assetsRoutes } from '../assets/index.ts';
 import { meteringRoutes } from '../metering/index.ts';
 import { billingRoutes } from '../billing/index.ts';
 import { paymentsRoutes } from '../payments/index.ts';
@@ -13,6 +14,7 @@ import { monitoringRoutes } from '../monitoring/index.ts';
 export const apiPlugins: { plugin: FastifyPluginAsync<{ ctx: AppContext }>; prefix?: string }[] = [
   { plugin: orgRoutes },
   { plugin: customersRoutes },
+  { plugin: assetsRoutes },
   { plugin: meteringRoutes },
   { plugin: billingRoutes },
   { plugin: paymentsRoutes },

@@ -3,7 +3,7 @@ import type { Db } from '../../platform/index.ts';
 
 export type TaskKind =
   | 're_read' | 'manual_collection' | 'contact_verification' | 'business_change'
-  | 'consultation' | 'area_inspection' | 'disconnect' | 'reconnect';
+  | 'consultation' | 'area_inspection' | 'disconnect' | 'reconnect' | 'meter_exchange';
 export type TaskStatus = 'open' | 'accepted' | 'in_progress' | 'done' | 'cannot_complete' | 'cancelled';
 
 /** What a caller asks for; routing (team or grid manager), org scope and due time are filled by rule. */
@@ -30,7 +30,9 @@ export async function openTasks(db: Db, at: Date, specs: TaskSpec[]): Promise<nu
     kind: s.kind, key: s.idempotencyKey, title: s.title, customer_id: s.customerId ?? null, meter_id: s.meterId ?? null,
     area_id: s.transformerAreaId ?? null, payload: s.payload ?? {}, created_by: s.createdBy,
   }));
-  const r = await sql`
+  // the opening is the first entry of each new task's audit trail
+  const r = await sql<{ n: number }>`
+    WITH opened AS (
     INSERT INTO task (kind, idempotency_key, title, org_path, team_id, assignee_staff_id, grid_id, customer_id, meter_id,
                       transformer_area_id, payload, opened_at, due_at, created_by)
     SELECT s.kind, s.key, s.title,
@@ -46,18 +48,28 @@ export async function openTasks(db: Db, at: Date, specs: TaskSpec[]): Promise<nu
     LEFT JOIN transformer_area ta ON ta.id = COALESCE(s.area_id, c.transformer_area_id)
     LEFT JOIN org_unit g ON g.id = ta.grid_id
     LEFT JOIN LATERAL (SELECT min(st.id) AS staff_id FROM staff st WHERE st.org_id = ta.grid_id AND st.role = 'grid_manager' AND st.active) gm ON true
-    ON CONFLICT ON CONSTRAINT task_idempotency_key_key DO NOTHING`.execute(db);
-  return Number(r.numAffectedRows ?? 0);
+    ON CONFLICT ON CONSTRAINT task_idempotency_key_key DO NOTHING
+    RETURNING id, opened_at, created_by, assignee_staff_id),
+    trail AS (
+      INSERT INTO task_event (task_id, at, actor, action, from_status, to_status, to_assignee)
+      SELECT id, opened_at, created_by, 'open', NULL, 'open', assignee_staff_id FROM opened)
+    SELECT count(*)::int AS n FROM opened`.execute(db);
+  return r.rows[0]!.n;
 }
 
 /** Close open tasks by key with an outcome (e.g. a late automatic reading closes its re-read task). */
 export async function closeTasksByKey(db: Db, at: Date, keys: string[], status: 'done' | 'cancelled', outcome: Record<string, unknown>): Promise<number> {
   if (!keys.length) return 0;
-  const r = await db
-    .updateTable('task')
-    .set({ status, closed_at: at, outcome: JSON.stringify(outcome) })
-    .where('idempotency_key', 'in', keys)
-    .where('closed_at', 'is', null)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows);
+  const r = await sql<{ n: number }>`
+    WITH closing AS (
+      SELECT id, status FROM task WHERE idempotency_key IN (SELECT jsonb_array_elements_text(${JSON.stringify(keys)}::jsonb)) AND closed_at IS NULL FOR UPDATE),
+    closed AS (
+      UPDATE task t SET status = ${status}, closed_at = ${at}::timestamptz, outcome = ${JSON.stringify(outcome)}::jsonb
+      FROM closing WHERE t.id = closing.id
+      RETURNING t.id, closing.status AS from_status),
+    trail AS (
+      INSERT INTO task_event (task_id, at, actor, action, from_status, to_status, note)
+      SELECT id, ${at}::timestamptz, 'system', 'close', from_status, ${status}, 'closed by key' FROM closed)
+    SELECT count(*)::int AS n FROM closed`.execute(db);
+  return r.rows[0]!.n;
 }

@@ -1,0 +1,127 @@
+import { addDays } from '../../platform/index.ts';
+import { encodeDailyFrozenEnergyRequest, forwardEnergyReadings, type Gdw1376Frame } from '../protocols/index.ts';
+import type { RawReading } from '../domain/raw-reading.ts';
+import type { ReadingSink } from './reading-sink.ts';
+import type { ConcentratorSession } from './session.ts';
+import type { CollectionRecord } from './store.ts';
+
+export interface CollectOptions {
+  /** Measuring points per request frame (packed 8 per data unit). */
+  pnsPerRequest: number;
+  /** Requests in flight per concentrator, matched by SEQ. */
+  window: number;
+  requestTimeoutMs: number;
+  /** Extra rounds for points that did not answer (remote re-read) before giving up for the day. */
+  retries: number;
+}
+
+/** A reading as the ingest takes it, plus the meter id the front-end already resolved. */
+export type FrontendReading = RawReading & { meterId: number };
+
+export interface MeterPoint {
+  pn: number;
+  meterId: number;
+  /** DL/T 645 address: how the ingest names the meter. */
+  commAddress: string;
+}
+
+/** Meter clock minus master clock, read off F161's reading time: a healthy meter freezes at 00:00 after the day. */
+export function clockDriftSeconds(day: string, readAt: string | null): number | null {
+  if (!readAt) return null;
+  const frozenAt = Date.parse(`${addDays(day, 1)}T00:00:00+08:00`);
+  const reported = Date.parse(`${readAt.replace(' ', 'T')}:00+08:00`);
+  return Number.isNaN(reported) ? null : Math.round((reported - frozenAt) / 1000);
+}
+
+/** The stored form of a daily frozen reply: tariff registers 1-4 are 尖 峰 平 谷 (sharp, peak, flat, valley). */
+export function readingsFromReply(frames: Gdw1376Frame[], day: string, byPn: Map<number, MeterPoint>, asked: Set<number>): { pn: number; row: FrontendReading }[] {
+  const out: { pn: number; row: FrontendReading }[] = [];
+  for (const f of frames) {
+    for (const r of forwardEnergyReadings(f)) {
+      const point = byPn.get(r.pn);
+      // EE (no data), another day, or a point we did not ask for in this request: not a reading of the day
+      if (point === undefined || !asked.has(r.pn) || r.date !== day || r.registers.total === null) continue;
+      const t = r.registers.tariffs;
+      const four = t.length === 4;
+      out.push({
+        pn: r.pn,
+        row: {
+          meterId: point.meterId,
+          commAddress: point.commAddress,
+          date: day,
+          total: r.registers.total,
+          sharp: four ? t[0] : null,
+          peak: four ? t[1] : null,
+          flat: four ? t[2] : null,
+          valley: four ? t[3] : null,
+          clockDriftSeconds: clockDriftSeconds(day, r.readAt),
+        },
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * Collect one concentrator's daily frozen readings (AFN 0D F161) for a day: ask for every point in
+ * pipelined requests, then re-ask for the points that did not answer, up to `retries` more rounds.
+ */
+export async function collectConcentratorDay(
+  session: ConcentratorSession,
+  day: string,
+  points: MeterPoint[],
+  sink: ReadingSink,
+  opts: CollectOptions,
+  now: () => Date,
+): Promise<CollectionRecord> {
+  const startedAt = now();
+  const started = performance.now();
+  const byPn = new Map(points.map((p) => [p.pn, p]));
+  let todo = points.map((p) => p.pn);
+  const read = new Set<number>();
+  let rounds = 0;
+  let answered = false;
+  while (todo.length && rounds <= opts.retries && session.online) {
+    rounds++;
+    const chunks: number[][] = [];
+    for (let i = 0; i < todo.length; i += opts.pnsPerRequest) chunks.push(todo.slice(i, i + opts.pnsPerRequest));
+    let next = 0;
+    const worker = async () => {
+      while (next < chunks.length && session.online) {
+        const pns = chunks[next++]!;
+        await sink.whenWritable();
+        const frames = await session.request(
+          (seq) => encodeDailyFrozenEnergyRequest({ address: session.address, seq, pns, date: day }),
+          opts.requestTimeoutMs,
+        );
+        if (!frames) continue;
+        answered = true;
+        const got = readingsFromReply(frames, day, byPn, new Set(pns)).filter((g) => !read.has(g.pn));
+        for (const g of got) read.add(g.pn);
+        sink.push(got.map((g) => g.row));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(opts.window, chunks.length) }, worker));
+    todo = todo.filter((pn) => !read.has(pn));
+  }
+  const missingMeterIds = todo.map((pn) => byPn.get(pn)!.meterId);
+  const outcome: CollectionRecord['outcome'] = !todo.length
+    ? 'complete'
+    : !session.online
+      ? 'disconnected'
+      : answered
+        ? 'partial'
+        : 'no_answer';
+  return {
+    day,
+    concentratorId: session.concentrator!.id,
+    meters: points.length,
+    read: read.size,
+    missingMeterIds,
+    rounds,
+    outcome,
+    startedAt,
+    finishedAt: now(),
+    elapsedMs: Math.round(performance.now() - started),
+  };
+}

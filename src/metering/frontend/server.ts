@@ -1,0 +1,223 @@
+import net from 'node:net';
+import { findConcentrator, listConcentratorMeters } from '../../assets/index.ts';
+import { addDays, businessDate, type AppContext } from '../../platform/index.ts';
+import { ingestReadings } from '../ingest/ingest.ts';
+import { upsertReadings } from '../store/readings.repository.ts';
+import type { RawReading } from '../domain/raw-reading.ts';
+import { collectConcentratorDay, type CollectOptions } from './collector.ts';
+import { LinkTracker } from './link-tracker.ts';
+import { ReadingSink, type ReadingSinkOptions } from './reading-sink.ts';
+import { ConcentratorSession, type FrontendCounters } from './session.ts';
+import { markAllOffline, metersReadOn, saveCollections, type CollectionRecord } from './store.ts';
+
+export interface FrontendOptions {
+  port?: number;
+  host?: string;
+  /** Master station address (A3 MSA) on requests. */
+  msa?: number;
+  idleTimeoutMs?: number;
+  linkFlushMs?: number;
+  collect?: Partial<CollectOptions>;
+  sink?: Partial<ReadingSinkOptions>;
+  /**
+   * Automatic collection: every `scheduleEveryMs` (real time) the front-end looks at business time and
+   * collects yesterday from every online concentrator that has not delivered it, once the business
+   * clock is `collectAfterMinutes` past midnight. 0 turns the schedule off.
+   */
+  scheduleEveryMs?: number;
+  collectAfterMinutes?: number;
+  /**
+   * How batches reach the readings store. 'upsert' (default) writes them straight with
+   * upsertReadings: the front-end already knows each meter from master data, values are decoded
+   * BCD and the date is the one it asked for, so nothing the ingest checks can fail. 'ingest'
+   * routes them through ingestReadings (validation + quarantine), today several times slower.
+   */
+  store?: 'upsert' | 'ingest';
+}
+
+export interface CollectDaySummary {
+  day: string;
+  concentrators: number;
+  meters: number;
+  read: number;
+  missing: number;
+  ms: number;
+  records: CollectionRecord[];
+}
+
+export interface FrontendStatus extends FrontendCounters {
+  port: number;
+  connections: number;
+  online: number;
+  readingsStored: number;
+  readingsQuarantined: number;
+  readingsPending: number;
+  readingsFailed: number;
+  storeBatches: number;
+  collectionsRun: number;
+}
+
+export interface Frontend {
+  port: number;
+  stop(): Promise<void>;
+  status(): FrontendStatus;
+  /** Collect the day's daily frozen readings from every online concentrator (or only the given ones). */
+  collectDay(day: string, concentratorIds?: number[]): Promise<CollectDaySummary>;
+  /** Concentrator ids currently logged in. */
+  onlineConcentrators(): number[];
+}
+
+const DEFAULT_COLLECT: CollectOptions = { pnsPerRequest: 64, window: 4, requestTimeoutMs: 10_000, retries: 2 };
+const DEFAULT_SINK: ReadingSinkOptions = { batchRows: 5000, flushMs: 200, concurrency: 4, highWater: 50_000 };
+
+/** The Q/GDW 1376.1 front-end (前置机): the TCP server concentrators log in to. */
+export async function startFrontend(ctx: AppContext, opts: FrontendOptions = {}): Promise<Frontend> {
+  const collect: CollectOptions = { ...DEFAULT_COLLECT, ...opts.collect };
+  const counters: FrontendCounters = {
+    framesIn: 0, framesOut: 0, frameErrors: {}, deniedLogins: 0, logins: 0, heartbeats: 0, logouts: 0, unmatchedReplies: 0, requestTimeouts: 0,
+  };
+  const links = new LinkTracker(ctx.db, ctx.clock, ctx.log, opts.linkFlushMs ?? 2000);
+  const sink = new ReadingSink(opts.store === 'ingest' ? (rows) => ingestReadings(ctx, 'frontend', rows, { origin: 'frontend' }) : (rows) => storeDirect(ctx, rows), { ...DEFAULT_SINK, ...opts.sink }, ctx.log);
+  const sessions = new Set<ConcentratorSession>();
+  const byConcentrator = new Map<number, ConcentratorSession>();
+  let collectionsRun = 0;
+
+  await markAllOffline(ctx.db);
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    const s = new ConcentratorSession(socket, {
+      log: ctx.log,
+      links,
+      counters,
+      msa: opts.msa ?? 1,
+      idleTimeoutMs: opts.idleTimeoutMs ?? 300_000,
+      lookup: (areaCode, terminal) => findConcentrator(ctx.db, areaCode, terminal),
+      onOnline: (session) => {
+        const id = session.concentrator!.id;
+        const previous = byConcentrator.get(id);
+        // the same terminal on a new socket: its old link is dead (e.g. a 4G reconnect)
+        if (previous && previous !== session) previous.close();
+        byConcentrator.set(id, session);
+      },
+      onClosed: (session) => {
+        const id = session.concentrator!.id;
+        if (byConcentrator.get(id) !== session) return;
+        byConcentrator.delete(id);
+        links.offline(id);
+      },
+    });
+    sessions.add(s);
+    socket.on('close', () => sessions.delete(s));
+  });
+  server.maxConnections = 200_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 9001, opts.host ?? '0.0.0.0', () => resolve());
+  });
+  const port = (server.address() as net.AddressInfo).port;
+  links.start();
+
+  const collectSession = async (s: ConcentratorSession, day: string): Promise<CollectionRecord | null> => {
+    if (s.collecting || !s.online) return null;
+    s.collecting = true;
+    try {
+      const meters = await listConcentratorMeters(ctx.db, s.concentrator!.id);
+      const done = await metersReadOn(ctx.db, day, meters.map((m) => m.id));
+      const points = meters.filter((m) => m.measuring_point !== null && !done.has(m.id)).map((m) => ({ pn: m.measuring_point!, meterId: m.id, commAddress: m.comm_address }));
+      const record = await collectConcentratorDay(s, day, points, sink, collect, () => ctx.clock.now());
+      // meters stored on an earlier run count as read for the day
+      record.meters += done.size;
+      record.read += done.size;
+      if (record.outcome !== 'disconnected') s.lastCollectedDay = day;
+      return record;
+    } catch (e) {
+      ctx.log.error({ err: e, concentrator: s.concentrator?.id, day }, 'front-end: collection failed');
+      return null;
+    } finally {
+      s.collecting = false;
+    }
+  };
+
+  const collectSessions = async (targets: ConcentratorSession[], day: string): Promise<CollectDaySummary> => {
+    const started = performance.now();
+    // each concentrator runs on its own; the only shared wait is for the last one to finish
+    const records = (await Promise.all(targets.map((s) => collectSession(s, day)))).filter((r): r is CollectionRecord => r !== null);
+    await sink.flush();
+    await saveCollections(ctx.db, records);
+    collectionsRun++;
+    const summary = {
+      day,
+      concentrators: records.length,
+      meters: records.reduce((a, r) => a + r.meters, 0),
+      read: records.reduce((a, r) => a + r.read, 0),
+      missing: records.reduce((a, r) => a + r.missingMeterIds.length, 0),
+      ms: Math.round(performance.now() - started),
+      records,
+    };
+    ctx.log.info({ ...summary, records: undefined }, 'front-end: daily frozen collection done');
+    return summary;
+  };
+
+  let scheduleRunning = false;
+  const scheduleTimer =
+    (opts.scheduleEveryMs ?? 60_000) > 0
+      ? setInterval(() => {
+          if (scheduleRunning) return;
+          const now = ctx.clock.now();
+          const minutesPastMidnight = Math.floor((now.getTime() + 8 * 3600_000) / 60_000) % 1440;
+          if (minutesPastMidnight < (opts.collectAfterMinutes ?? 30)) return;
+          const day = addDays(businessDate(now), -1);
+          const due = [...byConcentrator.values()].filter((s) => s.online && !s.collecting && s.lastCollectedDay !== day);
+          if (!due.length) return;
+          scheduleRunning = true;
+          void collectSessions(due, day).finally(() => (scheduleRunning = false));
+        }, opts.scheduleEveryMs ?? 60_000)
+      : null;
+  scheduleTimer?.unref();
+
+  return {
+    port,
+    collectDay: (day, ids) => {
+      const targets = [...byConcentrator.values()].filter((s) => !ids || ids.includes(s.concentrator!.id));
+      return collectSessions(targets, day);
+    },
+    onlineConcentrators: () => [...byConcentrator.keys()].sort((a, b) => a - b),
+    status: () => ({
+      ...counters,
+      frameErrors: { ...counters.frameErrors },
+      port,
+      connections: sessions.size,
+      online: byConcentrator.size,
+      readingsStored: sink.stored,
+      readingsQuarantined: sink.quarantined,
+      readingsPending: sink.pending,
+      readingsFailed: sink.failed,
+      storeBatches: sink.batches,
+      collectionsRun,
+    }),
+    async stop() {
+      if (scheduleTimer) clearInterval(scheduleTimer);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sessions) s.socket.destroy();
+      });
+      await sink.flush();
+      await links.stop();
+      await markAllOffline(ctx.db);
+    },
+  };
+}
+
+/** Front-end rows carry their meter id (resolved from master data at collection time). */
+async function storeDirect(ctx: AppContext, rows: (RawReading & { meterId?: number })[]): Promise<{ stored: number; quarantined: number }> {
+  const n = await upsertReadings(
+    ctx.db,
+    ctx.clock.now(),
+    rows.map((r) => ({
+      meterId: r.meterId!, readingDate: r.date!, totalKwh: str(r.total), sharpKwh: str(r.sharp), peakKwh: str(r.peak), flatKwh: str(r.flat),
+      valleyKwh: str(r.valley), quality: 'actual', source: 'frontend', clockDriftSeconds: r.clockDriftSeconds === null || r.clockDriftSeconds === undefined ? null : Number(r.clockDriftSeconds),
+    })),
+  );
+  return { stored: n, quarantined: 0 };
+}
+
+const str = (v: string | number | null | undefined): string | null => (v === null || v === undefined ? null : String(v));

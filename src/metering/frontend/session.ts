@@ -1,0 +1,239 @@
+import type net from 'node:net';
+import type { ConcentratorRow } from '../../assets/index.ts';
+import type { Logger } from '../../platform/index.ts';
+import {
+  encodeGdw1376Confirm,
+  encodeGdw1376Deny,
+  Gdw1376Afn,
+  gdw1376LinkCheckKind,
+  type Gdw1376Address,
+  type Gdw1376Frame,
+} from '../protocols/index.ts';
+import { FrameReader } from './framer.ts';
+import type { LinkTracker } from './link-tracker.ts';
+
+/** Counters shared by every session of one front-end (plain increments: one event loop). */
+export interface FrontendCounters {
+  framesIn: number;
+  framesOut: number;
+  frameErrors: Record<string, number>;
+  deniedLogins: number;
+  logins: number;
+  heartbeats: number;
+  logouts: number;
+  unmatchedReplies: number;
+  requestTimeouts: number;
+}
+
+export interface SessionDeps {
+  log: Logger;
+  links: LinkTracker;
+  counters: FrontendCounters;
+  lookup: (areaCode: string, terminal: number) => Promise<ConcentratorRow | undefined>;
+  onOnline: (s: ConcentratorSession) => void;
+  onClosed: (s: ConcentratorSession) => void;
+  /** A socket that sends nothing (no login, no heartbeat) for this long is dropped. */
+  idleTimeoutMs: number;
+  /** The master station address (MSA) put in A3 of every request. */
+  msa: number;
+}
+
+interface PendingRequest {
+  frames: Gdw1376Frame[];
+  timer: NodeJS.Timeout;
+  resolve: (frames: Gdw1376Frame[] | null) => void;
+}
+
+const SEQ_SPACE = 16;
+
+/**
+ * One concentrator's TCP connection: AFN 02 login, heartbeat and logout, then the master's
+ * requests, matched to replies by SEQ with their own timeouts. Everything here is driven by the
+ * socket's own events, so a slow or silent concentrator only ever holds up itself.
+ */
+export class ConcentratorSession {
+  state: 'awaiting_login' | 'logging_in' | 'online' | 'closed' = 'awaiting_login';
+  concentrator: ConcentratorRow | null = null;
+  readonly remoteAddress: string;
+  private readonly reader = new FrameReader();
+  private readonly pending = new Map<number, PendingRequest>();
+  private nextSeq = 0;
+  private drainWaiters: (() => void)[] = [];
+  collecting = false;
+  lastCollectedDay: string | null = null;
+  private lastDataAt = performance.now();
+
+  constructor(
+    readonly socket: net.Socket,
+    private readonly deps: SessionDeps,
+  ) {
+    this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    socket.setNoDelay(true);
+    socket.setTimeout(deps.idleTimeoutMs, () =>
+      // after a stalled event loop the timer can fire before bytes that already arrived are read: look again after the poll phase
+      setImmediate(() => {
+        if (performance.now() - this.lastDataAt < deps.idleTimeoutMs) return;
+        deps.log.warn({ remote: this.remoteAddress, concentrator: this.concentrator?.id }, 'front-end: idle connection dropped');
+        socket.destroy();
+      }),
+    );
+    socket.on('data', (chunk: Buffer) => {
+      this.lastDataAt = performance.now();
+      this.onData(chunk);
+    });
+    socket.on('drain', () => {
+      for (const w of this.drainWaiters.splice(0)) w();
+    });
+    socket.on('error', (e) => deps.log.debug({ err: e, remote: this.remoteAddress }, 'front-end: socket error'));
+    socket.on('close', () => this.onClose());
+  }
+
+  get online(): boolean {
+    return this.state === 'online';
+  }
+
+  get address(): Gdw1376Address {
+    const c = this.concentrator!;
+    return { areaCode: c.area_code, terminal: c.terminal_address, msa: this.deps.msa, group: false };
+  }
+
+  /**
+   * Send a request built for a free PSEQ and resolve with its reply frames (the last one has FIN),
+   * or null when no reply came in time or the connection went away.
+   */
+  async request(build: (seq: number) => Uint8Array, timeoutMs: number): Promise<Gdw1376Frame[] | null> {
+    if (!this.online) return null;
+    if (this.socket.writableNeedDrain) await new Promise<void>((r) => this.drainWaiters.push(r));
+    if (!this.online) return null;
+    const seq = this.takeSeq();
+    if (seq === null) throw new Error('more requests in flight than PSEQ values');
+    return new Promise((resolve) => {
+      const timer = setTimeout(
+        () =>
+          // a reply already waiting in the socket is read in the poll phase, before setImmediate runs
+          setImmediate(() => {
+            if (this.pending.get(seq)?.timer !== timer) return;
+            this.pending.delete(seq);
+            this.deps.counters.requestTimeouts++;
+            resolve(null);
+          }),
+        timeoutMs,
+      );
+      this.pending.set(seq, { frames: [], timer, resolve });
+      this.send(build(seq));
+    });
+  }
+
+  close(): void {
+    this.socket.end();
+    this.socket.destroySoon?.();
+  }
+
+  private takeSeq(): number | null {
+    // Round-robin over all 16 values, so a late reply to a timed-out request rarely meets a new one.
+    for (let k = 0; k < SEQ_SPACE; k++) {
+      const s = (this.nextSeq + k) % SEQ_SPACE;
+      if (!this.pending.has(s)) {
+        this.nextSeq = (s + 1) % SEQ_SPACE;
+        return s;
+      }
+    }
+    return null;
+  }
+
+  private send(bytes: Uint8Array): void {
+    if (this.socket.destroyed) return;
+    this.deps.counters.framesOut++;
+    this.socket.write(bytes);
+  }
+
+  private onData(chunk: Buffer): void {
+    const { frames, errors } = this.reader.push(chunk);
+    const c = this.deps.counters;
+    for (const e of errors) {
+      c.frameErrors[e.code] = (c.frameErrors[e.code] ?? 0) + 1;
+      this.deps.log.warn({ code: e.code, concentrator: this.concentrator?.id, remote: this.remoteAddress }, `front-end: bad frame: ${e.message}`);
+    }
+    for (const f of frames) {
+      c.framesIn++;
+      this.onFrame(f);
+    }
+  }
+
+  private onFrame(f: Gdw1376Frame): void {
+    if (f.control.dir !== 'up') return;
+    const link = gdw1376LinkCheckKind(f);
+    if (link === 'login') return void this.onLogin(f);
+    if (this.state !== 'online') return;
+    if (link === 'heartbeat') {
+      this.deps.counters.heartbeats++;
+      this.deps.links.seen(this.concentrator!.id);
+      return this.send(encodeGdw1376Confirm(f));
+    }
+    if (link === 'logout') {
+      this.deps.counters.logouts++;
+      this.send(encodeGdw1376Confirm(f));
+      return this.close();
+    }
+    this.onReply(f);
+  }
+
+  private onReply(f: Gdw1376Frame): void {
+    const p = this.pending.get(f.seq.seq);
+    const isAnswer = !f.control.prm && (f.afn === Gdw1376Afn.historicalData || f.afn === Gdw1376Afn.currentData || f.afn === Gdw1376Afn.confirm);
+    if (!p || !isAnswer) {
+      this.deps.counters.unmatchedReplies++;
+      return;
+    }
+    p.frames.push(f);
+    // AFN 00 (a deny or a bare confirm) ends the exchange; a data reply ends with its FIN frame.
+    if (f.afn === Gdw1376Afn.confirm || f.seq.fin) {
+      clearTimeout(p.timer);
+      this.pending.delete(f.seq.seq);
+      p.resolve(p.frames);
+    }
+  }
+
+  private async onLogin(f: Gdw1376Frame): Promise<void> {
+    if (this.state === 'logging_in') return;
+    if (this.state === 'online') {
+      // a terminal that restarts its link logs in again on the same socket
+      this.deps.counters.logins++;
+      return this.send(encodeGdw1376Confirm(f));
+    }
+    this.state = 'logging_in';
+    const { areaCode, terminal } = f.address;
+    let found: ConcentratorRow | undefined;
+    try {
+      found = await this.deps.lookup(areaCode, terminal);
+    } catch (e) {
+      this.deps.log.error({ err: e, areaCode, terminal }, 'front-end: concentrator lookup failed');
+    }
+    if (this.socket.destroyed) return;
+    if (!found) {
+      this.deps.counters.deniedLogins++;
+      this.deps.log.warn({ areaCode, terminal, remote: this.remoteAddress }, 'front-end: login from an unknown terminal address denied');
+      this.send(encodeGdw1376Deny(f));
+      this.state = 'closed';
+      return this.close();
+    }
+    this.concentrator = found;
+    this.state = 'online';
+    this.deps.counters.logins++;
+    this.deps.links.login(found.id, this.remoteAddress);
+    this.send(encodeGdw1376Confirm(f));
+    this.deps.onOnline(this);
+  }
+
+  private onClose(): void {
+    const wasOnline = this.state === 'online';
+    this.state = 'closed';
+    for (const [seq, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.resolve(null);
+      this.pending.delete(seq);
+    }
+    for (const w of this.drainWaiters.splice(0)) w();
+    if (wasOnline) this.deps.onClosed(this);
+  }
+}

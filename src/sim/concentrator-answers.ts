@@ -1,0 +1,95 @@
+import { addDays, businessDate, type Clock } from '../platform/index.ts';
+import {
+  encodeCurrentForwardEnergyReply,
+  encodeDailyFrozenEnergyReply,
+  encodeGdw1376Deny,
+  Gdw1376Afn,
+  replyEnvelopeFor,
+  type DailyFrozenEnergyReading,
+  type EnergyRegisters,
+  type ForwardEnergyReading,
+  type Gdw1376Frame,
+} from '../metering/protocols/index.ts';
+import type { FaultIndex } from './concentrator-faults.ts';
+import type { SimConcentrator, SimMeter } from './concentrator-fleet.ts';
+import { cumulativeHundredths, currentRegisters, splitRegisters, type MeterRegisters } from './meter-model.ts';
+
+/** Readings per reply frame: a long request is answered in several frames (FIR … FIN). */
+const READINGS_PER_FRAME = 100;
+const NO_REGISTERS: EnergyRegisters = { total: null, tariffs: [null, null, null, null] };
+
+const toWire = (r: MeterRegisters): EnergyRegisters => ({ total: r.total, tariffs: [r.sharp, r.peak, r.flat, r.valley] });
+
+/** The daily frozen registers a simulated meter reports for `day`, faults included (null = unreachable). */
+export function simulatedDailyReading(seed: number, faults: FaultIndex, m: SimMeter, day: string): { registers: MeterRegisters; readAt: string } | null {
+  if (faults.isUnreachable(m.meterId, day)) return null;
+  const total = cumulativeHundredths(seed, m, day) - faults.backwardsHundredths(m.meterId, day);
+  const frozen = Date.parse(`${addDays(day, 1)}T00:00:00+08:00`) + faults.driftMinutes(m.meterId) * 60_000;
+  const local = new Date(frozen + 8 * 3600_000).toISOString();
+  return { registers: splitRegisters(m.category, total), readAt: `${local.slice(0, 10)} ${local.slice(11, 16)}` };
+}
+
+function inFrames<T>(items: T[], encode: (chunk: T[], fir: boolean, fin: boolean) => Uint8Array): Uint8Array[] {
+  const frames: Uint8Array[] = [];
+  for (let i = 0; i < items.length; i += READINGS_PER_FRAME) {
+    frames.push(encode(items.slice(i, i + READINGS_PER_FRAME), i === 0, i + READINGS_PER_FRAME >= items.length));
+  }
+  return frames;
+}
+
+/**
+ * A concentrator's answer to a master request: AFN 0D F161 (daily frozen) and AFN 0C F129 (current)
+ * from the meter model; points it does not have, or a request it cannot serve, get AFN 00 F2 deny.
+ */
+export function answerRequest(
+  req: Gdw1376Frame,
+  c: SimConcentrator,
+  byPn: Map<number, SimMeter>,
+  seed: number,
+  faults: FaultIndex,
+  clock: Clock,
+): Uint8Array[] {
+  const envelope = replyEnvelopeFor(req);
+  const items = req.units.flatMap((u) => u.items);
+  if (req.afn === Gdw1376Afn.historicalData) {
+    const readings: DailyFrozenEnergyReading[] = [];
+    for (const item of items) {
+      const m = byPn.get(item.pn);
+      if (item.fn !== 161 || item.value.kind !== 'frozenDate' || !m) continue;
+      const r = simulatedDailyReading(seed, faults, m, item.value.date);
+      readings.push({ pn: item.pn, date: item.value.date, readAt: r?.readAt ?? null, registers: r ? toWire(r.registers) : NO_REGISTERS });
+    }
+    if (!readings.length) return [encodeGdw1376Deny(req)];
+    return inFrames(readings, (chunk, fir, fin) => encodeDailyFrozenEnergyReply({ ...envelope, seq: { seq: envelope.seq.seq, fir, fin } }, chunk));
+  }
+  if (req.afn === Gdw1376Afn.currentData) {
+    const now = clock.now();
+    const day = businessDate(now);
+    const fraction = ((now.getTime() + 8 * 3600_000) % 86_400_000) / 86_400_000;
+    const local = new Date(now.getTime() + 8 * 3600_000).toISOString();
+    const readings: ForwardEnergyReading[] = [];
+    for (const item of items) {
+      const m = byPn.get(item.pn);
+      if (item.fn !== 129 || !m) continue;
+      const unreachable = faults.isUnreachable(m.meterId, day);
+      readings.push({
+        pn: item.pn,
+        readAt: unreachable ? null : `${local.slice(0, 10)} ${local.slice(11, 16)}`,
+        registers: unreachable ? NO_REGISTERS : toWire(currentRegisters(seed, m, day, fraction)),
+      });
+    }
+    if (!readings.length) return [encodeGdw1376Deny(req)];
+    return inFrames(readings, (chunk, fir, fin) => encodeCurrentForwardEnergyReply({ ...envelope, seq: { seq: envelope.seq.seq, fir, fin } }, chunk));
+  }
+  return [encodeGdw1376Deny(req)];
+}
+
+/** Flip one byte between SEQ and CS: the checksum no longer matches, the length still does. */
+export function corruptFrame(frame: Uint8Array, pick: number): Uint8Array {
+  const out = Uint8Array.from(frame);
+  const first = 14;
+  const last = out.length - 3;
+  const at = first + Math.floor(pick * (last - first + 1));
+  out[at] = out[at]! ^ 0xff;
+  return out;
+}

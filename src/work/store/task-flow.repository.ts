@@ -1,0 +1,195 @@
+import { sql, type Transaction } from 'kysely';
+import { AppError, businessDate, notFound, type Db } from '../../platform/index.ts';
+import { CLOSED_STATUSES, nextTaskStatus, type Outcome, type TaskAction } from '../domain/task-flow.ts';
+import type { TaskKind, TaskStatus } from './tasks.repository.ts';
+
+export interface TaskRow {
+  id: number;
+  kind: TaskKind;
+  idempotency_key: string;
+  status: TaskStatus;
+  title: string;
+  org_path: string;
+  team_id: number | null;
+  assignee_staff_id: number | null;
+  grid_id: number | null;
+  customer_id: number | null;
+  meter_id: number | null;
+  transformer_area_id: number | null;
+  payload: Record<string, unknown>;
+  opened_at: Date;
+  due_at: Date;
+  closed_at: Date | null;
+  outcome: Record<string, unknown> | null;
+  created_by: string;
+}
+
+export interface TaskEventRow {
+  id: number;
+  task_id: number;
+  at: Date;
+  actor: string;
+  action: string;
+  from_status: TaskStatus | null;
+  to_status: TaskStatus;
+  from_assignee: number | null;
+  to_assignee: number | null;
+  note: string | null;
+}
+
+export async function findTask(db: Db, id: number): Promise<TaskRow | undefined> {
+  return db.selectFrom('task').selectAll().where('id', '=', id).executeTakeFirst() as Promise<TaskRow | undefined>;
+}
+
+async function lockTask(trx: Transaction<any>, id: number): Promise<TaskRow> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const row = (await trx.selectFrom('task').selectAll().where('id', '=', id).forUpdate().executeTakeFirst()) as TaskRow | undefined;
+  if (!row) throw notFound('TASK_UNKNOWN', `no task ${id}`);
+  return row;
+}
+
+export async function listTaskEvents(db: Db, taskId: number): Promise<TaskEventRow[]> {
+  return db.selectFrom('task_event').selectAll().where('task_id', '=', taskId).orderBy('id').execute() as Promise<TaskEventRow[]>;
+}
+
+export interface Transition {
+  taskId: number;
+  action: TaskAction;
+  actor: string;
+  /** The staff member acting; accepting an unassigned team task assigns it to them. */
+  actorStaffId?: number;
+  note?: string;
+  /** Already validated for the task's kind (validateOutcome). */
+  outcome?: Outcome;
+}
+
+/**
+ * Move one task along its flow under a row lock and write the audit entry; the caller owns the
+ * transaction so that any cross-context effect of the outcome commits or fails with it.
+ */
+export async function transitionTask(trx: Transaction<any>, at: Date, t: Transition): Promise<TaskRow> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const task = await lockTask(trx, t.taskId);
+  const to = nextTaskStatus(task.status, t.action);
+  const closes = CLOSED_STATUSES.includes(to);
+  const assignee = t.action === 'accept' && task.assignee_staff_id === null && t.actorStaffId ? t.actorStaffId : task.assignee_staff_id;
+  const updated = (await trx
+    .updateTable('task')
+    .set({
+      status: to,
+      assignee_staff_id: assignee,
+      ...(closes ? { closed_at: at, outcome: JSON.stringify(t.outcome ?? {}) } : {}),
+    })
+    .where('id', '=', task.id)
+    .returningAll()
+    .executeTakeFirstOrThrow()) as TaskRow;
+  await trx
+    .insertInto('task_event')
+    .values({
+      task_id: task.id, at, actor: t.actor, action: t.action, from_status: task.status, to_status: to,
+      from_assignee: task.assignee_staff_id, to_assignee: assignee, note: t.note ?? null,
+    })
+    .execute();
+  return updated;
+}
+
+export interface StaffRef {
+  id: number;
+  role: string;
+  org_id: number;
+  org_path: string;
+  team_id: number | null;
+  active: boolean;
+}
+
+/** Hand an unfinished task to another staff member (a substitute for an absent manager, or a dispatcher's choice). */
+export async function reassignTask(
+  trx: Transaction<any>, // eslint-disable-line @typescript-eslint/no-explicit-any
+  at: Date,
+  r: { taskId: number; to: StaffRef; actor: string; note?: string },
+): Promise<TaskRow> {
+  const task = await lockTask(trx, r.taskId);
+  if (CLOSED_STATUSES.includes(task.status)) throw new AppError('TASK_TRANSITION_REFUSED', `task ${task.id} is ${task.status}; a closed task cannot be reassigned`, 409);
+  if (!r.to.active) throw new AppError('TASK_ASSIGNEE_INACTIVE', `staff ${r.to.id} is not active`, 409);
+  if (!['grid_manager', 'collection_team', 'service_agent'].includes(r.to.role)) throw new AppError('TASK_ASSIGNEE_ROLE', `a ${r.to.role} does not work tasks`, 409);
+  // a substitute works the same community: same grid or station (org subtree of the task's station), or the task's team
+  const station = task.org_path.split('/').slice(0, 6).join('/') + '/';
+  const sameTeam = task.team_id !== null && r.to.team_id === task.team_id;
+  if (!sameTeam && !r.to.org_path.startsWith(station) && !task.org_path.startsWith(r.to.org_path)) {
+    throw new AppError('TASK_ASSIGNEE_OUT_OF_AREA', `staff ${r.to.id} does not serve the task's grid or station`, 409);
+  }
+  const updated = (await trx
+    .updateTable('task')
+    .set({ assignee_staff_id: r.to.id })
+    .where('id', '=', task.id)
+    .returningAll()
+    .executeTakeFirstOrThrow()) as TaskRow;
+  await trx
+    .insertInto('task_event')
+    .values({
+      task_id: task.id, at, actor: r.actor, action: 'reassign', from_status: task.status, to_status: task.status,
+      from_assignee: task.assignee_staff_id, to_assignee: r.to.id, note: r.note ?? null,
+    })
+    .execute();
+  return updated;
+}
+
+export interface AbsenceInput {
+  staffId: number;
+  fromDate: string;
+  toDate: string;
+  substituteStaffId?: number;
+  reason: string;
+  createdBy: string;
+}
+
+export async function recordAbsence(db: Db, a: AbsenceInput): Promise<number> {
+  if (a.toDate < a.fromDate) throw new AppError('ABSENCE_DATES_INVALID', 'an absence ends on or after the day it starts');
+  const r = await sql<{ id: number }>`
+    INSERT INTO staff_absence (staff_id, from_date, to_date, substitute_staff_id, reason, created_by)
+    VALUES (${a.staffId}, ${a.fromDate}::date, ${a.toDate}::date, ${a.substituteStaffId ?? null}, ${a.reason}, ${a.createdBy})
+    ON CONFLICT ON CONSTRAINT staff_absence_staff_from_key DO UPDATE
+      SET to_date = EXCLUDED.to_date, substitute_staff_id = EXCLUDED.substitute_staff_id, reason = EXCLUDED.reason
+    RETURNING id`.execute(db);
+  return Number(r.rows[0]!.id);
+}
+
+/**
+ * Move every unfinished task of staff absent on the business date of `at` to a substitute, in one
+ * statement: the absence's named substitute, else the first present colleague of the same role in
+ * the same team or grid, else in a sibling grid of the same station. Idempotent; returns tasks moved.
+ */
+export async function reassignForAbsences(db: Db, at: Date): Promise<number> {
+  const day = businessDate(at);
+  const r = await sql<{ n: number }>`
+    WITH absent AS (
+      SELECT staff_id, substitute_staff_id FROM staff_absence WHERE ${day}::date BETWEEN from_date AND to_date),
+    moves AS (
+      SELECT t.id, t.status, t.assignee_staff_id AS from_staff,
+             COALESCE((SELECT a.substitute_staff_id FROM absent a WHERE a.staff_id = s.id AND a.substitute_staff_id IS NOT NULL
+                        AND NOT EXISTS (SELECT 1 FROM absent x WHERE x.staff_id = a.substitute_staff_id) LIMIT 1), sub.id) AS to_staff
+      FROM task t
+      JOIN staff s ON s.id = t.assignee_staff_id
+      JOIN org_unit o ON o.id = s.org_id
+      LEFT JOIN LATERAL (
+        SELECT c.id FROM staff c JOIN org_unit co ON co.id = c.org_id
+        WHERE c.active AND c.role = s.role AND c.id <> s.id
+          AND ((s.team_id IS NOT NULL AND c.team_id = s.team_id) OR c.org_id = s.org_id
+               OR (o.level = 'grid' AND co.parent_id = o.parent_id))
+          AND NOT EXISTS (SELECT 1 FROM absent x WHERE x.staff_id = c.id)
+        ORDER BY (c.org_id = s.org_id OR c.team_id = s.team_id) DESC, c.id
+        LIMIT 1) sub ON true
+      WHERE t.closed_at IS NULL AND EXISTS (SELECT 1 FROM absent a WHERE a.staff_id = t.assignee_staff_id)),
+    moved AS (
+      UPDATE task t SET assignee_staff_id = m.to_staff
+      FROM moves m WHERE t.id = m.id AND m.to_staff IS NOT NULL AND t.assignee_staff_id = m.from_staff AND t.closed_at IS NULL
+      RETURNING t.id, m.status, m.from_staff, m.to_staff),
+    trail AS (
+      INSERT INTO task_event (task_id, at, actor, action, from_status, to_status, from_assignee, to_assignee, note)
+      SELECT id, ${at}::timestamptz, 'system', 'reassign', status, status, from_staff, to_staff, 'assignee absent' FROM moved)
+    SELECT count(*)::int AS n FROM moved`.execute(db);
+  return r.rows[0]!.n;
+}
+
+/** Replace a closed task's outcome with what its cross-context effects added (payment, contact ids). */
+export async function setTaskOutcome(db: Db, taskId: number, outcome: Record<string, unknown>): Promise<void> {
+  await db.updateTable('task').set({ outcome: JSON.stringify(outcome) }).where('id', '=', taskId).execute();
+}
