@@ -1,0 +1,66 @@
+import { sql, type RawBuilder } from 'kysely';
+import type { Clock, Db } from '../../platform/index.ts';
+
+/** A released bill or note to post as a ledger debit (or credit, when amount < 0). */
+export interface DebitRow {
+  billId: number;
+  customerId: number;
+  billNo: string;
+  period: string | null;
+  kind: 'bill' | 'credit' | 'rebill';
+  /** numeric(14,2) as an exact string; negative for a credit note. */
+  amount: string;
+  issuedOn: string;
+  dueDate: string;
+  releasedAt: Date;
+}
+
+export interface PostDebitsResult {
+  posted: number;
+  /** Allocations made from prepaid money or credit notes while posting. */
+  settled: number;
+}
+
+/**
+ * Post debits from any relation with the columns (bill_id, customer_id, bill_no, period, kind, amount,
+ * issued_on, due_date, released_at): idempotent by bill id, then settle the affected accounts from
+ * prepaid money and credit notes. All set-based, in one transaction.
+ */
+export async function postDebitsFrom(db: Db, clock: Clock, relation: RawBuilder<unknown>): Promise<PostDebitsResult> {
+  const now = clock.now();
+  return db.transaction().execute(async (trx) => {
+    await sql`CREATE TEMP TABLE IF NOT EXISTS payments_debit_batch (customer_id bigint) ON COMMIT DROP`.execute(trx);
+    await sql`INSERT INTO account (customer_id, opened_at)
+              SELECT DISTINCT src.customer_id, ${now}::timestamptz FROM (${relation}) src ON CONFLICT DO NOTHING`.execute(trx);
+    const ins = await sql<{ n: number }>`
+      WITH ins AS (
+        INSERT INTO receivable (customer_id, bill_id, kind, ref_no, period, amount, issued_on, due_date, posted_at)
+        SELECT src.customer_id, src.bill_id, src.kind, src.bill_no, src.period, src.amount, src.issued_on, src.due_date, ${now}::timestamptz
+        FROM (${relation}) src
+        WHERE NOT EXISTS (SELECT 1 FROM receivable r WHERE r.bill_id = src.bill_id)
+        ON CONFLICT ON CONSTRAINT receivable_bill_key DO NOTHING
+        RETURNING id, customer_id, kind, amount, issued_on
+      ), entries AS (
+        INSERT INTO ledger_entry (customer_id, kind, amount, entry_date, posted_at, receivable_id)
+        SELECT customer_id, kind, amount, issued_on, ${now}::timestamptz, id FROM ins
+      ), batch AS (
+        INSERT INTO payments_debit_batch (customer_id) SELECT DISTINCT customer_id FROM ins
+      )
+      SELECT count(*)::int AS n FROM ins`.execute(trx);
+    // settle only accounts that now have both open debt and unallocated money
+    const settled = await sql<{ n: number }>`
+      SELECT payments_settle(coalesce(array_agg(customer_id), '{}'), NULL, ${now}::timestamptz) AS n FROM payments_debit_batch`.execute(trx);
+    return { posted: ins.rows[0]!.n, settled: settled.rows[0]!.n };
+  });
+}
+
+/** Post debits given as rows (tests, adjustments from files); same path as the billing flow. */
+export async function postDebits(db: Db, clock: Clock, rows: readonly DebitRow[]): Promise<PostDebitsResult> {
+  if (!rows.length) return { posted: 0, settled: 0 };
+  const relation = sql`SELECT * FROM unnest(
+      ${rows.map((r) => r.billId)}::bigint[], ${rows.map((r) => r.customerId)}::bigint[], ${rows.map((r) => r.billNo)}::text[],
+      ${rows.map((r) => r.period)}::text[], ${rows.map((r) => r.kind)}::text[], ${rows.map((r) => r.amount)}::numeric[],
+      ${rows.map((r) => r.issuedOn)}::date[], ${rows.map((r) => r.dueDate)}::date[], ${rows.map((r) => r.releasedAt.toISOString())}::timestamptz[])
+    AS t(bill_id, customer_id, bill_no, period, kind, amount, issued_on, due_date, released_at)`;
+  return postDebitsFrom(db, clock, relation);
+}

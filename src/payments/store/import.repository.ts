@@ -1,0 +1,85 @@
+import { sql } from 'kysely';
+import { today, type Clock, type Db } from '../../platform/index.ts';
+import { csvRecords } from '../domain/csv.ts';
+import { isRejection, validatePayment, type PaymentInput } from '../domain/payment-input.ts';
+import type { PaymentSource } from './payments.repository.ts';
+
+export interface RowRejection {
+  line: number;
+  reference?: string;
+  code: string;
+  reason: string;
+}
+
+export interface BatchPostResult {
+  line: number;
+  status: 'posted' | 'duplicate' | 'conflict' | 'unknown_customer';
+  paymentId: number | null;
+}
+
+/** Post many payments in one statement, in file order; each row is exactly-once by (channel, reference). */
+export async function postPaymentBatch(db: Db, clock: Clock, rows: { line: number; p: PaymentInput }[], actor: string, source: PaymentSource): Promise<BatchPostResult[]> {
+  if (!rows.length) return [];
+  const r = await sql<{ line: number; status: BatchPostResult['status']; payment_id: number | null }>`
+    SELECT t.line, x.status, x.payment_id
+    FROM unnest(${rows.map((x) => x.line)}::int[], ${rows.map((x) => x.p.channel)}::text[], ${rows.map((x) => x.p.reference)}::text[],
+                ${rows.map((x) => x.p.customerNumber)}::text[], ${rows.map((x) => x.p.amount)}::numeric[], ${rows.map((x) => x.p.paidOn)}::date[])
+         WITH ORDINALITY AS t(line, channel, reference, customer_number, amount, paid_on, ord)
+    CROSS JOIN LATERAL payments_post(t.channel, t.reference, t.customer_number, t.amount, t.paid_on, ${clock.now()}::timestamptz, ${actor}, ${source}) x
+    ORDER BY t.ord`.execute(db);
+  return r.rows.map((x) => ({ line: x.line, status: x.status, paymentId: x.payment_id === null ? null : Number(x.payment_id) }));
+}
+
+export const REJECTION_FOR_STATUS = {
+  unknown_customer: { code: 'PAYMENT_CUSTOMER_UNKNOWN', reason: 'no such customer number' },
+  conflict: { code: 'PAYMENT_REFERENCE_CONFLICT', reason: 'this channel reference was already posted with another customer or amount' },
+} as const;
+
+export interface ImportReport {
+  rows: number;
+  posted: number;
+  duplicates: number;
+  rejected: RowRejection[];
+}
+
+/**
+ * Import a CSV of payments (header: channel,reference,customer_number,amount,currency,paid_on). Bad rows are
+ * rejected with a code and reason; the good rows are posted; a re-import reports its rows as duplicates.
+ */
+export async function importPayments(db: Db, clock: Clock, csv: string, actor: string, defaults: { channel?: string } = {}): Promise<ImportReport> {
+  const { header, records } = csvRecords(csv);
+  const rejected: RowRejection[] = [];
+  for (const col of ['reference', 'customer_number', 'amount']) {
+    if (!header.includes(col)) return { rows: records.length, posted: 0, duplicates: 0, rejected: [{ line: 1, code: 'IMPORT_HEADER_INVALID', reason: `missing column ${col}` }] };
+  }
+  const good: { line: number; p: PaymentInput }[] = [];
+  const seen = new Set<string>();
+  const day = today(clock);
+  for (const rec of records) {
+    if (rec.width !== header.length) {
+      rejected.push({ line: rec.line, code: 'IMPORT_ROW_MALFORMED', reason: `expected ${header.length} fields, found ${rec.width}` });
+      continue;
+    }
+    const v = validatePayment({
+      channel: rec.get('channel') || defaults.channel, reference: rec.get('reference'), customerNumber: rec.get('customer_number'),
+      amount: rec.get('amount'), currency: rec.get('currency') || 'CNY', paidOn: rec.get('paid_on'),
+    }, day);
+    if (isRejection(v)) { rejected.push({ line: rec.line, reference: rec.get('reference'), code: v.code, reason: v.reason }); continue; }
+    const key = `${v.channel}\u0000${v.reference}`;
+    if (seen.has(key)) { rejected.push({ line: rec.line, reference: v.reference, code: 'IMPORT_DUPLICATE_IN_FILE', reason: `reference ${v.reference} appears twice in the file` }); continue; }
+    seen.add(key);
+    good.push({ line: rec.line, p: v });
+  }
+  const results = await postPaymentBatch(db, clock, good, actor, 'import');
+  const refs = new Map(good.map((g) => [g.line, g.p.reference]));
+  for (const r of results) {
+    if (r.status === 'unknown_customer' || r.status === 'conflict') rejected.push({ line: r.line, reference: refs.get(r.line), ...REJECTION_FOR_STATUS[r.status] });
+  }
+  rejected.sort((a, b) => a.line - b.line);
+  return {
+    rows: records.length,
+    posted: results.filter((r) => r.status === 'posted').length,
+    duplicates: results.filter((r) => r.status === 'duplicate').length,
+    rejected,
+  };
+}

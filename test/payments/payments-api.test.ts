@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
+import { testContext, type TestContext } from '../support/db.ts';
+import { signIn, signInCustomer, testApp } from '../support/http.ts';
+import { issueChannelToken } from '../../src/payments/index.ts';
+import { bill, customersOf, postBills } from './builders.ts';
+
+let ctx: TestContext;
+let app: FastifyInstance;
+let bank: { authorization: string };
+let res: { id: number; number: string }[];
+
+beforeAll(async () => {
+  ctx = await testContext({ customers: 300, now: '2026-03-01T10:00:00+08:00' });
+  app = await testApp(ctx);
+  bank = { authorization: `Bearer ${await issueChannelToken(ctx.db, 'bank_counter')}` };
+  res = await customersOf(ctx, 'residential', 10);
+});
+afterAll(async () => {
+  await app?.close();
+  await ctx?.drop();
+});
+
+const post = (headers: { authorization: string }, body: Record<string, unknown>) =>
+  app.inject({ method: 'POST', url: '/api/v1/payments', headers, payload: body });
+
+describe('payments API', () => {
+  it('posts a payment, allocates it and answers 201 with the allocations', async () => {
+    const c = res[0]!;
+    await postBills(ctx, bill(c.id, '88.80', '2026-02-20'));
+    const r = await post(bank, { channel: 'bank_counter', reference: 'BC-0001', customerNumber: c.number, amount: '100.00', currency: 'CNY' });
+    expect(r.statusCode).toBe(201);
+    // 9 days late: 88.80 × 0.009 = 0.80 → minimum 1.00; 100.00 − 89.80 stays prepaid
+    expect(r.json()).toMatchObject({ amount: '100.00', paidOn: '2026-03-01', duplicate: false, prepaid: '10.20', allocations: [{ principal: '88.80', lateFee: '1.00' }] });
+  });
+
+  it('20 identical posts at the same moment make one payment; every answer is the first one', async () => {
+    const c = res[1]!;
+    await postBills(ctx, bill(c.id, '50.00', '2026-03-10', { issuedOn: '2026-02-25' }));
+    const body = { channel: 'bank_counter', reference: 'BC-RACE-1', customerNumber: c.number, amount: '50.00', currency: 'CNY' };
+    const answers = await Promise.all(Array.from({ length: 20 }, () => post(bank, body)));
+    expect(answers.filter((a) => a.statusCode === 201)).toHaveLength(1);
+    expect(answers.filter((a) => a.statusCode === 200 && a.json().duplicate === true)).toHaveLength(19);
+    const ids = new Set(answers.map((a) => a.json().id));
+    expect(ids.size).toBe(1);
+    const n = await sql<{ p: number; l: number; a: number }>`SELECT
+      (SELECT count(*) FROM payment WHERE reference = 'BC-RACE-1')::int AS p,
+      (SELECT count(*) FROM ledger_entry WHERE customer_id = ${c.id} AND kind = 'payment')::int AS l,
+      (SELECT count(*) FROM allocation WHERE customer_id = ${c.id})::int AS a`.execute(ctx.db);
+    expect(n.rows[0]).toEqual({ p: 1, l: 1, a: 1 });
+  });
+
+  it('the same reference with another amount is a conflict, not a second payment', async () => {
+    const c = res[1]!;
+    const r = await post(bank, { channel: 'bank_counter', reference: 'BC-RACE-1', customerNumber: c.number, amount: '51.00', currency: 'CNY' });
+    expect(r.statusCode).toBe(409);
+    expect(r.json().code).toBe('PAYMENT_REFERENCE_CONFLICT');
+  });
+
+  it.each([
+    [{ customerNumber: '2999999999', amount: '10.00', currency: 'CNY' }, 404, 'PAYMENT_CUSTOMER_UNKNOWN'],
+    [{ amount: '0.00', currency: 'CNY' }, 400, 'PAYMENT_AMOUNT_NOT_POSITIVE'],
+    [{ amount: '-5.00', currency: 'CNY' }, 400, 'PAYMENT_AMOUNT_NOT_POSITIVE'],
+    [{ amount: '10.001', currency: 'CNY' }, 400, 'PAYMENT_AMOUNT_INVALID'],
+    [{ amount: '10.00', currency: 'USD' }, 400, 'PAYMENT_CURRENCY_NOT_CNY'],
+    [{ amount: '10.00', currency: 'CNY', paidOn: '2026-03-02' }, 400, 'PAYMENT_DATE_IN_FUTURE'],
+  ])('rejects bad input %o with %i %s', async (over, status, code) => {
+    const r = await post(bank, { channel: 'bank_counter', reference: `BAD-${code}-${status}`, customerNumber: res[2]!.number, ...over });
+    expect(r.statusCode).toBe(status);
+    expect(r.json().code).toBe(code);
+    const n = await sql<{ n: number }>`SELECT count(*)::int AS n FROM payment WHERE reference = ${`BAD-${code}-${status}`}`.execute(ctx.db);
+    expect(n.rows[0]!.n).toBe(0);
+  });
+
+  it('a channel integration posts only on its own channel', async () => {
+    const r = await post(bank, { channel: 'online_wallet', reference: 'W-1', customerNumber: res[2]!.number, amount: '1.00', currency: 'CNY' });
+    expect(r.statusCode).toBe(403);
+  });
+
+  it('a customer pays its own bills on the portal and reads its statement, but not another customer', async () => {
+    const me = res[3]!;
+    await postBills(ctx, bill(me.id, '30.00', '2026-03-15', { issuedOn: '2026-02-25' }));
+    const auth = await signInCustomer(app, me.number);
+    expect((await post(auth, { channel: 'portal', reference: 'P-1', customerNumber: me.number, amount: '30.00', currency: 'CNY' })).statusCode).toBe(201);
+    expect((await post(auth, { channel: 'portal', reference: 'P-2', customerNumber: res[4]!.number, amount: '30.00', currency: 'CNY' })).statusCode).toBe(403);
+    const s = await app.inject({ url: `/api/v1/customers/${me.number}/statement?asOf=2026-03-01`, headers: auth });
+    expect(s.statusCode).toBe(200);
+    expect(s.json()).toMatchObject({ customerNumber: me.number, lines: [], totalDue: '0.00', prepaid: '0.00' });
+    expect((await app.inject({ url: `/api/v1/customers/${res[4]!.number}/statement`, headers: auth })).statusCode).toBe(403);
+  });
+
+  it('statement shows days overdue, late fee and total due; the ledger lists entries with a running balance', async () => {
+    const c = res[5]!;
+    await postBills(ctx, bill(c.id, '100.00', '2026-01-20'));
+    const admin = await signIn(app, 'admin');
+    const s = await app.inject({ url: `/api/v1/customers/${c.number}/statement?asOf=2026-02-19`, headers: admin });
+    expect(s.json()).toMatchObject({ lines: [{ daysOverdue: 30, lateFee: '3.00', totalDue: '103.00' }], totalDue: '103.00' });
+    const l = await app.inject({ url: `/api/v1/customers/${c.number}/ledger`, headers: admin });
+    expect(l.json()).toMatchObject({ total: 1, items: [{ kind: 'bill', amount: '100.00', balance: '100.00' }] });
+  });
+
+  it('a clerk reverses a payment; the debt is back; a second reversal is refused', async () => {
+    const c = res[6]!;
+    await postBills(ctx, bill(c.id, '40.00', '2026-03-20', { issuedOn: '2026-02-25' }));
+    const p = (await post(bank, { channel: 'bank_counter', reference: 'BC-REV-1', customerNumber: c.number, amount: '40.00', currency: 'CNY' })).json();
+    const admin = await signIn(app, 'admin');
+    const r = await app.inject({ method: 'POST', url: `/api/v1/payments/${p.id}/reversal`, headers: admin, payload: { reason: 'duplicate debit at the bank' } });
+    expect(r.statusCode).toBe(200);
+    expect(r.json().reversed).toMatchObject({ reason: 'duplicate debit at the bank' });
+    const s = await app.inject({ url: `/api/v1/customers/${c.number}/statement`, headers: admin });
+    expect(s.json().outstanding).toBe('40.00');
+    const again = await app.inject({ method: 'POST', url: `/api/v1/payments/${p.id}/reversal`, headers: admin, payload: { reason: 'x' } });
+    expect(again.json().code).toBe('PAYMENT_ALREADY_REVERSED');
+    expect((await app.inject({ method: 'POST', url: `/api/v1/payments/${p.id}/reversal`, headers: bank, payload: { reason: 'x' } })).statusCode).toBe(403);
+  });
+
+  it('lists payments in scope with paging and shows arrears by age band', async () => {
+    const admin = await signIn(app, 'admin');
+    const r = await app.inject({ url: '/api/v1/payments?channel=bank_counter&limit=2', headers: admin });
+    expect(r.json()).toMatchObject({ limit: 2, offset: 0 });
+    expect(r.json().items).toHaveLength(2);
+    expect(r.json().total).toBeGreaterThanOrEqual(3);
+    const a = await app.inject({ url: '/api/v1/payments/arrears?asOf=2026-02-19', headers: admin });
+    expect(a.json().bands.find((b: { band: string }) => b.band === '1-30')).toMatchObject({ items: 1, outstanding: '100.00', lateFee: '3.00' });
+  });
+});

@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
+import { testContext, type TestContext } from '../support/db.ts';
+import { signIn, testApp } from '../support/http.ts';
+import { importPayments, reconcileSettlement } from '../../src/payments/index.ts';
+import { customersOf, pay } from './builders.ts';
+
+let ctx: TestContext;
+let app: FastifyInstance;
+let c: { id: number; number: string }[];
+
+beforeAll(async () => {
+  ctx = await testContext({ customers: 300, now: '2026-03-02T10:00:00+08:00' });
+  app = await testApp(ctx);
+  c = await customersOf(ctx, 'residential', 8);
+});
+afterAll(async () => {
+  await app?.close();
+  await ctx?.drop();
+});
+
+describe('payment file import', () => {
+  it('posts the good rows and rejects each bad one with a code and reason', async () => {
+    const csv = [
+      'channel,reference,customer_number,amount,currency,paid_on',
+      `online_wallet,W-1,${c[0]!.number},10.00,CNY,2026-03-01`,
+      `online_wallet,W-2,2999999999,10.00,CNY,2026-03-01`,
+      `online_wallet,W-3,${c[0]!.number},0,CNY,2026-03-01`,
+      `online_wallet,W-4,${c[0]!.number},-3.00,CNY,2026-03-01`,
+      `online_wallet,W-5,${c[0]!.number},10.00,USD,2026-03-01`,
+      `online_wallet,W-6,${c[0]!.number},10.00,CNY,2026-02-30`,
+      `online_wallet,W-7,${c[0]!.number},10.00`,
+      `online_wallet,W-1,${c[0]!.number},10.00,CNY,2026-03-01`,
+      `online_wallet,W-8,${c[1]!.number},"1,000.00",CNY,2026-03-01`,
+      `online_wallet,W-9,${c[1]!.number},25.50,CNY,2026-03-01`,
+    ].join('\n');
+    const r = await importPayments(ctx.db, ctx.clock, csv, 'test');
+    expect(r).toMatchObject({ rows: 10, posted: 2, duplicates: 0 });
+    expect(r.rejected.map((x) => [x.line, x.code])).toEqual([
+      [3, 'PAYMENT_CUSTOMER_UNKNOWN'], [4, 'PAYMENT_AMOUNT_NOT_POSITIVE'], [5, 'PAYMENT_AMOUNT_NOT_POSITIVE'], [6, 'PAYMENT_CURRENCY_NOT_CNY'],
+      [7, 'PAYMENT_DATE_INVALID'], [8, 'IMPORT_ROW_MALFORMED'], [9, 'IMPORT_DUPLICATE_IN_FILE'], [10, 'PAYMENT_AMOUNT_INVALID'],
+    ]);
+    expect(r.rejected.every((x) => x.reason.length > 0)).toBe(true);
+    const again = await importPayments(ctx.db, ctx.clock, csv, 'test');
+    expect(again).toMatchObject({ posted: 0, duplicates: 2 });
+  });
+});
+
+describe('bank settlement reconciliation', () => {
+  it('finds every planted discrepancy, posts the missing payments and stores the report', async () => {
+    const day = '2026-03-01';
+    const ok = await pay(ctx, c[2]!.number, '20.00', day, 'bank_withholding');
+    const wrongAmount = await pay(ctx, c[3]!.number, '30.00', day, 'bank_withholding');
+    const wrongCustomer = await pay(ctx, c[4]!.number, '40.00', day, 'bank_withholding');
+    const notInFile = await pay(ctx, c[5]!.number, '50.00', day, 'bank_withholding');
+    const csv = [
+      'reference,customer_number,amount,currency',
+      `${ok.reference},${c[2]!.number},20.00,CNY`,
+      `${wrongAmount.reference},${c[3]!.number},31.00,CNY`,
+      `${wrongCustomer.reference},${c[6]!.number},40.00,CNY`,
+      `BANK-ONLY-1,${c[7]!.number},60.00,CNY`,
+      `BANK-ONLY-2,2999999999,70.00,CNY`,
+      `BANK-BAD,${c[7]!.number},abc,CNY`,
+    ].join('\n');
+    const { run, items } = await reconcileSettlement(ctx.db, ctx.clock, { channel: 'bank_withholding', date: day, fileName: 'bw-0301.csv', csv, actor: 'test' });
+    expect(run).toMatchObject({ fileRows: 6, matched: 1, missingInLedger: 2, posted: 1, missingInFile: 1, mismatched: 2, rejected: 1 });
+    const byKind = (k: string) => items.filter((i) => i.kind === k).map((i) => i.reference).sort();
+    expect(byKind('amount_mismatch')).toEqual([wrongAmount.reference]);
+    expect(byKind('customer_mismatch')).toEqual([wrongCustomer.reference]);
+    expect(byKind('missing_in_file')).toEqual([notInFile.reference]);
+    expect(byKind('missing_in_ledger')).toEqual(['BANK-ONLY-1', 'BANK-ONLY-2']);
+    expect(items.find((i) => i.reference === 'BANK-ONLY-1')).toMatchObject({ posted: true });
+    expect(items.find((i) => i.reference === 'BANK-ONLY-2')).toMatchObject({ posted: false, code: 'PAYMENT_CUSTOMER_UNKNOWN' });
+    expect(byKind('rejected')).toEqual(['BANK-BAD']);
+    const posted = await sql<{ source: string; amount: string }>`SELECT source, amount FROM payment WHERE reference = 'BANK-ONLY-1'`.execute(ctx.db);
+    expect(posted.rows).toEqual([{ source: 'reconciliation', amount: '60.00' }]);
+
+    // the same file again returns the stored run and posts nothing more
+    const again = await reconcileSettlement(ctx.db, ctx.clock, { channel: 'bank_withholding', date: day, fileName: 'bw-0301.csv', csv, actor: 'test' });
+    expect(again.run.id).toBe(run.id);
+    expect(again.items).toHaveLength(items.length);
+
+    const admin = await signIn(app, 'admin');
+    const list = await app.inject({ url: '/api/v1/payments/reconciliations?channel=bank_withholding', headers: admin });
+    expect(list.json()).toMatchObject({ total: 1, items: [{ id: run.id, missingInFile: 1 }] });
+    const one = await app.inject({ url: `/api/v1/payments/reconciliations/${run.id}`, headers: admin });
+    expect(one.json().items).toHaveLength(items.length);
+  });
+
+  it('takes a settlement file over HTTP as text/csv', async () => {
+    const admin = await signIn(app, 'admin');
+    const r = await app.inject({
+      method: 'POST', url: '/api/v1/payments/reconciliations?channel=online_wallet&date=2026-03-02', headers: { ...admin, 'content-type': 'text/csv' },
+      payload: `reference,customer_number,amount\nOW-HTTP-1,${c[1]!.number},12.34\n`,
+    });
+    expect(r.statusCode).toBe(201);
+    expect(r.json().run).toMatchObject({ missingInLedger: 1, posted: 1 });
+  });
+});
