@@ -15,6 +15,8 @@ export interface ReadingUpsert {
   valleyKwh?: string | null;
   quality: ReadingQuality;
   source: ReadingSource;
+  /** Meter clock minus master-station clock, as the meter reported it (seconds). */
+  clockDriftSeconds?: number | null;
 }
 
 /** Create the monthly partitions covering [from, to] (idempotent). */
@@ -38,24 +40,30 @@ export async function ensureReadingPartitions(db: Db, from: string, to: string):
   }
 }
 
-/** Upsert meter-days in one statement; a register present in the input overwrites, absent ones are kept. */
+/**
+ * Upsert meter-days in one statement; a register present in the input overwrites, absent ones are kept.
+ * An automatic reading never overwrites one a person entered (re-read or edited).
+ */
 export async function upsertReadings(db: Db, at: Date, rows: ReadingUpsert[]): Promise<number> {
   if (!rows.length) return 0;
   const json = JSON.stringify(rows.map((r) => ({
     meter_id: r.meterId, reading_date: r.readingDate, total_kwh: r.totalKwh ?? null, sharp_kwh: r.sharpKwh ?? null,
     peak_kwh: r.peakKwh ?? null, flat_kwh: r.flatKwh ?? null, valley_kwh: r.valleyKwh ?? null, quality: r.quality, source: r.source,
+    clock_drift_s: r.clockDriftSeconds ?? null,
   })));
   const res = await sql`
-    INSERT INTO meter_reading (meter_id, reading_date, total_kwh, sharp_kwh, peak_kwh, flat_kwh, valley_kwh, quality, source, received_at)
-    SELECT meter_id, reading_date, total_kwh, sharp_kwh, peak_kwh, flat_kwh, valley_kwh, quality, source, ${at}::timestamptz
+    INSERT INTO meter_reading (meter_id, reading_date, total_kwh, sharp_kwh, peak_kwh, flat_kwh, valley_kwh, quality, source, received_at, clock_drift_s)
+    SELECT meter_id, reading_date, total_kwh, sharp_kwh, peak_kwh, flat_kwh, valley_kwh, quality, source, ${at}::timestamptz, clock_drift_s
     FROM jsonb_to_recordset(${json}::jsonb) AS r(meter_id bigint, reading_date date, total_kwh numeric, sharp_kwh numeric,
-         peak_kwh numeric, flat_kwh numeric, valley_kwh numeric, quality text, source text)
+         peak_kwh numeric, flat_kwh numeric, valley_kwh numeric, quality text, source text, clock_drift_s integer)
     ON CONFLICT ON CONSTRAINT meter_reading_pkey DO UPDATE SET
       total_kwh = COALESCE(EXCLUDED.total_kwh, meter_reading.total_kwh),
       sharp_kwh = COALESCE(EXCLUDED.sharp_kwh, meter_reading.sharp_kwh),
       peak_kwh = COALESCE(EXCLUDED.peak_kwh, meter_reading.peak_kwh),
       flat_kwh = COALESCE(EXCLUDED.flat_kwh, meter_reading.flat_kwh),
       valley_kwh = COALESCE(EXCLUDED.valley_kwh, meter_reading.valley_kwh),
-      quality = EXCLUDED.quality, source = EXCLUDED.source, received_at = EXCLUDED.received_at`.execute(db);
+      quality = EXCLUDED.quality, source = EXCLUDED.source, received_at = EXCLUDED.received_at,
+      clock_drift_s = COALESCE(EXCLUDED.clock_drift_s, meter_reading.clock_drift_s)
+    WHERE meter_reading.quality NOT IN ('re_read', 'edited') OR EXCLUDED.quality IN ('re_read', 'edited')`.execute(db);
   return Number(res.numAffectedRows ?? rows.length);
 }

@@ -1,0 +1,28 @@
+/**
+ * The metering part of the daily schedule for one reading day: read-success rollup, VEE with cycle
+ * estimates, then re-read tasks (late readings close theirs first, then new gaps open theirs).
+ */
+import type { AppContext } from '../platform/index.ts';
+import { estimateCycleReadings, ensureReadingPartitions, loadMeteringPolicy, rollupReadSuccess, runVeeRules } from '../metering/index.ts';
+import { closeReReadTasks, openReReadTasks } from './metering-reread.ts';
+
+export interface MeteringDayResult {
+  day: string;
+  rollupRows: number;
+  flags: Awaited<ReturnType<typeof runVeeRules>>;
+  estimated: Awaited<ReturnType<typeof estimateCycleReadings>>;
+  reReadTasks: { opened: number; closedManual: number; closedAutomatic: number };
+}
+
+/** Idempotent: running a day twice changes nothing the first run did not. */
+export async function runMeteringDay(ctx: AppContext, day: string): Promise<MeteringDayResult> {
+  const at = ctx.clock.now();
+  const policy = await loadMeteringPolicy(ctx.db);
+  await ensureReadingPartitions(ctx.db, day, day);
+  const rollupRows = await rollupReadSuccess(ctx.db, day, at);
+  const flags = await runVeeRules(ctx.db, day, at, policy);
+  const estimated = await estimateCycleReadings(ctx.db, day, at, policy);
+  const closed = await closeReReadTasks(ctx);
+  const opened = await openReReadTasks(ctx, day);
+  return { day, rollupRows, flags, estimated, reReadTasks: { opened: opened.opened, closedManual: closed.manual, closedAutomatic: closed.automatic } };
+}

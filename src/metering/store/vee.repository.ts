@@ -1,0 +1,187 @@
+import { sql } from 'kysely';
+import type { Db } from '../../platform/index.ts';
+import type { MeteringPolicy } from './policy.repository.ts';
+
+export type VeeRule = 'reverse' | 'spike' | 'stuck_register' | 'zero_streak' | 'tariff_sum' | 'clock_error';
+
+// readings a rule judges: real automatic or re-read values (a person's edit is already judged)
+const judged = (t = 'meter_reading') => sql.raw(`${t}.quality IN ('actual', 're_read')`);
+// readings that count as history
+const real = (t = 'meter_reading') => sql.raw(`${t}.total_kwh IS NOT NULL AND ${t}.quality <> 'estimated'`);
+// sum of the tariff registers, when the meter reports any
+const TARIFF_SUM = sql.raw(`CASE WHEN num_nonnulls(sharp_kwh, peak_kwh, flat_kwh, valley_kwh) > 0
+  THEN COALESCE(sharp_kwh, 0) + COALESCE(peak_kwh, 0) + COALESCE(flat_kwh, 0) + COALESCE(valley_kwh, 0) END`);
+
+/**
+ * Validation (VEE) of one day's readings, set-based, one INSERT per rule. Flags are keyed by
+ * (meter, day, rule): rerunning adds nothing; a flag once resolved stays resolved.
+ */
+export async function runVeeRules(db: Db, day: string, at: Date, p: MeteringPolicy): Promise<Record<VeeRule, number>> {
+  const d = sql`${day}::date`;
+  const insert = async (rule: VeeRule, select: ReturnType<typeof sql>) => {
+    const r = await sql`
+      INSERT INTO vee_flag (meter_id, reading_date, rule, detail, created_at)
+      SELECT meter_id, ${d}, ${rule}, detail, ${at}::timestamptz FROM (${select}) f
+      ON CONFLICT ON CONSTRAINT vee_flag_pkey DO NOTHING`.execute(db);
+    return Number(r.numAffectedRows ?? 0);
+  };
+
+  // the total register went below the meter's previous real reading
+  const reverse = await insert('reverse', sql`
+    SELECT t.meter_id, jsonb_build_object('reason', format('total %s kWh is below the previous reading %s kWh of %s', t.total_kwh, pr.total_kwh, pr.reading_date),
+             'total', t.total_kwh, 'previousTotal', pr.total_kwh, 'previousDate', pr.reading_date) AS detail
+    FROM meter_reading t
+    JOIN LATERAL (SELECT reading_date, total_kwh FROM meter_reading q WHERE q.meter_id = t.meter_id AND q.reading_date < ${d}
+                    AND q.reading_date >= ${d} - ${p.lookbackDays}::int AND ${real('q')} ORDER BY q.reading_date DESC LIMIT 1) pr ON true
+    WHERE t.reading_date = ${d} AND ${judged('t')} AND t.total_kwh < pr.total_kwh`);
+
+  // the day's consumption against the median of the meter's own daily consumption over the history window
+  const spike = await insert('spike', sql`
+    WITH h AS MATERIALIZED (
+      SELECT meter_id, reading_date, total_kwh - lag(total_kwh) OVER w AS used, reading_date - lag(reading_date) OVER w AS gap
+      FROM meter_reading
+      WHERE reading_date BETWEEN ${d} - ${p.spikeHistoryDays + 1}::int AND ${d} AND ${real()}
+      WINDOW w AS (PARTITION BY meter_id ORDER BY reading_date)
+    ),
+    -- only a day over the floor can be a spike: the medians are computed for those meters alone
+    td AS MATERIALIZED (SELECT meter_id, used FROM h WHERE reading_date = ${d} AND gap = 1 AND used > ${p.spikeFloorKwh}::numeric),
+    med AS MATERIALIZED (
+      SELECT meter_id, percentile_cont(0.5) WITHIN GROUP (ORDER BY used)::numeric AS median, count(*) AS n
+      FROM h WHERE meter_id IN (SELECT meter_id FROM td) AND reading_date < ${d} AND gap = 1 AND used >= 0 GROUP BY meter_id
+    )
+    SELECT td.meter_id, jsonb_build_object('reason', format('used %s kWh in a day, over %s x the 30-day median %s kWh', td.used, ${p.spikeFactor}::numeric, round(m.median, 2)),
+             'used', td.used, 'median', round(m.median, 4), 'factor', ${p.spikeFactor}::numeric) AS detail
+    FROM td JOIN med m ON m.meter_id = td.meter_id
+    JOIN meter_reading t ON t.meter_id = td.meter_id AND t.reading_date = ${d} AND ${judged('t')}
+    WHERE m.n >= ${p.spikeMinHistory}::int AND td.used > ${p.spikeFactor}::numeric * m.median`);
+
+  // every register unchanged for N days while the premise is occupied (active customer)
+  const zero = await insert('zero_streak', sql`
+    SELECT w.meter_id, jsonb_build_object('reason', format('no consumption for %s days on an occupied premise', ${p.zeroStreakDays}::int),
+             'days', ${p.zeroStreakDays}::int, 'total', w.total) AS detail
+    FROM (
+      SELECT meter_id, max(total_kwh) AS total FROM meter_reading
+      WHERE reading_date BETWEEN ${d} - ${p.zeroStreakDays}::int AND ${d} AND ${real()}
+      GROUP BY meter_id
+      HAVING count(*) = ${p.zeroStreakDays + 1}::int AND max(total_kwh) = min(total_kwh)
+         AND max(${TARIFF_SUM}) IS NOT DISTINCT FROM min(${TARIFF_SUM})
+         AND bool_or(reading_date = ${d} AND ${judged()})
+    ) w
+    WHERE EXISTS (SELECT 1 FROM service_point sp JOIN customer c ON c.id = sp.customer_id
+                  WHERE sp.meter_id = w.meter_id AND sp.removed_on IS NULL AND c.status = 'active')`);
+
+  // the total register stands still for N days while the tariff registers keep counting
+  const stuck = await insert('stuck_register', sql`
+    SELECT meter_id, jsonb_build_object('reason', format('total register unchanged for %s days while the tariff registers advanced %s kWh',
+             ${p.stuckDays}::int, max(${TARIFF_SUM}) - min(${TARIFF_SUM})), 'days', ${p.stuckDays}::int, 'total', max(total_kwh)) AS detail
+    FROM meter_reading
+    WHERE reading_date BETWEEN ${d} - ${p.stuckDays}::int AND ${d} AND ${real()}
+    GROUP BY meter_id
+    HAVING count(*) = ${p.stuckDays + 1}::int AND max(total_kwh) = min(total_kwh)
+       AND max(${TARIFF_SUM}) - min(${TARIFF_SUM}) > ${p.tariffToleranceKwh}::numeric
+       AND bool_or(reading_date = ${d} AND ${judged()})`);
+
+  const tariff = await insert('tariff_sum', sql`
+    SELECT meter_id, jsonb_build_object('reason', format('tariff registers sum to %s kWh, total is %s kWh', ${TARIFF_SUM}, total_kwh),
+             'tariffSum', ${TARIFF_SUM}, 'total', total_kwh) AS detail
+    FROM meter_reading
+    WHERE reading_date = ${d} AND ${judged()} AND total_kwh IS NOT NULL AND ${TARIFF_SUM} IS NOT NULL
+      AND abs(${TARIFF_SUM} - total_kwh) > GREATEST(${p.tariffToleranceKwh}::numeric, ${p.tariffToleranceRatio}::numeric * total_kwh)`);
+
+  // a reading dated after the (Shanghai) day it was received, or a meter clock off by more than the policy
+  const clock = await insert('clock_error', sql`
+    SELECT meter_id, jsonb_build_object('reason', CASE WHEN reading_date > ((received_at AT TIME ZONE 'UTC') + interval '8 hours')::date
+               THEN format('reading dated %s arrived on %s', reading_date, ((received_at AT TIME ZONE 'UTC') + interval '8 hours')::date)
+               ELSE format('meter clock off by %s s', clock_drift_s) END,
+             'clockDriftSeconds', clock_drift_s, 'receivedAt', received_at) AS detail
+    FROM meter_reading
+    WHERE reading_date = ${d} AND ${judged()}
+      AND (reading_date > ((received_at AT TIME ZONE 'UTC') + interval '8 hours')::date OR abs(clock_drift_s) > ${p.maxClockDriftS}::int)`);
+
+  return { reverse, spike, zero_streak: zero, stuck_register: stuck, tariff_sum: tariff, clock_error: clock };
+}
+
+/**
+ * Estimate the cycle reading (day = the cycle's reading day, e.g. C11 → the 11th) of meters without one:
+ * linear interpolation between the real neighbours when a later reading exists, else the previous
+ * reading plus the meter's average daily use over the 30 days before it. Quality 'estimated'; an actual
+ * reading arriving later replaces it.
+ */
+export async function estimateCycleReadings(db: Db, day: string, at: Date, p: MeteringPolicy): Promise<{ interpolated: number; extrapolated: number }> {
+  if (!p.estimationAllowed) return { interpolated: 0, extrapolated: 0 };
+  const d = sql`${day}::date`;
+  const r = await sql<{ method: string; n: number }>`
+    WITH due AS MATERIALIZED (
+      SELECT sp.meter_id FROM service_point sp JOIN customer c ON c.id = sp.customer_id JOIN meter me ON me.id = sp.meter_id
+      WHERE sp.removed_on IS NULL AND sp.installed_on <= ${d} AND me.state = 'installed' AND c.status <> 'closed'
+        AND (CASE WHEN c.billing_cycle ~ '^C[0-9]{2}$' THEN substr(c.billing_cycle, 2)::int = extract(day from ${d})::int ELSE false END)
+        AND NOT EXISTS (SELECT 1 FROM meter_reading r WHERE r.meter_id = sp.meter_id AND r.reading_date = ${d} AND r.total_kwh IS NOT NULL)
+    ),
+    est AS (
+      SELECT u.meter_id,
+             CASE WHEN nx.reading_date IS NOT NULL THEN 'interpolated' ELSE 'extrapolated' END AS method,
+             round(CASE
+               WHEN nx.reading_date IS NOT NULL
+                 THEN pv.total_kwh + (nx.total_kwh - pv.total_kwh) * (${d} - pv.reading_date) / (nx.reading_date - pv.reading_date)
+               WHEN fs.reading_date IS NOT NULL
+                 THEN pv.total_kwh + (pv.total_kwh - fs.total_kwh) / (pv.reading_date - fs.reading_date) * (${d} - pv.reading_date)
+               ELSE pv.total_kwh END, 2) AS total
+      FROM due u
+      JOIN LATERAL (SELECT reading_date, total_kwh FROM meter_reading q WHERE q.meter_id = u.meter_id AND q.reading_date < ${d}
+                      AND q.reading_date >= ${d} - ${p.estimationMaxGapDays}::int AND ${real('q')} ORDER BY q.reading_date DESC LIMIT 1) pv ON true
+      LEFT JOIN LATERAL (SELECT reading_date, total_kwh FROM meter_reading q WHERE q.meter_id = u.meter_id AND q.reading_date > ${d}
+                      AND q.reading_date <= ${d} + ${p.estimationMaxGapDays}::int AND ${real('q')} AND q.total_kwh >= pv.total_kwh
+                      ORDER BY q.reading_date LIMIT 1) nx ON true
+      LEFT JOIN LATERAL (SELECT reading_date, total_kwh FROM meter_reading q WHERE q.meter_id = u.meter_id AND q.reading_date < pv.reading_date
+                      AND q.reading_date >= pv.reading_date - 30 AND ${real('q')} AND q.total_kwh <= pv.total_kwh
+                      ORDER BY q.reading_date LIMIT 1) fs ON true
+    ),
+    ins AS (
+      INSERT INTO meter_reading (meter_id, reading_date, total_kwh, quality, source, received_at)
+      SELECT meter_id, ${d}, total, 'estimated', 'estimate', ${at}::timestamptz FROM est
+      ON CONFLICT ON CONSTRAINT meter_reading_pkey DO UPDATE SET total_kwh = EXCLUDED.total_kwh, quality = 'estimated',
+        source = 'estimate', received_at = EXCLUDED.received_at
+      WHERE meter_reading.total_kwh IS NULL
+      RETURNING meter_id
+    )
+    SELECT e.method, count(*)::int AS n FROM ins JOIN est e ON e.meter_id = ins.meter_id GROUP BY e.method`.execute(db);
+  const by = Object.fromEntries(r.rows.map((x) => [x.method, x.n]));
+  return { interpolated: by.interpolated ?? 0, extrapolated: by.extrapolated ?? 0 };
+}
+
+export interface VeeFlag {
+  meterId: number;
+  commAddress: string;
+  readingDate: string;
+  rule: VeeRule;
+  reason: string;
+  detail: Record<string, unknown>;
+  createdAt: Date;
+  resolvedAt: Date | null;
+  resolvedBy: string | null;
+  resolution: string | null;
+}
+
+/** Flags in the caller's scope, newest day first, filtered by day, rule and open/resolved. */
+export async function listVeeFlags(db: Db, f: { scopePath: string; day?: string; rule?: VeeRule; open?: boolean; meterId?: number; limit: number; offset: number }) {
+  const r = await sql<{ meter_id: number; comm_address: string; reading_date: string; rule: VeeRule; detail: Record<string, unknown>; created_at: Date; resolved_at: Date | null; resolved_by: string | null; resolution: string | null; total: number }>`
+    SELECT f.*, me.comm_address, count(*) OVER ()::int AS total
+    FROM vee_flag f
+    JOIN meter me ON me.id = f.meter_id
+    JOIN service_point sp ON sp.meter_id = f.meter_id AND sp.removed_on IS NULL
+    JOIN customer c ON c.id = sp.customer_id
+    WHERE c.org_path LIKE ${f.scopePath + '%'}
+      AND (${f.day ?? null}::date IS NULL OR f.reading_date = ${f.day ?? null}::date)
+      AND (${f.rule ?? null}::text IS NULL OR f.rule = ${f.rule ?? null}::text)
+      AND (${f.meterId ?? null}::bigint IS NULL OR f.meter_id = ${f.meterId ?? null}::bigint)
+      AND (${f.open ?? null}::boolean IS NULL OR (f.resolved_at IS NULL) = ${f.open ?? null}::boolean)
+    ORDER BY f.reading_date DESC, f.meter_id, f.rule
+    LIMIT ${f.limit} OFFSET ${f.offset}`.execute(db);
+  return {
+    total: r.rows[0]?.total ?? 0,
+    items: r.rows.map((x): VeeFlag => ({
+      meterId: Number(x.meter_id), commAddress: x.comm_address, readingDate: x.reading_date, rule: x.rule, reason: String(x.detail.reason ?? ''),
+      detail: x.detail, createdAt: x.created_at, resolvedAt: x.resolved_at, resolvedBy: x.resolved_by, resolution: x.resolution,
+    })),
+  };
+}

@@ -1,0 +1,111 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { testContext, type TestContext } from '../support/db.ts';
+import { ingestReadings, ingestReadingsFile, upsertReadings } from '../../src/metering/index.ts';
+import { meterRefs, readingOf, type MeterRef } from './support.ts';
+
+let ctx: TestContext;
+let meters: MeterRef[];
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zt-ingest-'));
+const file = (name: string, content: string) => {
+  const p = path.join(dir, name);
+  fs.writeFileSync(p, content);
+  return p;
+};
+
+beforeAll(async () => {
+  ctx = await testContext({ customers: 300, now: '2026-01-10T10:00:00+08:00' });
+  meters = await meterRefs(ctx, 6);
+});
+afterAll(async () => {
+  await ctx?.drop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const quarantineCount = async () => (await sql<{ n: number }>`SELECT count(*)::int AS n FROM reading_quarantine`.execute(ctx.db)).rows[0]!.n;
+
+describe('file ingest', () => {
+  it('stores good rows, quarantines bad ones with their reason, and a rerun changes nothing', async () => {
+    const [a, b, c] = meters;
+    const csv = file('headend-20260109.csv', [
+      'meter,date,total,sharp,peak,flat,valley',
+      `${a!.commAddress},2026-01-09,1200.50,100.10,400.20,400.10,300.10`,
+      `${b!.assetNo},2026-01-09,88.5,,,,`,
+      `999999999999,2026-01-09,10,,,,`,
+      `${c!.commAddress},2026-02-30,10,,,,`,
+      `${c!.commAddress},2026-01-11,10,,,,`,
+      `${c!.commAddress},2026-01-08,-5,,,,`,
+      `${c!.commAddress},2026-01-08,abc,,,,`,
+      `${c!.commAddress},2026-01-08,10`,
+      `${c!.commAddress},2026-01-08,,,,,`,
+    ].join('\n'));
+    const first = await ingestReadingsFile(ctx, csv);
+    expect(first.format).toBe('csv');
+    expect(first.stored).toBe(2);
+    expect(first.quarantined).toBe(7);
+    expect(first.byReason).toEqual({ unknown_meter: 1, bad_date: 1, future_date: 1, negative_value: 1, not_numeric: 1, unparseable: 1, missing_value: 1 });
+    expect(first.errors.map((e) => [e.row, e.reason])).toContainEqual([4, 'unknown_meter']);
+    expect(await readingOf(ctx, a!.id, '2026-01-09')).toMatchObject({ total_kwh: '1200.5000', peak_kwh: '400.2000', quality: 'actual', source: 'file' });
+    expect(await readingOf(ctx, b!.id, '2026-01-09')).toMatchObject({ total_kwh: '88.5000', sharp_kwh: null });
+    const raw = await sql<{ raw: Record<string, unknown> }>`SELECT raw FROM reading_quarantine WHERE reason = 'unknown_meter'`.execute(ctx.db);
+    expect(raw.rows[0]!.raw).toMatchObject({ line: 4, meter: '999999999999', total: '10' });
+
+    const before = await quarantineCount();
+    const again = await ingestReadingsFile(ctx, csv);
+    expect([again.stored, again.quarantined]).toEqual([2, 7]);
+    expect(await quarantineCount()).toBe(before);
+    const n = await sql<{ n: number }>`SELECT count(*)::int AS n FROM meter_reading WHERE reading_date = '2026-01-09'`.execute(ctx.db);
+    expect(n.rows[0]!.n).toBe(2);
+  });
+
+  it('reads JSON lines and single-register rows, merging registers of one meter-day', async () => {
+    const d = meters[3]!;
+    const jsonl = file('headend.jsonl', [
+      JSON.stringify({ meter: d.commAddress, date: '2026-01-08', register: 'total', value: 500 }),
+      JSON.stringify({ meter: d.commAddress, date: '2026-01-08', register: 'peak', value: '200.25' }),
+      JSON.stringify({ meter: d.commAddress, date: '2026-01-08', register: 'reactive', value: 3 }),
+      '{not json',
+    ].join('\n'));
+    const r = await ingestReadingsFile(ctx, jsonl);
+    expect(r.format).toBe('jsonl');
+    expect(r.stored).toBe(2);
+    expect(r.byReason).toEqual({ unknown_register: 1, unparseable: 1 });
+    expect(await readingOf(ctx, d.id, '2026-01-08')).toMatchObject({ total_kwh: '500.0000', peak_kwh: '200.2500' });
+  });
+
+  it('fails with INGEST_FILE_UNREADABLE for a missing file or a header without meter and date', async () => {
+    await expect(ingestReadingsFile(ctx, path.join(dir, 'nope.csv'))).rejects.toMatchObject({ code: 'INGEST_FILE_UNREADABLE' });
+    await expect(ingestReadingsFile(ctx, file('bad.csv', 'foo,bar\n1,2\n'))).rejects.toMatchObject({ code: 'INGEST_FILE_UNREADABLE' });
+  });
+});
+
+describe('ingestReadings', () => {
+  it('an automatic reading never overwrites an on-site re-read, but replaces an estimate', async () => {
+    const e = meters[4]!;
+    await upsertReadings(ctx.db, ctx.clock.now(), [
+      { meterId: e.id, readingDate: '2026-01-05', totalKwh: '70', quality: 're_read', source: 'manual' },
+      { meterId: e.id, readingDate: '2026-01-06', totalKwh: '75', quality: 'estimated', source: 'estimate' },
+    ]);
+    const r = await ingestReadings(ctx, 'api', [
+      { meter: e.commAddress, date: '2026-01-05', total: '71' },
+      { meter: e.commAddress, date: '2026-01-06', total: '76', peak: '30' },
+    ]);
+    expect(r.stored).toBe(2);
+    expect(await readingOf(ctx, e.id, '2026-01-05')).toMatchObject({ total_kwh: '70.0000', quality: 're_read' });
+    expect(await readingOf(ctx, e.id, '2026-01-06')).toMatchObject({ total_kwh: '76.0000', peak_kwh: '30.0000', quality: 'actual' });
+  });
+
+  it('quarantines a reading older than the policy allows and a value too large for the register', async () => {
+    const f = meters[5]!;
+    const r = await ingestReadings(ctx, 'api', [
+      { meter: f.commAddress, date: '2020-01-01', total: '1' },
+      { meter: f.commAddress, date: '2026-01-09', total: '12345678901234' },
+      'just a string',
+    ]);
+    expect(r.byReason).toEqual({ date_too_old: 1, out_of_range: 1, unparseable: 1 });
+    expect(r.stored).toBe(0);
+  });
+});
