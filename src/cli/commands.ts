@@ -8,6 +8,7 @@ import { registerWorkCommands } from '../work/index.ts';
 import { registerMonitoringCommands } from '../monitoring/index.ts';
 import { registerFrontendCommands } from '../metering/index.ts';
 import { registerSimCommands } from '../sim/cli.ts';
+import { registerSimulateCommand } from '../sim/simulate.command.ts';
 
 /** Every context adds its commands here. */
 export function registerCommands(program: Command): void {
@@ -20,4 +21,5 @@ export function registerCommands(program: Command): void {
   registerMonitoringCommands(program);
   registerFrontendCommands(program);
   registerSimCommands(program);
+  registerSimulateCommand(program);
 }

@@ -8,3 +8,5 @@ export * from './context.ts';
 export * from './config.ts';
 export * from './log.ts';
 export * from './rng.ts';
+export * from './state.ts';
+export * from './fresh-database.ts';

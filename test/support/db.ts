@@ -1,9 +1,8 @@
-import crypto from 'node:crypto';
-import pg from 'pg';
 import {
   createLogger, loadConfig, migrate, openDatabase, SimulatedClock,
   type AppContext, type Clock, type Database,
 } from '../../src/platform/index.ts';
+import { freshServerDatabase } from '../../src/platform/fresh-database.ts';
 import { seedProvince } from '../../src/sim/seed.ts';
 
 /**
@@ -17,25 +16,8 @@ export async function freshDatabase(): Promise<{ database: Database; drop: () =>
     await migrate(database);
     return { database, drop: () => database.close() };
   }
-  const name = `zt_test_${crypto.randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  const database = await openDatabase({ databaseUrl: u.toString() });
-  await migrate(database);
-  return {
-    database,
-    drop: async () => {
-      await database.close();
-      const a = new pg.Client({ connectionString: url });
-      await a.connect();
-      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await a.end();
-    },
-  };
+  const fresh = await freshServerDatabase(url, 'zt_test');
+  return { database: fresh.database, drop: fresh.drop };
 }
 
 export interface TestContext extends AppContext {

@@ -1,0 +1,153 @@
+import { sql, type RawBuilder } from 'kysely';
+import type { Db } from '../../platform/index.ts';
+
+/**
+ * The one rating implementation (billing runs, corrections and quotes all use it): SQL CTEs that
+ * turn a relation `rate_input` into priced bill lines `rate_lines`.
+ *
+ * rate_input columns: customer_id, tariff_code, period_start, period_end, q_total, q_sharp, q_peak,
+ * q_flat, q_valley, ytd_kwh, capacity_kva, max_demand_kw, reactive_kvarh.
+ *
+ * A tariff version change inside the period splits it into segments by days: quantities (and
+ * monthly tier limits) are split telescopically — round(x·through/days,4) − round(x·before/days,4) —
+ * so the parts add up to the whole exactly. Annual tiers start from the tier-year consumption
+ * before the period (ytd_kwh). Each line rounds half-up to the fen; the power-factor adjustment is a
+ * percentage of the rounded basic and energy lines (government funds excluded).
+ */
+// a segment covering the whole period (the common case) takes x as it is, without the division
+const part = (x: string) =>
+  `(CASE WHEN s.dbefore = 0 AND s.dthrough = s.pdays THEN ${x} ELSE round(${x} * s.dthrough / s.pdays, 4) - round(${x} * s.dbefore / s.pdays, 4) END)`;
+
+export const RATING_CTES = `
+rate_version AS MATERIALIZED (
+  SELECT v.*, lead(v.effective_from) OVER (PARTITION BY v.tariff_code ORDER BY v.effective_from) AS effective_to
+  FROM tariff_version v
+),
+rate_seg AS (
+  SELECT i.customer_id, v.id AS version_id, t.tier_basis, v.tier1_limit_kwh, v.tier2_limit_kwh,
+    v.capacity_price, v.demand_price, v.pf_standard, v.pf_min_kva,
+    i.capacity_kva, i.max_demand_kw, i.reactive_kvarh, i.q_total, i.ytd_kwh,
+    CASE WHEN coalesce(i.q_sharp, i.q_peak, i.q_flat, i.q_valley) IS NULL THEN NULL ELSE coalesce(i.q_sharp, 0) END AS q_sharp,
+    CASE WHEN coalesce(i.q_sharp, i.q_peak, i.q_flat, i.q_valley) IS NULL THEN NULL ELSE coalesce(i.q_peak, 0) END AS q_peak,
+    -- a meter without register values bills all its energy at the flat price
+    CASE WHEN coalesce(i.q_sharp, i.q_peak, i.q_flat, i.q_valley) IS NULL THEN i.q_total ELSE coalesce(i.q_flat, 0) END AS q_flat,
+    CASE WHEN coalesce(i.q_sharp, i.q_peak, i.q_flat, i.q_valley) IS NULL THEN NULL ELSE coalesce(i.q_valley, 0) END AS q_valley,
+    greatest(v.effective_from, i.period_start) AS seg_start,
+    least(coalesce(v.effective_to, i.period_end), i.period_end) AS seg_end,
+    (i.period_end - i.period_start) AS pdays,
+    (greatest(v.effective_from, i.period_start) - i.period_start) AS dbefore,
+    (least(coalesce(v.effective_to, i.period_end), i.period_end) - i.period_start) AS dthrough
+  FROM rate_input i
+  JOIN tariff t ON t.code = i.tariff_code
+  JOIN rate_version v ON v.tariff_code = i.tariff_code AND v.effective_from < i.period_end
+    AND (v.effective_to IS NULL OR v.effective_to > i.period_start)
+),
+rate_qty AS (
+  SELECT s.*,
+    ${part('s.q_total')} AS sq_total, ${part('s.q_sharp')} AS sq_sharp, ${part('s.q_peak')} AS sq_peak,
+    ${part('s.q_flat')} AS sq_flat, ${part('s.q_valley')} AS sq_valley,
+    CASE s.tier_basis WHEN 'annual' THEN s.ytd_kwh + round(s.q_total * s.dbefore / s.pdays, 4) ELSE 0 END AS tier_from,
+    CASE s.tier_basis WHEN 'annual' THEN s.tier1_limit_kwh ELSE ${part('s.tier1_limit_kwh')} END AS l1,
+    CASE s.tier_basis WHEN 'annual' THEN s.tier2_limit_kwh ELSE ${part('s.tier2_limit_kwh')} END AS l2
+  FROM rate_seg s
+),
+rate_tier AS (
+  SELECT q.*,
+    greatest(0, least(q.tier_from + q.sq_total, q.l1) - greatest(q.tier_from, 0)) AS t1,
+    greatest(0, least(q.tier_from + q.sq_total, q.l2) - greatest(q.tier_from, q.l1)) AS t2,
+    greatest(0, q.tier_from + q.sq_total - greatest(q.tier_from, q.l2)) AS t3
+  FROM rate_qty q
+),
+rate_line_raw AS (
+  SELECT q.customer_id, q.version_id, q.seg_start, q.seg_end, q.dbefore, r.component, r.register, r.tier, r.price AS unit_price,
+    CASE WHEN r.tier = 1 THEN q.t1 WHEN r.tier = 2 THEN q.t2 WHEN r.tier = 3 THEN q.t3
+         WHEN r.register = 'sharp' THEN q.sq_sharp WHEN r.register = 'peak' THEN q.sq_peak
+         WHEN r.register = 'flat' THEN q.sq_flat WHEN r.register = 'valley' THEN q.sq_valley
+         ELSE q.sq_total END AS quantity,
+    1 AS frac_num, 1 AS frac_den
+  FROM rate_tier q JOIN tariff_rate r ON r.version_id = q.version_id
+  UNION ALL
+  -- the monthly basic charge, by maximum demand when measured, else by contract capacity, prorated by days
+  SELECT s.customer_id, s.version_id, s.seg_start, s.seg_end, s.dbefore,
+    CASE WHEN s.max_demand_kw IS NOT NULL AND s.demand_price IS NOT NULL THEN 'basic_demand' ELSE 'basic_capacity' END, 'total', 0,
+    CASE WHEN s.max_demand_kw IS NOT NULL AND s.demand_price IS NOT NULL THEN s.demand_price ELSE s.capacity_price END,
+    CASE WHEN s.max_demand_kw IS NOT NULL AND s.demand_price IS NOT NULL THEN s.max_demand_kw ELSE s.capacity_kva END,
+    s.dthrough - s.dbefore, s.pdays
+  FROM rate_seg s
+  WHERE (s.max_demand_kw IS NOT NULL AND s.demand_price IS NOT NULL) OR (s.capacity_kva IS NOT NULL AND s.capacity_price IS NOT NULL)
+),
+rate_line_amt AS (
+  SELECT l.*, round(l.quantity * l.unit_price * l.frac_num / l.frac_den, 2) AS amount,
+    (l.dbefore * 100 + CASE l.component WHEN 'energy' THEN 10 WHEN 'tier_surcharge' THEN 20 WHEN 'transmission' THEN 30
+      WHEN 'line_loss' THEN 40 WHEN 'system_operation' THEN 50 WHEN 'government_funds' THEN 60 ELSE 70 END
+      + CASE l.register WHEN 'sharp' THEN 1 WHEN 'peak' THEN 2 WHEN 'flat' THEN 3 WHEN 'valley' THEN 4 ELSE 5 END + l.tier)::smallint AS line_no
+  FROM rate_line_raw l
+  WHERE l.quantity <> 0
+),
+rate_pf AS (
+  SELECT s.customer_id, s.version_id, s.seg_end, a.adjustment_pct
+  FROM rate_seg s
+  JOIN power_factor_adjustment a ON a.standard = s.pf_standard
+    AND a.power_factor = greatest(0.40, round(s.q_total / sqrt(s.q_total * s.q_total + s.reactive_kvarh * s.reactive_kvarh), 2))
+  WHERE s.dthrough = s.pdays AND s.reactive_kvarh IS NOT NULL AND s.q_total > 0 AND coalesce(s.capacity_kva, 0) >= s.pf_min_kva
+),
+rate_lines AS (
+  SELECT customer_id, line_no, component, register, tier, version_id, seg_start, seg_end, quantity, unit_price, amount
+  FROM rate_line_amt
+  UNION ALL
+  SELECT p.customer_id, 9000::smallint, 'power_factor', 'total', 0::smallint, p.version_id, min(l.seg_start), p.seg_end,
+    sum(l.amount), p.adjustment_pct, round(sum(l.amount) * p.adjustment_pct / 100, 2)
+  FROM rate_pf p JOIN rate_line_amt l ON l.customer_id = p.customer_id AND l.component <> 'government_funds'
+  GROUP BY p.customer_id, p.version_id, p.seg_end, p.adjustment_pct
+)`;
+
+/** What to rate: energy per register (kWh, exact decimal strings), the tier-year consumption before, and two-part measures. */
+export interface RatingInput {
+  tariffCode: string;
+  periodStart: string;
+  periodEnd: string;
+  totalKwh: string;
+  sharpKwh?: string | null;
+  peakKwh?: string | null;
+  flatKwh?: string | null;
+  valleyKwh?: string | null;
+  ytdKwh?: string;
+  capacityKva?: string | null;
+  maxDemandKw?: string | null;
+  reactiveKvarh?: string | null;
+}
+
+export interface RatedLine {
+  line_no: number;
+  component: string;
+  register: string;
+  tier: number;
+  version_id: number;
+  seg_start: string;
+  seg_end: string;
+  quantity: string;
+  unit_price: string;
+  amount: string;
+}
+
+/** A one-row rate_input from parameters. */
+export function rateInputOf(i: RatingInput): RawBuilder<unknown> {
+  return sql`SELECT 0::bigint AS customer_id, ${i.tariffCode}::text AS tariff_code, ${i.periodStart}::date AS period_start,
+    ${i.periodEnd}::date AS period_end, ${i.totalKwh}::numeric AS q_total, ${i.sharpKwh ?? null}::numeric AS q_sharp,
+    ${i.peakKwh ?? null}::numeric AS q_peak, ${i.flatKwh ?? null}::numeric AS q_flat, ${i.valleyKwh ?? null}::numeric AS q_valley,
+    ${i.ytdKwh ?? '0'}::numeric AS ytd_kwh, ${i.capacityKva ?? null}::numeric AS capacity_kva,
+    ${i.maxDemandKw ?? null}::numeric AS max_demand_kw, ${i.reactiveKvarh ?? null}::numeric AS reactive_kvarh`;
+}
+
+/** Rate one consumption (quotes, corrections): the same SQL as the billing run, over a one-row input. */
+export async function rateOne(db: Db, input: RatingInput): Promise<{ lines: RatedLine[]; amount: string }> {
+  const res = await sql<RatedLine & { total: string }>`
+    WITH rate_input AS (${rateInputOf(input)}), ${sql.raw(RATING_CTES)}
+    SELECT line_no, component, register, tier, version_id, seg_start, seg_end, quantity, unit_price, amount,
+      sum(amount) OVER () AS total
+    FROM rate_lines ORDER BY line_no`.execute(db);
+  return {
+    lines: res.rows.map(({ total: _t, ...l }) => ({ ...l, line_no: Number(l.line_no), tier: Number(l.tier), version_id: Number(l.version_id) })),
+    amount: res.rows[0]?.total ?? '0.00',
+  };
+}

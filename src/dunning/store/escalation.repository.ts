@@ -1,0 +1,177 @@
+/**
+ * Where the chase hands over to people or to the meter: manual collection after notice 3 (or at
+ * once without an agreed channel), suspension and reconnect, contact verification. Selections are
+ * set-based; the flows in src/flows open the tasks and record the escalations.
+ */
+import { sql } from 'kysely';
+import type { Db } from '../../platform/index.ts';
+
+export interface ManualCollectionRow {
+  customer_id: number;
+  bill_id: number;
+  bill_no: string;
+  amount: string;
+  reason: 'after_notice_3' | 'no_channel';
+}
+
+export const manualCollectionKey = (customerId: number, billId: number) => `dunning:manual_collection:${customerId}:${billId}`;
+export const contactVerificationKey = (contactId: number) => `dunning:contact_verification:${contactId}`;
+export const disconnectKey = (customerId: number, billId: number) => `dunning:disconnect:${customerId}:${billId}`;
+export const reconnectKey = (customerId: number, billId: number) => `dunning:reconnect:${customerId}:${billId}`;
+
+/** Open debts whose overdue notice 3 and its grace passed, or whose chase has no channel to use. */
+export async function manualCollectionDue(db: Db, asOf: string): Promise<ManualCollectionRow[]> {
+  const r = await sql<ManualCollectionRow>`
+    SELECT DISTINCT ON (n.customer_id, n.bill_id) n.customer_id, n.bill_id, n.bill_no, d.outstanding::text AS amount,
+           CASE WHEN n.status = 'no_channel' THEN 'no_channel' ELSE 'after_notice_3' END AS reason
+    FROM dunning_notice n
+    JOIN dunning_policy p ON p.segment = n.segment
+    JOIN dunning_open_debt d ON d.customer_id = n.customer_id AND d.bill_id = n.bill_id
+    LEFT JOIN dunning_escalation e ON e.escalation_key = 'dunning:manual_collection:' || n.customer_id || ':' || n.bill_id
+    WHERE e.id IS NULL
+      AND ((n.step = 'overdue_3' AND n.status <> 'cancelled' AND n.created_on + p.escalation_grace_days <= ${asOf}::date)
+           OR (n.status = 'no_channel' AND n.step NOT IN ('bill_notice', 'reconnect')))
+    ORDER BY n.customer_id, n.bill_id, n.status = 'no_channel'`.execute(db);
+  return r.rows.map((x) => ({ ...x, customer_id: Number(x.customer_id), bill_id: Number(x.bill_id) }));
+}
+
+export interface EscalationInput {
+  key: string;
+  kind: 'manual_collection' | 'contact_verification' | 'disconnect' | 'reconnect';
+  reason: string;
+  customer_id: number;
+  bill_id?: number | null;
+  contact_id?: number | null;
+  handled_by: 'task' | 'remote';
+}
+
+export async function recordEscalations(db: Db, asOf: string, at: Date, rows: EscalationInput[]): Promise<number> {
+  if (!rows.length) return 0;
+  const r = await sql`
+    INSERT INTO dunning_escalation (escalation_key, kind, reason, customer_id, bill_id, contact_id, org_path, handled_by, created_on, created_at)
+    SELECT e.key, e.kind, e.reason, e.customer_id, e.bill_id, e.contact_id, c.org_path, e.handled_by, ${asOf}::date, ${at}::timestamptz
+    FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+         AS e(key text, kind text, reason text, customer_id bigint, bill_id bigint, contact_id bigint, handled_by text)
+    JOIN customer c ON c.id = e.customer_id
+    ON CONFLICT ON CONSTRAINT dunning_escalation_key DO NOTHING`.execute(db);
+  return Number(r.numAffectedRows ?? 0);
+}
+
+export interface SuspensionDueRow {
+  notice_id: number;
+  customer_id: number;
+  bill_id: number;
+  bill_no: string;
+  /** Every active meter of the customer is a cost-control meter and, where the policy asks, the call was answered. */
+  remote: boolean;
+  meters: { meter_id: number; comm_address: string }[];
+}
+
+/** Suspension notices given (sent or delivered) whose notice period ran out while the debt is still open. */
+export async function suspensionsDue(db: Db, asOf: string): Promise<SuspensionDueRow[]> {
+  const r = await sql<SuspensionDueRow>`
+    SELECT n.id AS notice_id, n.customer_id, n.bill_id, n.bill_no,
+           bool_and(m.cost_control) AND (NOT p.suspension_needs_call OR EXISTS (
+             SELECT 1 FROM dunning_attempt a WHERE a.notice_id = n.id AND a.channel = 'voice' AND a.status = 'answered')) AS remote,
+           json_agg(json_build_object('meter_id', m.id, 'comm_address', m.comm_address) ORDER BY m.id) AS meters
+    FROM dunning_notice n
+    JOIN dunning_policy p ON p.segment = n.segment
+    JOIN dunning_open_debt d ON d.customer_id = n.customer_id AND d.bill_id = n.bill_id
+    JOIN service_point sp ON sp.customer_id = n.customer_id AND sp.removed_on IS NULL
+    JOIN meter m ON m.id = sp.meter_id
+    LEFT JOIN dunning_suspension s ON s.customer_id = n.customer_id AND s.bill_id = n.bill_id
+    WHERE n.step = 'suspension_notice' AND n.status IN ('sent', 'delivered') AND n.suspend_on <= ${asOf}::date AND s.customer_id IS NULL
+    GROUP BY n.id, n.customer_id, n.bill_id, n.bill_no, p.suspension_needs_call`.execute(db);
+  return r.rows.map((x) => ({ ...x, notice_id: Number(x.notice_id), customer_id: Number(x.customer_id), bill_id: Number(x.bill_id) }));
+}
+
+export async function recordSuspensions(db: Db, at: Date, rows: SuspensionDueRow[]): Promise<void> {
+  if (!rows.length) return;
+  const data = rows.map((r) => ({ customer_id: r.customer_id, bill_id: r.bill_id, notice_id: r.notice_id, method: r.remote ? 'remote' : 'field' }));
+  await sql`
+    INSERT INTO dunning_suspension (customer_id, bill_id, notice_id, method, status, disconnect_requested_at)
+    SELECT s.customer_id, s.bill_id, s.notice_id, s.method, 'disconnect_requested', ${at}::timestamptz
+    FROM jsonb_to_recordset(${JSON.stringify(data)}::jsonb) AS s(customer_id bigint, bill_id bigint, notice_id bigint, method text)
+    ON CONFLICT ON CONSTRAINT dunning_suspension_pkey DO NOTHING`.execute(db);
+}
+
+export interface ReconnectDueRow {
+  customer_id: number;
+  bill_id: number;
+  method: 'remote' | 'field';
+  /** Meters whose disconnect command was already picked up (a pending one is cancelled instead). */
+  meters: { meter_id: number; comm_address: string }[];
+}
+
+/** Suspensions whose debt has been paid: reconnect them (the daily run keeps this within 24 h of payment). */
+export async function reconnectsDue(db: Db): Promise<ReconnectDueRow[]> {
+  const r = await sql<ReconnectDueRow>`
+    SELECT s.customer_id, s.bill_id, s.method,
+           COALESCE((SELECT json_agg(json_build_object('meter_id', c.meter_id, 'comm_address', c.comm_address) ORDER BY c.meter_id)
+                     FROM remote_switch_command c
+                     WHERE c.request_key LIKE 'disconnect:' || s.customer_id || ':' || s.bill_id || ':%' AND c.status <> 'cancelled'
+                       AND c.status <> 'pending'), '[]') AS meters
+    FROM dunning_suspension s
+    LEFT JOIN dunning_open_debt d ON d.customer_id = s.customer_id AND d.bill_id = s.bill_id
+    WHERE s.status = 'disconnect_requested' AND d.bill_id IS NULL`.execute(db);
+  return r.rows.map((x) => ({ ...x, customer_id: Number(x.customer_id), bill_id: Number(x.bill_id) }));
+}
+
+export async function markReconnectRequested(db: Db, at: Date, rows: ReconnectDueRow[]): Promise<void> {
+  if (!rows.length) return;
+  const data = rows.map((r) => ({ customer_id: r.customer_id, bill_id: r.bill_id }));
+  await sql`
+    WITH k AS (SELECT * FROM jsonb_to_recordset(${JSON.stringify(data)}::jsonb) AS k(customer_id bigint, bill_id bigint)),
+    susp AS (
+      UPDATE dunning_suspension s SET status = 'reconnect_requested', reconnect_requested_at = ${at}::timestamptz
+      FROM k WHERE s.customer_id = k.customer_id AND s.bill_id = k.bill_id RETURNING s.customer_id
+    )
+    UPDATE remote_switch_command c SET status = 'cancelled', finished_at = ${at}::timestamptz, detail = 'paid before the front-end sent it'
+    FROM k WHERE c.request_key LIKE 'disconnect:' || k.customer_id || ':' || k.bill_id || ':%' AND c.status = 'pending'`.execute(db);
+}
+
+/** Reconnect notices (all agreed channels) telling the customer supply comes back. */
+export async function createReconnectNotices(db: Db, asOf: string, at: Date, rows: ReconnectDueRow[]): Promise<void> {
+  if (!rows.length) return;
+  const data = rows.map((r) => ({ customer_id: r.customer_id, bill_id: r.bill_id }));
+  await sql`
+    INSERT INTO dunning_notice (customer_id, bill_id, step, segment, org_path, channel_mode, channels, status, bill_no, period,
+                                due_date, amount, late_fee, created_on, created_at, next_attempt_at)
+    SELECT n.customer_id, n.bill_id, 'reconnect', n.segment, n.org_path, s.channel_mode, n.channels,
+           CASE WHEN cardinality(n.channels) = 0 THEN 'no_channel' ELSE 'pending' END,
+           n.bill_no, n.period, n.due_date, n.amount, 0, ${asOf}::date, ${at}::timestamptz, ${at}::timestamptz
+    FROM jsonb_to_recordset(${JSON.stringify(data)}::jsonb) AS k(customer_id bigint, bill_id bigint)
+    JOIN dunning_notice n ON n.customer_id = k.customer_id AND n.bill_id = k.bill_id AND n.step = 'suspension_notice'
+    JOIN dunning_policy_step s ON s.segment = n.segment AND s.step = 'reconnect'
+    ON CONFLICT ON CONSTRAINT dunning_notice_key DO NOTHING`.execute(db);
+}
+
+export interface FailingContactRow {
+  contact_id: number;
+  customer_id: number;
+  kind: string;
+  value: string;
+  failures: number;
+}
+
+/** Contacts whose permanent delivery failures since their last success reached the policy threshold. */
+export async function failingContacts(db: Db, asOf: string): Promise<FailingContactRow[]> {
+  const r = await sql<FailingContactRow>`
+    WITH recent AS (
+      SELECT a.contact_id, a.customer_id, a.status, a.retryable, a.queued_at FROM dunning_attempt a
+      WHERE a.contact_id IS NOT NULL AND a.queued_at >= ((${asOf}::date - 90)::timestamp AT TIME ZONE 'Asia/Shanghai')
+    ), last_ok AS (
+      SELECT contact_id, max(queued_at) AS at FROM recent WHERE status IN ('delivered', 'answered') GROUP BY contact_id
+    )
+    SELECT f.contact_id, f.customer_id, ct.kind, ct.value, count(*)::int AS failures
+    FROM recent f
+    LEFT JOIN last_ok o ON o.contact_id = f.contact_id
+    JOIN customer c ON c.id = f.customer_id
+    JOIN dunning_policy p ON p.segment = c.kind
+    JOIN contact ct ON ct.id = f.contact_id
+    LEFT JOIN dunning_escalation e ON e.escalation_key = 'dunning:contact_verification:' || f.contact_id
+    WHERE f.status = 'failed' AND NOT f.retryable AND (o.at IS NULL OR f.queued_at > o.at) AND e.id IS NULL
+    GROUP BY f.contact_id, f.customer_id, ct.kind, ct.value, p.contact_failure_threshold
+    HAVING count(*) >= p.contact_failure_threshold`.execute(db);
+  return r.rows.map((x) => ({ ...x, contact_id: Number(x.contact_id), customer_id: Number(x.customer_id) }));
+}

@@ -1,0 +1,279 @@
+/**
+ * The notices outbox as the dispatcher sees it: claim due notices under a lease, record each
+ * hand-over to a channel and each receipt, and settle a notice's state from its attempts.
+ * Functions that lock rows take the caller's transaction.
+ */
+import { sql } from 'kysely';
+import type { Db } from '../../platform/index.ts';
+
+export interface CandidateRow {
+  id: number;
+  customer_id: number;
+}
+
+/** Due notices, and notices whose dispatcher lease ran out, locked for this transaction. */
+export async function lockDueNotices(trx: Db, now: Date, limit: number): Promise<CandidateRow[]> {
+  const r = await sql<CandidateRow>`
+    SELECT n.id, n.customer_id FROM dunning_notice n
+    WHERE n.status IN ('pending', 'sending') AND n.next_attempt_at <= ${now}::timestamptz
+      AND (n.status = 'pending' OR n.claimed_until IS NULL OR n.claimed_until < ${now}::timestamptz)
+    ORDER BY n.next_attempt_at, n.id
+    LIMIT ${limit}
+    FOR UPDATE SKIP LOCKED`.execute(trx);
+  return r.rows;
+}
+
+/**
+ * Cancels the locked chase notices whose debt is no longer among the open bills. The caller reads
+ * the open bills after share-locking the accounts, so a payment either committed before (and is
+ * seen here) or waits until the claim is committed.
+ */
+export async function cancelSettled(trx: Db, ids: number[], openBillIds: number[], now: Date): Promise<number[]> {
+  if (!ids.length) return [];
+  const r = await sql<{ id: number }>`
+    WITH upd AS (
+      UPDATE dunning_notice n SET status = 'cancelled', cancel_reason = 'paid', finished_at = ${now}::timestamptz,
+             claimed_by = NULL, claimed_until = NULL
+      WHERE n.id = ANY(${ids}::bigint[]) AND n.step NOT IN ('bill_notice', 'reconnect')
+        AND n.bill_id <> ALL(${openBillIds}::bigint[])
+      RETURNING n.id
+    ), att AS (
+      UPDATE dunning_attempt a SET status = 'cancelled' FROM upd WHERE a.notice_id = upd.id AND a.status = 'sending' RETURNING a.id
+    )
+    SELECT id FROM upd`.execute(trx);
+  return r.rows.map((x) => Number(x.id));
+}
+
+export interface PlanNoticeRow {
+  id: number;
+  customer_id: number;
+  segment: 'residential' | 'non_residential';
+  step: string;
+  counts_for_cap: boolean;
+  /** Notices this customer may still get today (cap minus those already dispatched today). */
+  room: number;
+  /** Order among this batch's capped notices of the same customer. */
+  rank: number;
+}
+export interface PlanChannelRow {
+  notice_id: number;
+  channel: string;
+  /** The attempt left 'sending' by a dispatcher that died: resend under its key. */
+  resume_key: string | null;
+  next_attempt_no: number;
+}
+
+/** For locked notices: which channels to use now, and what the daily contact cap leaves. */
+export async function planNotices(trx: Db, ids: number[], today: string): Promise<{ notices: PlanNoticeRow[]; channels: PlanChannelRow[] }> {
+  if (!ids.length) return { notices: [], channels: [] };
+  const notices = await sql<PlanNoticeRow>`
+    SELECT c.id, c.customer_id, c.segment, c.step,
+           (c.step <> 'bill_notice' AND c.dispatched_on IS NULL) AS counts_for_cap,
+           p.daily_contact_cap - (SELECT count(*)::int FROM dunning_notice o
+                                  WHERE o.customer_id = c.customer_id AND o.dispatched_on = ${today}::date
+                                    AND o.step <> 'bill_notice' AND o.id <> c.id) AS room,
+           row_number() OVER (PARTITION BY c.customer_id, (c.step <> 'bill_notice' AND c.dispatched_on IS NULL) ORDER BY c.id)::int AS rank
+    FROM dunning_notice c JOIN dunning_policy p ON p.segment = c.segment
+    WHERE c.id = ANY(${ids}::bigint[]) AND c.status IN ('pending', 'sending')`.execute(trx);
+  const channels = await sql<PlanChannelRow>`
+    WITH last AS (
+      SELECT DISTINCT ON (a.notice_id, a.channel) a.notice_id, a.channel, a.status, a.retryable, a.attempt_no, a.message_key
+      FROM dunning_attempt a WHERE a.notice_id = ANY(${ids}::bigint[])
+      ORDER BY a.notice_id, a.channel, a.attempt_no DESC
+    )
+    SELECT c.id AS notice_id, ch.channel,
+           CASE WHEN l.status = 'sending' THEN l.message_key END AS resume_key,
+           COALESCE(l.attempt_no, 0) + 1 AS next_attempt_no
+    FROM dunning_notice c
+    JOIN dunning_policy p ON p.segment = c.segment
+    CROSS JOIN LATERAL unnest(c.channels) WITH ORDINALITY AS ch(channel, ord)
+    LEFT JOIN last l ON l.notice_id = c.id AND l.channel = ch.channel
+    WHERE c.id = ANY(${ids}::bigint[]) AND c.status IN ('pending', 'sending')
+      AND (c.channel_mode = 'all' OR ch.ord = c.channel_index)
+      AND (l.status IS NULL OR l.status = 'sending'
+           OR (l.status IN ('failed', 'no_answer', 'busy') AND l.retryable AND l.attempt_no < p.max_attempts_per_channel))
+    ORDER BY c.id, ch.ord`.execute(trx);
+  return { notices: notices.rows, channels: channels.rows };
+}
+
+/** Puts notices back in the queue until the given instants (quiet hours, daily cap). */
+export async function deferNotices(trx: Db, deferrals: { id: number; until: Date }[]): Promise<void> {
+  if (!deferrals.length) return;
+  await sql`
+    UPDATE dunning_notice n SET status = 'pending', next_attempt_at = d.until, claimed_by = NULL, claimed_until = NULL
+    FROM jsonb_to_recordset(${JSON.stringify(deferrals)}::jsonb) AS d(id bigint, until timestamptz)
+    WHERE n.id = d.id`.execute(trx);
+}
+
+export interface ClaimedMessageRow {
+  message_key: string;
+  notice_id: number;
+  channel: string;
+  recipient: string;
+  step: string;
+  bill_no: string;
+  period: string | null;
+  due_date: string | null;
+  amount: string;
+  late_fee: string;
+  suspend_on: string | null;
+  customer_number: string;
+  customer_name: string;
+}
+
+/**
+ * Leases the notices to this dispatcher and writes their attempts ('sending') before anything is
+ * sent: a dispatcher that dies leaves them for the next one, which resends under the same key.
+ * A channel whose agreement was withdrawn since the decision fails at once (and fails over).
+ */
+export async function leaseNotices(
+  trx: Db,
+  args: { ids: number[]; channels: PlanChannelRow[]; dispatcher: string; now: Date; leaseUntil: Date; today: string },
+): Promise<{ messages: ClaimedMessageRow[]; failedAtOnce: number[] }> {
+  const { ids, channels, dispatcher, now, leaseUntil, today } = args;
+  if (!ids.length) return { messages: [], failedAtOnce: [] };
+  await sql`
+    UPDATE dunning_notice SET status = 'sending', claimed_by = ${dispatcher}, claimed_until = ${leaseUntil}::timestamptz,
+           dispatched_on = COALESCE(dispatched_on, ${today}::date)
+    WHERE id = ANY(${ids}::bigint[])`.execute(trx);
+  const fresh = channels.filter((c) => !c.resume_key).map((c) => ({ notice_id: c.notice_id, channel: c.channel, attempt_no: c.next_attempt_no }));
+  const resumed = channels.filter((c) => c.resume_key).map((c) => c.resume_key!);
+  const failed = fresh.length
+    ? await sql<{ notice_id: number; message_key: string; status: string }>`
+        INSERT INTO dunning_attempt (notice_id, customer_id, channel, attempt_no, contact_id, recipient, message_key, status,
+                                     error_code, queued_at, dispatcher)
+        SELECT n.id, n.customer_id, f.channel, f.attempt_no, ct.id, ct.value, 'N' || n.id || '-' || f.channel || '-' || f.attempt_no,
+               CASE WHEN ct.id IS NULL THEN 'failed' ELSE 'sending' END,
+               CASE WHEN ct.id IS NULL THEN 'CHANNEL_NOT_AGREED' END, ${now}::timestamptz, ${dispatcher}
+        FROM jsonb_to_recordset(${JSON.stringify(fresh)}::jsonb) AS f(notice_id bigint, channel text, attempt_no integer)
+        JOIN dunning_notice n ON n.id = f.notice_id
+        LEFT JOIN channel_agreement ag ON ag.customer_id = n.customer_id AND ag.channel = f.channel AND ag.withdrawn_at IS NULL
+        LEFT JOIN contact ct ON ct.id = ag.contact_id AND ct.status <> 'invalid'
+        ON CONFLICT ON CONSTRAINT dunning_attempt_notice_channel_no_key DO NOTHING
+        RETURNING notice_id, message_key, status`.execute(trx)
+    : { rows: [] };
+  if (resumed.length) {
+    await sql`UPDATE dunning_attempt SET dispatcher = ${dispatcher} WHERE message_key = ANY(${resumed}::text[])`.execute(trx);
+  }
+  const keys = [...resumed, ...failed.rows.filter((r) => r.status === 'sending').map((r) => r.message_key)];
+  const messages = keys.length
+    ? await sql<ClaimedMessageRow>`
+        SELECT a.message_key, a.notice_id, a.channel, a.recipient, n.step, n.bill_no, n.period, n.due_date, n.amount, n.late_fee,
+               n.suspend_on, c.number AS customer_number, c.name AS customer_name
+        FROM dunning_attempt a JOIN dunning_notice n ON n.id = a.notice_id JOIN customer c ON c.id = n.customer_id
+        WHERE a.message_key = ANY(${keys}::text[]) ORDER BY a.id`.execute(trx)
+    : { rows: [] };
+  return {
+    messages: messages.rows.map((m) => ({ ...m, notice_id: Number(m.notice_id) })),
+    failedAtOnce: [...new Set(failed.rows.filter((r) => r.status === 'failed').map((r) => Number(r.notice_id)))],
+  };
+}
+
+export interface SendOutcome {
+  message_key: string;
+  accepted: boolean;
+  provider_message_id?: string | null;
+  error_code?: string | null;
+  detail?: string | null;
+  permanent?: boolean;
+}
+
+/** Records the provider's answer to each hand-over; a receipt that came first is not overwritten. */
+export async function recordSendOutcomes(db: Db, outcomes: SendOutcome[], now: Date): Promise<number[]> {
+  if (!outcomes.length) return [];
+  const r = await sql<{ notice_id: number }>`
+    UPDATE dunning_attempt a SET
+      status = CASE WHEN a.status <> 'sending' THEN a.status WHEN o.accepted THEN 'sent' ELSE 'failed' END,
+      retryable = CASE WHEN a.status <> 'sending' THEN a.retryable ELSE NOT o.accepted AND NOT COALESCE(o.permanent, false) END,
+      provider_message_id = COALESCE(o.provider_message_id, a.provider_message_id),
+      error_code = COALESCE(a.error_code, o.error_code),
+      detail = COALESCE(a.detail, o.detail),
+      sent_at = CASE WHEN o.accepted THEN ${now}::timestamptz ELSE a.sent_at END
+    FROM jsonb_to_recordset(${JSON.stringify(outcomes)}::jsonb)
+         AS o(message_key text, accepted boolean, provider_message_id text, error_code text, detail text, permanent boolean)
+    WHERE a.message_key = o.message_key AND a.status <> 'cancelled'
+    RETURNING a.notice_id`.execute(db);
+  return [...new Set(r.rows.map((x) => Number(x.notice_id)))];
+}
+
+export interface ReportInput {
+  message_key?: string | null;
+  provider_message_id: string;
+  state: string;
+  at: string;
+  detail?: string | null;
+}
+
+/** Applies delivery receipts and callbacks; returns touched notices and the reports that matched nothing yet. */
+export async function recordReports(db: Db, reports: ReportInput[]): Promise<{ noticeIds: number[]; unmatched: ReportInput[] }> {
+  if (!reports.length) return { noticeIds: [], unmatched: [] };
+  const r = await sql<{ notice_id: number; message_key: string; provider_message_id: string | null }>`
+    WITH rep AS (
+      SELECT * FROM jsonb_to_recordset(${JSON.stringify(reports)}::jsonb)
+        AS r(message_key text, provider_message_id text, state text, at timestamptz, detail text)
+    ), target AS (
+      SELECT a.id, r.state, r.at, r.detail, r.provider_message_id FROM rep r JOIN dunning_attempt a ON a.message_key = r.message_key
+      UNION ALL
+      SELECT a.id, r.state, r.at, r.detail, r.provider_message_id FROM rep r JOIN dunning_attempt a ON a.provider_message_id = r.provider_message_id
+      WHERE r.message_key IS NULL
+    )
+    UPDATE dunning_attempt a SET status = t.state, retryable = t.state IN ('no_answer', 'busy'), reported_at = t.at,
+           detail = COALESCE(t.detail, a.detail), provider_message_id = COALESCE(a.provider_message_id, t.provider_message_id),
+           sent_at = COALESCE(a.sent_at, t.at)
+    FROM target t WHERE a.id = t.id AND a.status <> 'cancelled'
+    RETURNING a.notice_id, a.message_key, a.provider_message_id`.execute(db);
+  const keys = new Set(r.rows.map((x) => x.message_key));
+  const pids = new Set(r.rows.map((x) => x.provider_message_id));
+  const unmatched = reports.filter((p) => (p.message_key ? !keys.has(p.message_key) : !pids.has(p.provider_message_id)));
+  return { noticeIds: [...new Set(r.rows.map((x) => Number(x.notice_id)))], unmatched };
+}
+
+/**
+ * A notice's state from its attempts: delivered when any channel delivered (or the call was
+ * answered); in flight while any attempt waits; otherwise retry the channel with backoff, fail
+ * over to the next agreed channel, or give up.
+ */
+export async function settleNotices(db: Db, ids: number[], now: Date): Promise<void> {
+  if (!ids.length) return;
+  await sql`
+    WITH n AS (
+      SELECT * FROM dunning_notice WHERE id = ANY(${ids}::bigint[]) AND status NOT IN ('cancelled', 'no_channel')
+    ), agg AS (
+      SELECT a.notice_id AS id, bool_or(a.status IN ('delivered', 'answered')) AS ok,
+             bool_or(a.status = 'sending') AS waiting, bool_or(a.status = 'sent') AS sent
+      FROM dunning_attempt a WHERE a.notice_id = ANY(${ids}::bigint[]) GROUP BY a.notice_id
+    ), last AS (
+      SELECT DISTINCT ON (a.notice_id, a.channel) a.notice_id, a.channel, a.status, a.retryable, a.attempt_no
+      FROM dunning_attempt a WHERE a.notice_id = ANY(${ids}::bigint[])
+      ORDER BY a.notice_id, a.channel, a.attempt_no DESC
+    ), retry AS (
+      SELECT n.id, min(l.attempt_no) AS failures
+      FROM n JOIN dunning_policy p ON p.segment = n.segment JOIN last l ON l.notice_id = n.id
+      WHERE l.retryable AND l.status IN ('failed', 'no_answer', 'busy') AND l.attempt_no < p.max_attempts_per_channel
+        AND (n.channel_mode = 'all' OR l.channel = n.channels[n.channel_index])
+      GROUP BY n.id
+    ), decided AS (
+      SELECT n.id,
+        CASE WHEN COALESCE(g.ok, false) THEN 'delivered'
+             WHEN COALESCE(g.waiting, false) THEN n.status
+             WHEN COALESCE(g.sent, false) THEN 'sent'
+             WHEN r.id IS NOT NULL THEN 'pending'
+             WHEN n.channel_mode = 'failover' AND n.channel_index < cardinality(n.channels) THEN 'pending'
+             ELSE 'failed' END AS status,
+        CASE WHEN NOT COALESCE(g.ok OR g.waiting OR g.sent, false) AND r.id IS NULL
+                  AND n.channel_mode = 'failover' AND n.channel_index < cardinality(n.channels)
+             THEN n.channel_index + 1 ELSE n.channel_index END AS channel_index,
+        CASE WHEN r.id IS NOT NULL THEN ${now}::timestamptz + make_interval(secs => p.retry_backoff_seconds * 2 ^ (r.failures - 1))
+             ELSE ${now}::timestamptz END AS next_at
+      FROM n LEFT JOIN agg g ON g.id = n.id JOIN dunning_policy p ON p.segment = n.segment LEFT JOIN retry r ON r.id = n.id
+    )
+    UPDATE dunning_notice t SET
+      status = d.status,
+      channel_index = d.channel_index,
+      next_attempt_at = CASE WHEN d.status = 'pending' THEN d.next_at ELSE t.next_attempt_at END,
+      claimed_by = CASE WHEN d.status = 'sending' THEN t.claimed_by END,
+      claimed_until = CASE WHEN d.status = 'sending' THEN t.claimed_until END,
+      finished_at = CASE WHEN d.status IN ('delivered', 'failed') THEN COALESCE(t.finished_at, ${now}::timestamptz)
+                         WHEN d.status = 'pending' THEN NULL ELSE t.finished_at END
+    FROM decided d WHERE t.id = d.id`.execute(db);
+}

@@ -1,0 +1,94 @@
+/**
+ * Dunning → metering/work: supply suspension (停电) after the legal notice period, and reconnect
+ * (复电) on the first run after payment (runs are daily, so within 24 h). Cost-control meters get a
+ * DL/T 645 relay-control command queued for the collection front-end; other meters, and
+ * non-residential customers the policy requires a call for that was not answered, a field task.
+ */
+import { businessDate, type AppContext } from '../platform/index.ts';
+import { encodeDlt645RelayControl, toHex } from '../metering/protocols/index.ts';
+import { openTasks, type TaskSpec } from '../work/index.ts';
+import {
+  createReconnectNotices, disconnectKey, markReconnectRequested, reconnectKey, reconnectsDue, recordEscalations, recordSuspensions,
+  requestSwitches, suspensionsDue, switchRequestKey, type EscalationInput, type SwitchRequest,
+} from '../dunning/index.ts';
+
+export interface RelayAuthority {
+  passwordLevel: number;
+  password: string;
+  operatorCode: string;
+  /** The meter ignores an order older than this. */
+  validHours: number;
+}
+export const DEFAULT_RELAY_AUTHORITY: RelayAuthority = { passwordLevel: 2, password: '000000', operatorCode: '00000001', validHours: 24 };
+
+/** 'YYYY-MM-DD hh:mm:ss' local (Shanghai) time, as the meter's clock reads it. */
+function meterLocalTime(instant: Date): string {
+  return new Date(instant.getTime() + 8 * 3600_000).toISOString().slice(0, 19).replace('T', ' ');
+}
+
+function relayFrame(commAddress: string, action: 'disconnect' | 'reconnect', at: Date, auth: RelayAuthority): string {
+  const frame = encodeDlt645RelayControl(commAddress, {
+    command: action === 'disconnect' ? 'trip' : 'directClose',
+    passwordLevel: auth.passwordLevel,
+    password: auth.password,
+    operatorCode: auth.operatorCode,
+    validUntil: meterLocalTime(new Date(at.getTime() + auth.validHours * 3600_000)),
+  });
+  return toHex(frame, '');
+}
+
+export async function suspendOverdueSupply(ctx: AppContext, asOf: string, auth = DEFAULT_RELAY_AUTHORITY): Promise<{ remote: number; field: number }> {
+  const at = ctx.clock.now();
+  const due = await suspensionsDue(ctx.db, asOf);
+  if (!due.length) return { remote: 0, field: 0 };
+  const commands: SwitchRequest[] = due.filter((d) => d.remote).flatMap((d) =>
+    d.meters.map((m) => ({
+      request_key: switchRequestKey('disconnect', d.customer_id, d.bill_id, Number(m.meter_id)), meter_id: Number(m.meter_id),
+      customer_id: d.customer_id, comm_address: m.comm_address, action: 'disconnect' as const, frame_hex: relayFrame(m.comm_address, 'disconnect', at, auth),
+    })),
+  );
+  const tasks: TaskSpec[] = due.filter((d) => !d.remote).map((d) => ({
+    kind: 'disconnect', idempotencyKey: disconnectKey(d.customer_id, d.bill_id), title: `欠费停电：${d.bill_no} 停电通知期满仍未缴费`,
+    customerId: d.customer_id, meterId: Number(d.meters[0]!.meter_id), payload: { billId: d.bill_id, billNo: d.bill_no, noticeId: d.notice_id },
+    createdBy: 'dunning',
+  }));
+  const escalations: EscalationInput[] = due.map((d) => ({
+    key: disconnectKey(d.customer_id, d.bill_id), kind: 'disconnect', reason: 'suspension notice expired',
+    customer_id: d.customer_id, bill_id: d.bill_id, handled_by: d.remote ? 'remote' : 'task',
+  }));
+  await ctx.db.transaction().execute(async (trx) => {
+    await recordSuspensions(trx, at, due);
+    await requestSwitches(trx, at, commands);
+    await openTasks(trx, at, tasks);
+    await recordEscalations(trx, asOf, at, escalations);
+  });
+  return { remote: due.filter((d) => d.remote).length, field: tasks.length };
+}
+
+export async function reconnectPaidSupply(ctx: AppContext, asOf: string, auth = DEFAULT_RELAY_AUTHORITY): Promise<number> {
+  const at = ctx.clock.now();
+  const due = await reconnectsDue(ctx.db);
+  if (!due.length) return 0;
+  const commands: SwitchRequest[] = due.filter((d) => d.method === 'remote').flatMap((d) =>
+    d.meters.map((m) => ({
+      request_key: switchRequestKey('reconnect', d.customer_id, d.bill_id, Number(m.meter_id)), meter_id: Number(m.meter_id),
+      customer_id: d.customer_id, comm_address: m.comm_address, action: 'reconnect' as const, frame_hex: relayFrame(m.comm_address, 'reconnect', at, auth),
+    })),
+  );
+  const tasks: TaskSpec[] = due.filter((d) => d.method === 'field').map((d) => ({
+    kind: 'reconnect', idempotencyKey: reconnectKey(d.customer_id, d.bill_id), title: `缴费复电：已缴清，请于 24 小时内恢复供电（${businessDate(at)}）`,
+    customerId: d.customer_id, payload: { billId: d.bill_id }, createdBy: 'dunning',
+  }));
+  const escalations: EscalationInput[] = due.map((d) => ({
+    key: reconnectKey(d.customer_id, d.bill_id), kind: 'reconnect', reason: 'paid', customer_id: d.customer_id, bill_id: d.bill_id,
+    handled_by: d.method === 'remote' ? 'remote' : 'task',
+  }));
+  await ctx.db.transaction().execute(async (trx) => {
+    await markReconnectRequested(trx, at, due);
+    await requestSwitches(trx, at, commands);
+    await openTasks(trx, at, tasks);
+    await createReconnectNotices(trx, asOf, at, due);
+    await recordEscalations(trx, asOf, at, escalations);
+  });
+  return due.length;
+}

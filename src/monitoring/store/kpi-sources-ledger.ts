@@ -1,0 +1,119 @@
+import { sql } from 'kysely';
+import type { KpiSource } from './kpi-sources.ts';
+
+/**
+ * KPIs over billing, payments, dunning and service data. Money stays numeric in SQL throughout.
+ * Periods: collection rate and late fees collected are month to date (bills issued in the day's month);
+ * arrears and accrued late fees are the open debt as of the day (payments_debt_as_of).
+ */
+export const LEDGER_SOURCES: KpiSource[] = [
+  {
+    family: 'auto_read_bill_share',
+    kpis: ['auto_read_bill_share'],
+    requires: ['bill', 'customer'],
+    // bills computed in the 30 days up to the day, rated on an automatic reading (not re-read or estimated)
+    leaf: (p) => sql`
+      SELECT 'auto_read_bill_share' AS kpi, b.org_path, ta.team_id,
+             count(*) FILTER (WHERE b.reading_quality = 'actual')::numeric AS numerator, count(*)::numeric AS denominator
+      FROM bill b JOIN customer c ON c.id = b.customer_id JOIN transformer_area ta ON ta.id = c.transformer_area_id
+      WHERE b.kind = 'bill' AND b.status <> 'voided'
+        AND b.created_at < ${p.end}::timestamptz AND b.created_at >= ${p.end}::timestamptz - interval '30 days'
+      GROUP BY b.org_path, ta.team_id`,
+  },
+  {
+    family: 'collection_rate',
+    kpis: ['collection_rate', 'billed_amount', 'collected_amount', 'late_fee_collected'],
+    requires: ['receivable', 'allocation', 'customer'],
+    // 电费回收率 month to date: principal collected by the day on what was billed this month
+    leaf: (p) => sql`
+      WITH r AS (
+        SELECT r.id, r.customer_id, r.amount,
+               (SELECT coalesce(sum(a.principal), 0) FROM allocation a WHERE a.receivable_id = r.id AND a.applied_on <= ${p.day}::date) AS collected
+        FROM receivable r
+        WHERE r.kind IN ('bill', 'rebill', 'credit', 'adjustment')
+          AND r.issued_on BETWEEN date_trunc('month', ${p.day}::date)::date AND ${p.day}::date),
+      per AS (
+        SELECT c.org_path, ta.team_id, sum(r.amount) AS billed, sum(r.collected) AS collected
+        FROM r JOIN customer c ON c.id = r.customer_id JOIN transformer_area ta ON ta.id = c.transformer_area_id
+        GROUP BY c.org_path, ta.team_id),
+      fees AS (
+        SELECT c.org_path, ta.team_id, sum(a.late_fee) AS fee
+        FROM allocation a JOIN customer c ON c.id = a.customer_id JOIN transformer_area ta ON ta.id = c.transformer_area_id
+        WHERE a.applied_on BETWEEN date_trunc('month', ${p.day}::date)::date AND ${p.day}::date
+        GROUP BY c.org_path, ta.team_id)
+      SELECT 'collection_rate' AS kpi, org_path, team_id, collected AS numerator, billed AS denominator FROM per
+      UNION ALL SELECT 'billed_amount', org_path, team_id, billed, NULL FROM per
+      UNION ALL SELECT 'collected_amount', org_path, team_id, collected, NULL FROM per
+      UNION ALL SELECT 'late_fee_collected', org_path, team_id, fee, NULL FROM fees`,
+  },
+  {
+    family: 'arrears',
+    kpis: ['arrears_0_30', 'arrears_31_90', 'arrears_over_90', 'arrears_total', 'late_fee_accrued'],
+    requires: ['payments_debt_as_of(date,bigint[])', 'customer'],
+    // overdue debt by days past due on the day, and the late fee accrued on it to that day
+    leaf: (p) => sql`
+      WITH d AS (
+        SELECT c.org_path, ta.team_id, ${p.day}::date - x.due_date AS age, x.outstanding, x.late_fee
+        FROM payments_debt_as_of(${p.day}::date, NULL) x
+        JOIN customer c ON c.id = x.customer_id JOIN transformer_area ta ON ta.id = c.transformer_area_id
+        WHERE x.due_date < ${p.day}::date)
+      SELECT 'arrears_0_30' AS kpi, org_path, team_id, coalesce(sum(outstanding) FILTER (WHERE age <= 30), 0) AS numerator, NULL::numeric AS denominator FROM d GROUP BY org_path, team_id
+      UNION ALL SELECT 'arrears_31_90', org_path, team_id, coalesce(sum(outstanding) FILTER (WHERE age BETWEEN 31 AND 90), 0), NULL FROM d GROUP BY org_path, team_id
+      UNION ALL SELECT 'arrears_over_90', org_path, team_id, coalesce(sum(outstanding) FILTER (WHERE age > 90), 0), NULL FROM d GROUP BY org_path, team_id
+      UNION ALL SELECT 'arrears_total', org_path, team_id, sum(outstanding), NULL FROM d GROUP BY org_path, team_id
+      UNION ALL SELECT 'late_fee_accrued', org_path, team_id, sum(late_fee), NULL FROM d GROUP BY org_path, team_id`,
+  },
+  {
+    family: 'cleared_without_person',
+    kpis: ['cleared_without_person'],
+    requires: ['receivable', 'allocation', 'dunning_escalation', 'customer'],
+    // overdue cases: bills due in the 90 days before the day and not paid by their due date;
+    // cleared without a person: paid in full by the day with no manual-collection escalation before it
+    leaf: (p) => sql`
+      WITH cases AS (
+        SELECT r.customer_id, r.bill_id, r.amount,
+               (SELECT coalesce(sum(a.principal), 0) FROM allocation a WHERE a.receivable_id = r.id AND a.applied_on <= r.due_date) AS paid_by_due,
+               (SELECT coalesce(sum(a.principal), 0) FROM allocation a WHERE a.receivable_id = r.id AND a.applied_on <= ${p.day}::date) AS paid,
+               (SELECT max(a.applied_on) FROM allocation a WHERE a.receivable_id = r.id AND a.applied_on <= ${p.day}::date) AS last_paid_on
+        FROM receivable r
+        WHERE r.bill_id IS NOT NULL AND r.amount > 0 AND r.due_date >= ${p.day}::date - 90 AND r.due_date < ${p.day}::date)
+      SELECT 'cleared_without_person' AS kpi, c.org_path, ta.team_id,
+             count(*) FILTER (WHERE k.paid >= k.amount AND NOT EXISTS (
+               SELECT 1 FROM dunning_escalation e WHERE e.bill_id = k.bill_id AND e.kind = 'manual_collection' AND e.created_on <= k.last_paid_on))::numeric AS numerator,
+             count(*)::numeric AS denominator
+      FROM cases k JOIN customer c ON c.id = k.customer_id JOIN transformer_area ta ON ta.id = c.transformer_area_id
+      WHERE k.paid_by_due < k.amount
+      GROUP BY c.org_path, ta.team_id`,
+  },
+  {
+    family: 'service_orders',
+    kpis: ['orders_in_limit', 'orders_overdue'],
+    requires: ['service_order'],
+    // orders received in the 30 days up to the day: resolved in time / resolved or already late
+    leaf: (p) => sql`
+      WITH o AS (
+        SELECT org_path, due_at, CASE WHEN resolved_at < ${p.end}::timestamptz THEN resolved_at END AS resolved
+        FROM service_order
+        WHERE received_at < ${p.end}::timestamptz AND received_at >= ${p.end}::timestamptz - interval '30 days')
+      SELECT 'orders_in_limit' AS kpi, org_path, NULL::integer AS team_id,
+             count(*) FILTER (WHERE resolved <= due_at)::numeric AS numerator,
+             count(*) FILTER (WHERE resolved IS NOT NULL OR due_at < ${p.end}::timestamptz)::numeric AS denominator
+      FROM o GROUP BY org_path
+      UNION ALL
+      SELECT 'orders_overdue', org_path, NULL, count(*) FILTER (WHERE resolved IS NULL AND due_at < ${p.end}::timestamptz)::numeric, NULL
+      FROM o GROUP BY org_path`,
+  },
+  {
+    family: 'new_connections',
+    kpis: ['connections_in_limit'],
+    requires: ['connection_step', 'connection_application'],
+    // steps finished in the 90 days up to the day within their limit / finished or running late
+    leaf: (p) => sql`
+      SELECT 'connections_in_limit' AS kpi, a.org_path, NULL::integer AS team_id,
+             count(*) FILTER (WHERE s.completed_on <= ${p.day}::date AND s.completed_on <= s.due_on)::numeric AS numerator,
+             count(*) FILTER (WHERE s.completed_on <= ${p.day}::date OR (s.completed_on IS NULL AND s.due_on < ${p.day}::date))::numeric AS denominator
+      FROM connection_step s JOIN connection_application a ON a.id = s.application_id
+      WHERE s.started_on <= ${p.day}::date AND (s.completed_on IS NULL OR s.completed_on >= ${p.day}::date - 90)
+      GROUP BY a.org_path`,
+  },
+];

@@ -1,0 +1,126 @@
+/**
+ * The people the reform keeps, simulated: customers paying (early, on a notice, or only when the
+ * community manager calls), collection teams entering on-site re-reads, community managers recording
+ * collection and contact outcomes. Every choice is a deterministic function of (seed, who, what),
+ * computed in SQL where it touches many rows; what they do goes through the same functions as the API.
+ */
+import { sql } from 'kysely';
+import { businessDate, businessHour, type AppContext } from '../platform/index.ts';
+import { postPaymentBatch, validatePayment, type PaymentInput } from '../payments/index.ts';
+import { findTask, transitionTask } from '../work/index.ts';
+import { completeTaskWithOutcome } from '../flows/work-task-outcome.ts';
+import { enterManualReading } from '../flows/metering-reread.ts';
+import { dailyFrozenRegisters, type MeterCategory } from './meter-model.ts';
+
+/** How customers respond to the chase (shares of customers; the rest never pay within the month). */
+export const PAYER_PROFILES = [
+  { profile: 'prompt', share: 0.5 },
+  { profile: 'reminder', share: 0.15 },
+  { profile: 'overdue_1', share: 0.12 },
+  { profile: 'overdue_2', share: 0.07 },
+  { profile: 'overdue_3', share: 0.05 },
+  { profile: 'person', share: 0.08 },
+] as const;
+
+const STEP_RANK = { reminder: 1, overdue_1: 2, overdue_2: 3, overdue_3: 4 } as const;
+
+/** A uniform number in [0,1) from (seed, key), the same on both engines: md5 is portable, hashtext is not. */
+const unit = (seed: number, key: ReturnType<typeof sql>) =>
+  sql`(('x' || substr(md5(${String(seed)} || ':' || ${key}), 1, 8))::bit(32)::bigint / 4294967296.0)`;
+
+/** The payer profile of a customer as a SQL CASE over the cumulative shares. */
+function profileSql(seed: number) {
+  let acc = 0;
+  const u = unit(seed, sql`'payer:' || c.id`);
+  const arms = PAYER_PROFILES.map((p) => {
+    acc += p.share;
+    return sql`WHEN ${u} < ${acc} THEN ${p.profile}`;
+  });
+  return sql`CASE ${sql.join(arms, sql` `)} ELSE 'holdout' END`;
+}
+
+/** Customers who decide to pay today settle everything they owe, through a bank, wallet or counter. */
+export async function customersPay(ctx: AppContext, seed: number): Promise<number> {
+  const day = businessDate(ctx.clock.now());
+  const rank = sql.join(Object.entries(STEP_RANK).map(([s, r]) => sql`WHEN ${s} THEN ${r}::int`), sql` `);
+  const due = await sql<{ number: string; amount: string; channel: string; customer_id: number }>`
+    WITH debt AS (
+      SELECT d.customer_id, sum(d.outstanding + d.late_fee) AS amount, min(r.issued_on) AS first_issued
+      FROM payments_open_debt(${day}::date) d JOIN v_billing_receivable r ON r.bill_id = d.bill_id
+      GROUP BY d.customer_id HAVING sum(d.outstanding + d.late_fee) > 0
+    ), who AS (
+      SELECT c.id, c.number, debt.amount, debt.first_issued, ${profileSql(seed)} AS profile,
+             ${unit(seed, sql`'delay:' || c.id`)} AS u
+      FROM debt JOIN customer c ON c.id = debt.customer_id
+    )
+    SELECT w.id AS customer_id, w.number, w.amount::text AS amount,
+           (ARRAY['online_wallet','bank_withholding','bank_counter','service_hall','portal'])[1 + floor(w.u * 5)::int] AS channel
+    FROM who w
+    WHERE (w.profile = 'prompt' AND ${day}::date >= w.first_issued + (2 + floor(w.u * 10))::int)
+       OR (w.profile IN ('reminder', 'overdue_1', 'overdue_2', 'overdue_3') AND EXISTS (
+             SELECT 1 FROM dunning_notice n
+             WHERE n.customer_id = w.id AND n.status = 'delivered' AND n.created_on < ${day}::date
+               AND (CASE n.step ${rank} ELSE 0 END) >= (CASE w.profile ${rank} END)))`.execute(ctx.db);
+  if (!due.rows.length) return 0;
+  const rows: { line: number; p: PaymentInput }[] = [];
+  for (const [i, r] of due.rows.entries()) {
+    const v = validatePayment({ channel: r.channel, reference: `SIM-${day}-${r.customer_id}`, customerNumber: r.number, amount: r.amount, currency: 'CNY', paidOn: day }, day);
+    if (!('code' in v)) rows.push({ line: i + 1, p: v });
+  }
+  const res = await postPaymentBatch(ctx.db, ctx.clock, rows, 'sim:customers', 'api');
+  return res.filter((r) => r.status === 'posted').length;
+}
+
+/** Collection teams read on site the meters of re-read tasks open for a while (4–36 h, by task). */
+export async function teamsReRead(ctx: AppContext, seed: number, meterModelSeed = 1): Promise<number> {
+  const now = ctx.clock.now();
+  const due = await sql<{ id: number; comm_address: string; meter_id: number; category: MeterCategory }>`
+    SELECT t.id, m.comm_address, m.id AS meter_id, COALESCE(c.category, 'residential') AS category
+    FROM task t JOIN meter m ON m.id = t.meter_id LEFT JOIN customer c ON c.id = t.customer_id
+    WHERE t.kind = 're_read' AND t.closed_at IS NULL
+      AND t.opened_at + make_interval(hours => 4 + floor(${unit(seed, sql`'reread:' || t.id`)} * 32)::int) <= ${now}::timestamptz
+    ORDER BY t.id LIMIT 5000`.execute(ctx.db);
+  const day = businessDate(now);
+  let done = 0;
+  for (const t of due.rows) {
+    const r = dailyFrozenRegisters(meterModelSeed, { meterId: Number(t.meter_id), category: t.category }, day);
+    await enterManualReading(ctx, { meter: t.comm_address, date: day, values: r, enteredBy: 'sim:collection-team' });
+    done++;
+  }
+  return done;
+}
+
+/**
+ * Community managers work their manual-collection and contact-verification tasks during the day
+ * (8:00–18:00), 1–3 days after they open: most owing customers pay on site; holdouts dispute or
+ * the premises are vacant; a wrong number is corrected.
+ */
+export async function gridManagersWork(ctx: AppContext, seed: number): Promise<number> {
+  const now = ctx.clock.now();
+  const hour = businessHour(now);
+  if (hour < 8 || hour >= 18) return 0;
+  const due = await sql<{ id: number; kind: string; profile: string; owed: string | null; u: number }>`
+    SELECT t.id, t.kind, ${profileSql(seed)} AS profile, ${unit(seed, sql`'visit:' || t.id`)} AS u,
+           (SELECT sum(d.outstanding + d.late_fee)::text FROM payments_open_debt(${businessDate(now)}::date) d WHERE d.customer_id = c.id) AS owed
+    FROM task t JOIN customer c ON c.id = t.customer_id
+    WHERE t.kind IN ('manual_collection', 'contact_verification') AND t.closed_at IS NULL
+      AND t.opened_at + make_interval(hours => 24 + floor(${unit(seed, sql`'visit-delay:' || t.id`)} * 48)::int) <= ${now}::timestamptz
+    ORDER BY t.due_at LIMIT 2000`.execute(ctx.db);
+  let done = 0;
+  for (const t of due.rows) {
+    const task = await findTask(ctx.db, t.id);
+    if (!task || task.closed_at) continue;
+    const by = { actor: 'sim:grid-manager', staffId: task.assignee_staff_id ?? undefined };
+    if (task.status === 'open') await ctx.db.transaction().execute((trx) => transitionTask(trx, now, { taskId: t.id, action: 'start', actor: by.actor, actorStaffId: by.staffId }));
+    const corrected = { kind: 'mobile', value: `139${String(10_000_000 + (t.id % 89_999_999)).padStart(8, '0')}` };
+    let outcome: Record<string, unknown>;
+    if (t.kind === 'contact_verification') outcome = { result: 'corrected', contact: corrected };
+    else if (!t.owed || Number(t.owed) <= 0) outcome = { result: 'dispute', reason: 'already settled when visited' };
+    else if (t.profile === 'holdout') outcome = t.u < 0.5 ? { result: 'vacant_premises' } : { result: 'dispute', reason: 'disputes the reading' };
+    else if (t.u < 0.1) outcome = { result: 'wrong_contact_corrected', contact: corrected };
+    else outcome = { result: 'paid_on_site', amount: t.owed };
+    await completeTaskWithOutcome(ctx, by, t.id, { outcome });
+    done++;
+  }
+  return done;
+}

@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { testContext, type TestContext } from '../support/db.ts';
+import { runBilling } from '../../src/billing/index.ts';
+import { billsOf, giveReadings, linesOfBill, setTariff } from './builders.ts';
+
+// Hand-computed bills, to the fen. Period 2026-02 of cycle C01 runs 2026-01-01 → 2026-02-01 (31 days).
+let ctx: TestContext;
+let c: number[];
+beforeAll(async () => {
+  ctx = await testContext({ customers: 300, now: '2026-02-02T09:00:00+08:00' });
+  c = (await sql<{ id: number }>`SELECT id FROM customer WHERE billing_cycle = 'C01' ORDER BY id LIMIT 8`.execute(ctx.db)).rows.map((r) => r.id);
+  const [monthly, annual, tou, gen, li, exchanged, febYear] = c as [number, number, number, number, number, number, number];
+
+  await setTariff(ctx, monthly, 'RES-TIER-M');
+  await setTariff(ctx, annual, 'RES-TIER');
+  await setTariff(ctx, tou, 'RES-TOU');
+  await setTariff(ctx, gen, 'GEN-TOU', 50);
+  await setTariff(ctx, li, 'LI-2P', 500);
+  await setTariff(ctx, exchanged, 'RES-TIER-M');
+  // a tier year starting in February: period 2026-02 starts a new year, so January's use does not count
+  await sql`INSERT INTO tariff (code, name, name_en, category, tier_basis, tier_year_start_month) VALUES
+    ('RES-TIER-FEB', '居民阶梯(二月起)', 'Residential tiered, tier year from February', 'residential', 'annual', 2)`.execute(ctx.db);
+  await sql`INSERT INTO tariff_version (id, tariff_code, effective_from, tier1_limit_kwh, tier2_limit_kwh) VALUES (101, 'RES-TIER-FEB', '2024-01-01', 2160, 3360)`.execute(ctx.db);
+  await sql`INSERT INTO tariff_rate (version_id, component, register, tier, price) VALUES (101, 'energy', 'total', 1, 0.50), (101, 'energy', 'total', 2, 0.55), (101, 'energy', 'total', 3, 0.80)`.execute(ctx.db);
+  await setTariff(ctx, febYear, 'RES-TIER-FEB');
+  // GEN-TOU prices change on 2026-01-17: 16 days at the old version, 15 at the new one
+  await sql`INSERT INTO tariff_version (id, tariff_code, effective_from, pf_standard, pf_min_kva) VALUES (102, 'GEN-TOU', '2026-01-17', 0.85, 100)`.execute(ctx.db);
+  await sql`INSERT INTO tariff_rate (version_id, component, register, tier, price) VALUES
+    (102, 'energy', 'sharp', 0, 0.7100), (102, 'energy', 'peak', 0, 0.5900), (102, 'energy', 'flat', 0, 0.3950), (102, 'energy', 'valley', 0, 0.2000),
+    (102, 'transmission', 'total', 0, 0.2141), (102, 'line_loss', 'total', 0, 0.0160), (102, 'system_operation', 'total', 0, 0.0330),
+    (102, 'government_funds', 'total', 0, 0.0286)`.execute(ctx.db);
+  await sql`INSERT INTO billing_period_measure (customer_id, period, reactive_kvarh) VALUES (${li}, '2026-02', 60000)`.execute(ctx.db);
+
+  // the exchanged meter: old meter removed 2026-01-15 at 1100 (100 kWh), new meter from 0 to 50
+  await sql`UPDATE service_point SET removed_on = '2026-01-15' WHERE customer_id = ${exchanged}`.execute(ctx.db);
+  await sql`INSERT INTO meter (id, asset_no, comm_address, meter_type, state, manufactured_on)
+    VALUES (900001, '3310900001', '900000000001', 'single_phase', 'installed', '2025-06-01')`.execute(ctx.db);
+  await sql`INSERT INTO service_point (id, customer_id, meter_id, installed_on) VALUES (900001, ${exchanged}, 900001, '2026-01-15')`.execute(ctx.db);
+
+  await giveReadings(ctx, [
+    { meterId: monthly, date: '2026-01-01', total: '5000' }, { meterId: monthly, date: '2026-02-01', total: '5300' },
+    { meterId: annual, date: '2025-12-01', total: '0' }, { meterId: annual, date: '2026-01-01', total: '2000' },
+    { meterId: annual, date: '2026-02-01', total: '2333.33' },
+    { meterId: tou, date: '2025-12-01', total: '0', peak: '0', flat: '0', valley: '0' },
+    { meterId: tou, date: '2026-01-01', total: '2100', peak: '1400', flat: '0', valley: '700' },
+    { meterId: tou, date: '2026-02-01', total: '2400', peak: '1600', flat: '0', valley: '800' },
+    { meterId: gen, date: '2026-01-01', total: '10000', sharp: '1000', peak: '3000', flat: '4000', valley: '2000' },
+    { meterId: gen, date: '2026-02-01', total: '13100', sharp: '1100', peak: '4000', flat: '5200', valley: '2800' },
+    { meterId: li, date: '2026-01-01', total: '0', sharp: '0', peak: '0', flat: '0', valley: '0' },
+    { meterId: li, date: '2026-02-01', total: '100000', sharp: '0', peak: '30000', flat: '40000', valley: '30000' },
+    { meterId: exchanged, date: '2026-01-01', total: '1000' }, { meterId: exchanged, date: '2026-01-15', total: '1100' },
+    { meterId: 900001, date: '2026-01-15', total: '0' }, { meterId: 900001, date: '2026-02-01', total: '50' },
+    { meterId: febYear, date: '2025-12-01', total: '0' }, { meterId: febYear, date: '2026-01-01', total: '2000' },
+    { meterId: febYear, date: '2026-02-01', total: '2333.33' },
+  ]);
+  ctx.clock.set('2026-01-02T09:00:00+08:00');
+  await runBilling(ctx, { cycle: 'C01', period: '2026-01' });
+  ctx.clock.set('2026-02-02T09:00:00+08:00');
+  await runBilling(ctx, { cycle: 'C01', period: '2026-02' });
+});
+afterAll(async () => ctx?.drop());
+
+const billFor = async (customerId: number, period = '2026-02') => {
+  const b = (await billsOf(ctx, customerId)).find((x) => x.period === period && x.kind === 'bill');
+  if (!b) throw new Error(`no ${period} bill for customer ${customerId}`);
+  return { ...b, lines: (await linesOfBill(ctx, b.id)).map((l) => [l.component, l.register, l.tier, l.quantity, l.amount]) };
+};
+
+describe('hand-computed bills', () => {
+  it('monthly tiers: 300 kWh = 180 × 0.50 + 100 × 0.55 + 20 × 0.80 = 161.00', async () => {
+    const b = await billFor(c[0]!);
+    expect(b.lines).toEqual([
+      ['energy', 'total', 1, '180.0000', '90.00'], ['energy', 'total', 2, '100.0000', '55.00'], ['energy', 'total', 3, '20.0000', '16.00'],
+    ]);
+    expect(b.amount).toBe('161.00');
+  });
+
+  it('annual tiers continue from the tier year: 2,000 kWh in January, then 333.33 kWh crosses 2,160', async () => {
+    expect((await billFor(c[1]!, '2026-01')).amount).toBe('1000.00');
+    const b = await billFor(c[1]!);
+    // 160 × 0.50 = 80.00; 173.33 × 0.55 = 95.3315 → 95.33
+    expect(b.lines).toEqual([['energy', 'total', 1, '160.0000', '80.00'], ['energy', 'total', 2, '173.3300', '95.33']]);
+    expect(b.amount).toBe('175.33');
+  });
+
+  it('a tier year starting in February does not count January', async () => {
+    const b = await billFor(c[6]!);
+    // 333.33 × 0.50 = 166.665 → 166.67 (half-up)
+    expect(b.lines).toEqual([['energy', 'total', 1, '333.3300', '166.67']]);
+    expect(b.amount).toBe('166.67');
+  });
+
+  it('residential TOU prices each register and adds the tier surcharge above tier 1', async () => {
+    const b = await billFor(c[2]!);
+    // peak 200 × 0.55 = 110.00; valley 100 × 0.30 = 30.00; ytd 2,100 → 240 kWh in tier 2 × 0.05 = 12.00
+    expect(b.lines).toEqual([
+      ['energy', 'peak', 0, '200.0000', '110.00'], ['energy', 'valley', 0, '100.0000', '30.00'], ['tier_surcharge', 'total', 2, '240.0000', '12.00'],
+    ]);
+    expect(b.amount).toBe('152.00');
+  });
+
+  it('a tariff change mid-period splits consumption by days and prices each part with its version', async () => {
+    const b = await billFor(c[3]!);
+    // 3,100 kWh (sharp 100, peak 1000, flat 1200, valley 800) split 16/31 and 15/31
+    expect(b.lines).toEqual([
+      ['energy', 'sharp', 0, '51.6129', '35.87'], ['energy', 'peak', 0, '516.1290', '298.94'],
+      ['energy', 'flat', 0, '619.3548', '239.13'], ['energy', 'valley', 0, '412.9032', '79.73'],
+      ['transmission', 'total', 0, '1600.0000', '342.56'], ['line_loss', 'total', 0, '1600.0000', '24.48'],
+      ['system_operation', 'total', 0, '1600.0000', '52.00'], ['government_funds', 'total', 0, '1600.0000', '45.76'],
+      ['energy', 'sharp', 0, '48.3871', '34.35'], ['energy', 'peak', 0, '483.8710', '285.48'],
+      ['energy', 'flat', 0, '580.6452', '229.35'], ['energy', 'valley', 0, '387.0968', '77.42'],
+      ['transmission', 'total', 0, '1500.0000', '321.15'], ['line_loss', 'total', 0, '1500.0000', '24.00'],
+      ['system_operation', 'total', 0, '1500.0000', '49.50'], ['government_funds', 'total', 0, '1500.0000', '42.90'],
+    ]);
+    expect(b.amount).toBe('2182.62');
+  });
+
+  it('a two-part bill adds the capacity charge and the power-factor surcharge on basic + energy', async () => {
+    const b = await billFor(c[4]!);
+    // pf = 100000 / √(100000² + 60000²) = 0.857 → 0.86, standard 0.90: +2.00 % of 70,943.00 = 1,418.86
+    expect(b.lines).toEqual([
+      ['energy', 'peak', 0, '30000.0000', '17376.00'], ['energy', 'flat', 0, '40000.0000', '15444.00'],
+      ['energy', 'valley', 0, '30000.0000', '5793.00'], ['transmission', 'total', 0, '100000.0000', '15690.00'],
+      ['line_loss', 'total', 0, '100000.0000', '1390.00'], ['system_operation', 'total', 0, '100000.0000', '3250.00'],
+      ['government_funds', 'total', 0, '100000.0000', '2860.00'], ['basic_capacity', 'total', 0, '500.0000', '12000.00'],
+      ['power_factor', 'total', 0, '70943.0000', '1418.86'],
+    ]);
+    expect(b.amount).toBe('75221.86');
+  });
+
+  it('a meter exchange adds the old meter up to its final register and the new one from its initial register', async () => {
+    const b = await billFor(c[5]!);
+    expect(b.consumption_kwh).toBe('150.0000');
+    expect(b.amount).toBe('75.00');
+  });
+});
