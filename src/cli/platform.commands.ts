@@ -48,7 +48,9 @@ export function registerPlatformCommands(program: Command): void {
     .description('the main job: migrate, seed the demo province if empty, and serve the API and web app')
     .option('--customers <n>', 'demo province size when seeding', (v) => Number(v), DEMO_CUSTOMERS)
     .option('--seed <s>', 'random seed', (v) => Number(v), 1)
-    .action(async (o: { customers: number; seed: number }) => {
+    .option('--seconds-per-day <n>', 'real seconds per simulated day', (v) => Number(v), 8)
+    .option('--start-date <date>', 'first simulated day of a new demo', '2026-01-01')
+    .action(async (o: { customers: number; seed: number; secondsPerDay: number; startDate: string }) => {
       await start(o);
     });
 
