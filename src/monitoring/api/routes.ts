@@ -3,7 +3,7 @@ import {
   AppError, addDays, isIsoDate, notFound, requirePermission, requireScope, today, type AppContext, type Principal,
 } from '../../platform/index.ts';
 import { findOrgByCode, findOrgById, type OrgUnitRow } from '../../org/index.ts';
-import { KPIS, kpiDef } from '../domain/kpis.ts';
+import { KPIS, kpiDef, type KpiDef } from '../domain/kpis.ts';
 import { computeKpis } from '../store/kpi-rollup.ts';
 import { kpiChildren, kpiSeries, kpiTeams, latestKpiDay, type KpiSubjectRow } from '../store/kpi-queries.ts';
 
@@ -66,35 +66,23 @@ export const monitoringRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (
     return { org: orgDto(org), from, to, series };
   });
 
-  /** Drill-down: the children of an org unit with their KPI values on a day, worst first. */
-  app.get('/kpis/children', {
-    schema: { tags: ['monitoring'], querystring: { type: 'object', properties: { org: { type: 'string' }, day: { type: 'string' }, kpi: { type: 'string', default: 'read_success' }, ...pageQuery } } },
-  }, async (req) => {
-    const p = requirePermission(req.principal, 'kpi:read');
-    const q = req.query as { org?: string; day?: string; kpi: string; limit: number; offset: number };
-    checkDate('day', q.day);
-    const def = kpiOrThrow(q.kpi);
-    const org = await orgFor(ctx, p, q.org);
-    const day = q.day ?? (await latestKpiDay(ctx.db, today(ctx.clock)));
-    if (!day) return { org: orgDto(org), day: null, kpi: def.kpi, items: [], total: 0 };
-    const { items, total } = await kpiChildren(ctx.db, org.id, day, def.kpi, def.better, q.limit, q.offset);
-    return { org: orgDto(org), day, kpi: def.kpi, items: items.map(subjectDto), total };
-  });
-
-  /** Collection-operations teams under an org unit with their KPI values on a day, worst first. */
-  app.get('/kpis/teams', {
-    schema: { tags: ['monitoring'], querystring: { type: 'object', properties: { org: { type: 'string' }, day: { type: 'string' }, kpi: { type: 'string', default: 'read_success' }, ...pageQuery } } },
-  }, async (req) => {
-    const p = requirePermission(req.principal, 'kpi:read');
-    const q = req.query as { org?: string; day?: string; kpi: string; limit: number; offset: number };
-    checkDate('day', q.day);
-    const def = kpiOrThrow(q.kpi);
-    const org = await orgFor(ctx, p, q.org);
-    const day = q.day ?? (await latestKpiDay(ctx.db, today(ctx.clock)));
-    if (!day) return { org: orgDto(org), day: null, kpi: def.kpi, items: [], total: 0 };
-    const { items, total } = await kpiTeams(ctx.db, org.path, day, def.kpi, def.better, q.limit, q.offset);
-    return { org: orgDto(org), day, kpi: def.kpi, items: items.map(subjectDto), total };
-  });
+  /** A worst-first drill-down below an org unit on a day: its child units, or its collection teams. */
+  const drillDown = (url: string, list: (org: { id: number; path: string }, day: string, kpi: string, better: KpiDef['better'], limit: number, offset: number) => ReturnType<typeof kpiChildren>) =>
+    app.get(url, {
+      schema: { tags: ['monitoring'], querystring: { type: 'object', properties: { org: { type: 'string' }, day: { type: 'string' }, kpi: { type: 'string', default: 'read_success' }, ...pageQuery } } },
+    }, async (req) => {
+      const p = requirePermission(req.principal, 'kpi:read');
+      const q = req.query as { org?: string; day?: string; kpi: string; limit: number; offset: number };
+      checkDate('day', q.day);
+      const def = kpiOrThrow(q.kpi);
+      const org = await orgFor(ctx, p, q.org);
+      const day = q.day ?? (await latestKpiDay(ctx.db, today(ctx.clock)));
+      if (!day) return { org: orgDto(org), day: null, kpi: def.kpi, items: [], total: 0 };
+      const { items, total } = await list(org, day, def.kpi, def.better, q.limit, q.offset);
+      return { org: orgDto(org), day, kpi: def.kpi, items: items.map(subjectDto), total };
+    });
+  drillDown('/kpis/children', (org, day, kpi, better, limit, offset) => kpiChildren(ctx.db, org.id, day, kpi, better, limit, offset));
+  drillDown('/kpis/teams', (org, day, kpi, better, limit, offset) => kpiTeams(ctx.db, org.path, day, kpi, better, limit, offset));
 
   /** Recompute one day on demand (the daily job does the same); replaces that day atomically. */
   app.post('/kpis/compute', {
