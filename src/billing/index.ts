@@ -11,3 +11,4 @@ export { billHtml, billPdf } from './document/bill-document.ts';
 export { periodBounds, addMonths, tierYearStart, type PeriodBounds } from './domain/period.ts';
 export type { BillingRunRow, BillingCycleRow } from './store/run.repository.ts';
 export type { BillRow, BillLineRow, BillHoldRow } from './store/bills.repository.ts';
+export { cyclesReadOn } from './store/run.repository.ts';

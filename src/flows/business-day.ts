@@ -4,9 +4,8 @@
  * dun → escalate overdue service orders → roll up the KPIs. Every step is idempotent, so a day
  * re-run after a crash finishes the work without doubling any of it.
  */
-import { sql } from 'kysely';
 import type { AppContext } from '../platform/index.ts';
-import { runBilling } from '../billing/index.ts';
+import { cyclesReadOn, runBilling } from '../billing/index.ts';
 import { escalateOverdueOrders, reassignForAbsences } from '../work/index.ts';
 import { computeKpis } from '../monitoring/index.ts';
 import { runMeteringDay, type MeteringDayResult } from './metering-day.ts';
@@ -24,18 +23,12 @@ export interface BusinessDayResult {
   ms: number;
 }
 
-/** Billing cycles whose reading day falls on this date. */
-async function cyclesReadOn(ctx: AppContext, day: string): Promise<string[]> {
-  const r = await sql<{ code: string }>`SELECT code FROM billing_cycle WHERE reading_day = ${Number(day.slice(8, 10))} ORDER BY code`.execute(ctx.db);
-  return r.rows.map((x) => x.code);
-}
-
 /** `billing: false` skips the cycle runs (a simulation's tail, where the chase finishes without new bills). */
 export async function runBusinessDay(ctx: AppContext, day: string, opts: { billing?: boolean } = {}): Promise<BusinessDayResult> {
   const started = performance.now();
   const metering = await runMeteringDay(ctx, day);
   const billing: BusinessDayResult['billing'] = [];
-  for (const cycle of opts.billing === false ? [] : await cyclesReadOn(ctx, day)) {
+  for (const cycle of opts.billing === false ? [] : await cyclesReadOn(ctx.db, Number(day.slice(8, 10)))) {
     const run = await runBilling(ctx, { cycle, period: day.slice(0, 7), startedBy: 'schedule' });
     billing.push({ cycle, period: run.period, bills: run.bills_created, held: run.bills_held, status: run.status });
   }

@@ -37,6 +37,11 @@ export async function findCycle(db: Db, code: string): Promise<BillingCycleRow |
   return (await sql<BillingCycleRow>`SELECT * FROM billing_cycle WHERE code = ${code}`.execute(db)).rows[0];
 }
 
+/** Codes of the billing cycles whose reading day (抄表例日) is this day of the month. */
+export async function cyclesReadOn(db: Db, dayOfMonth: number): Promise<string[]> {
+  return (await sql<{ code: string }>`SELECT code FROM billing_cycle WHERE reading_day = ${dayOfMonth} ORDER BY code`.execute(db)).rows.map((r) => r.code);
+}
+
 export async function findRun(db: Db, id: number): Promise<BillingRunRow | undefined> {
   return (await sql<BillingRunRow>`SELECT * FROM billing_run WHERE id = ${id}`.execute(db)).rows[0];
 }
