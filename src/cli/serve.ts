@@ -8,9 +8,9 @@ export async function serve(opts: { asOf?: string }): Promise<void> {
   await app.listen({ port: ctx.config.port, host: ctx.config.host });
   ctx.log.info(`ZeroTouch API and web app on http://localhost:${ctx.config.port} (${ctx.database.engine})`);
   await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    // Ctrl-C reaches both tsx and this process (and tsx relays it): later signals must not kill the clean stop
+    process.on('SIGINT', () => resolve());
+    process.on('SIGTERM', () => resolve());
   });
   await app.close();
   await ctx.database.close();

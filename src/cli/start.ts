@@ -49,8 +49,9 @@ export async function start(opts: { customers: number; seed: number; secondsPerD
   live.start();
   boot.log.info(`ZeroTouch live demo on http://localhost:${ctx.config.port} — a simulated day every ${opts.secondsPerDay} s (Ctrl-C stops; the next start resumes)`);
   await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
+    // Ctrl-C reaches both tsx and this process (and tsx relays it): later signals must not kill the clean stop
+    process.on('SIGINT', () => resolve());
+    process.on('SIGTERM', () => resolve());
   });
   boot.log.info('stopping…');
   await live.stop();
