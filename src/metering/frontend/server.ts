@@ -157,19 +157,21 @@ export async function startFrontend(ctx: AppContext, opts: FrontendOptions = {})
     return summary;
   };
 
-  let scheduleRunning = false;
+  // the schedule's collection in flight, awaited by stop() so nothing writes after the front-end is gone
+  let scheduled: Promise<void> | null = null;
   const scheduleTimer =
     (opts.scheduleEveryMs ?? 60_000) > 0
       ? setInterval(() => {
-          if (scheduleRunning) return;
+          if (scheduled) return;
           const now = ctx.clock.now();
           const minutesPastMidnight = Math.floor((now.getTime() + 8 * 3600_000) / 60_000) % 1440;
           if (minutesPastMidnight < (opts.collectAfterMinutes ?? 30)) return;
           const day = addDays(businessDate(now), -1);
           const due = [...byConcentrator.values()].filter((s) => s.online && !s.collecting && s.lastCollectedDay !== day);
           if (!due.length) return;
-          scheduleRunning = true;
-          void collectSessions(due, day).finally(() => (scheduleRunning = false));
+          scheduled = collectSessions(due, day)
+            .then(() => undefined, (e: unknown) => ctx.log.error({ err: e, day }, 'front-end: scheduled collection failed'))
+            .finally(() => (scheduled = null));
         }, opts.scheduleEveryMs ?? 60_000)
       : null;
   scheduleTimer?.unref();
@@ -196,10 +198,12 @@ export async function startFrontend(ctx: AppContext, opts: FrontendOptions = {})
     }),
     async stop() {
       if (scheduleTimer) clearInterval(scheduleTimer);
-      await new Promise<void>((resolve) => {
+      const closed = new Promise<void>((resolve) => {
         server.close(() => resolve());
         for (const s of sessions) s.socket.destroy();
       });
+      await scheduled;
+      await closed;
       await sink.flush();
       await links.stop();
       await markAllOffline(ctx.db);
