@@ -1,6 +1,7 @@
 /** Customers: accounts, service points, contacts and channel agreements. */
 export * from './store/customers.repository.ts';
 export * from './store/agreements.repository.ts';
+export * from './store/changes.repository.ts';
 export * from './store/service-points.repository.ts';
 export * from './domain/contacts.ts';
 export { customersRoutes, requireCustomerAccess, loadCustomerFor, customerToDto } from './api/customers.routes.ts';

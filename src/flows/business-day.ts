@@ -4,10 +4,11 @@
  * dun → escalate overdue service orders → roll up the KPIs. Every step is idempotent, so a day
  * re-run after a crash finishes the work without doubling any of it.
  */
-import type { AppContext } from '../platform/index.ts';
+import { addDays, type AppContext } from '../platform/index.ts';
 import { cyclesReadOn, runBilling } from '../billing/index.ts';
 import { escalateOverdueOrders, reassignForAbsences } from '../work/index.ts';
 import { computeKpis } from '../monitoring/index.ts';
+import { applyDueCustomerChanges } from '../customers/index.ts';
 import { runMeteringDay, type MeteringDayResult } from './metering-day.ts';
 import { postReleasedBills } from './payments-post-bills.ts';
 import { runDunning, type DunningRunResult } from './dunning-run.ts';
@@ -20,6 +21,7 @@ export interface BusinessDayResult {
   dunning: DunningRunResult;
   ordersEscalated: number;
   tasksReassigned: number;
+  customerChanges: number;
   ms: number;
 }
 
@@ -32,13 +34,15 @@ export async function runBusinessDay(ctx: AppContext, day: string, opts: { billi
     const run = await runBilling(ctx, { cycle, period: day.slice(0, 7), startedBy: 'schedule' });
     billing.push({ cycle, period: run.period, bills: run.bills_created, held: run.bills_held, status: run.status });
   }
+  // business changes effective from tomorrow on take effect once today's periods are billed
+  const customerChanges = await applyDueCustomerChanges(ctx.db, ctx.clock.now(), addDays(day, 1));
   const posted = await postReleasedBills(ctx);
   const dunning = await runDunning(ctx, day);
   const ordersEscalated = await escalateOverdueOrders(ctx, ctx.clock.now());
   const tasksReassigned = await reassignForAbsences(ctx.db, ctx.clock.now());
   await computeKpis(ctx, day);
   return {
-    day, metering, billing, debitsPosted: posted.posted, dunning, ordersEscalated, tasksReassigned,
+    day, metering, billing, debitsPosted: posted.posted, dunning, ordersEscalated, tasksReassigned, customerChanges,
     ms: Math.round(performance.now() - started),
   };
 }

@@ -5,6 +5,7 @@ import { findTask, setTaskOutcome, transitionTask, validateOutcome, type Outcome
 import { notFound } from '../platform/index.ts';
 import { applyCollectionOutcome } from './work-collection-outcome.ts';
 import { applyMeterExchange } from './work-meter-exchange.ts';
+import { applyBusinessChange } from './work-business-change.ts';
 
 /**
  * Complete a task with its outcome and apply what the outcome means to the other contexts, in one
@@ -25,6 +26,7 @@ export async function completeTaskWithOutcome(
     let applied = outcome;
     if (task.kind === 'manual_collection') applied = await applyCollectionOutcome(trx, at, task, by.actor, outcome);
     if (task.kind === 'meter_exchange') applied = await applyMeterExchange(trx, at, task, by.actor, outcome);
+    if (task.kind === 'business_change') applied = await applyBusinessChange(trx, at, task, by.actor, outcome);
     if (task.kind === 'contact_verification' && outcome.result !== 'unreachable' && task.customer_id !== null) {
       const c = outcome.contact as { kind: 'mobile'; value: string };
       const contactId = await upsertContact(trx, Number(task.customer_id), c.kind, c.value);

@@ -8,6 +8,7 @@ import {
   type CustomerRow, type NoticeChannel,
 } from '../store/customers.repository.ts';
 import { replaceAgreements, upsertContact } from '../store/agreements.repository.ts';
+import { listCustomerChanges } from '../store/changes.repository.ts';
 import { CHANNEL_CONTACT_KINDS, validateContact } from '../domain/contacts.ts';
 
 /** Staff see customers in their org scope; a customer sees only itself. */
@@ -72,12 +73,13 @@ export const customersRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (a
     const c = await loadCustomerFor(ctx, req.principal, number);
     const p = req.principal!;
     const unmasked = p.kind === 'customer' || can(p, 'contacts:unmasked');
-    const [contacts, agreements, meters] = await Promise.all([listContacts(ctx.db, c.id), listAgreements(ctx.db, c.id), listServicePoints(ctx.db, c.id)]);
+    const [contacts, agreements, meters, changes] = await Promise.all([listContacts(ctx.db, c.id), listAgreements(ctx.db, c.id), listServicePoints(ctx.db, c.id), listCustomerChanges(ctx.db, c.id)]);
     return {
       ...customerToDto(c),
       contacts: contacts.map((k) => ({ id: Number(k.id), kind: k.kind, value: unmasked ? k.value : maskContact(k.value), status: k.status })),
       channels: agreements.map((a) => ({ channel: a.channel, contactId: Number(a.contact_id), priority: a.priority, consentedAt: a.consented_at, withdrawnAt: a.withdrawn_at })),
       meters,
+      changes: changes.map((x) => ({ id: Number(x.id), type: x.change_type, effectiveOn: x.effective_on, ...x.payload, taskId: x.task_id === null ? null : Number(x.task_id), recordedBy: x.recorded_by, recordedAt: x.recorded_at, appliedAt: x.applied_at })),
     };
   });
 

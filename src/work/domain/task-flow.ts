@@ -19,7 +19,7 @@ export const CLOSED_STATUSES: TaskStatus[] = ['done', 'cannot_complete', 'cancel
 export function nextTaskStatus(current: TaskStatus, action: TaskAction): TaskStatus {
   const rule = FLOW[action];
   if (!rule.from.includes(current)) {
-    throw new AppError('TASK_TRANSITION_REFUSED', `a task that is ${current} cannot be ${action.replace('_', ' ')}ed; allowed from ${rule.from.join(', ')}`, 409);
+    throw new AppError('TASK_TRANSITION_REFUSED', `a task that is ${current} cannot take "${action.replace('_', ' ')}"; allowed from ${rule.from.join(', ')}`, 409);
   }
   return rule.to;
 }

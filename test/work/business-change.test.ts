@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
+import { testContext, type TestContext } from '../support/db.ts';
+import { signIn, testApp } from '../support/http.ts';
+import { openTasks } from '../../src/work/index.ts';
+import { runBusinessDay } from '../../src/flows/business-day.ts';
+
+let ctx: TestContext;
+let app: FastifyInstance;
+let seq = 0;
+
+interface Place { id: number; number: string; grid: string; category: string }
+
+async function residential(offset: number): Promise<Place> {
+  const r = await sql<Place>`
+    SELECT c.id::int AS id, c.number, g.code AS grid, c.category FROM customer c JOIN org_unit g ON g.id = c.grid_id
+    WHERE c.category = 'residential' AND c.tariff_code = 'RES-TIER' ORDER BY c.number OFFSET ${offset} LIMIT 1`.execute(ctx.db);
+  return r.rows[0]!;
+}
+
+/** A business-change task for the customer, done by the community manager of its grid with the outcome. */
+async function complete(place: Place, outcome: Record<string, unknown>) {
+  const key = `test:business_change:${++seq}`;
+  await openTasks(ctx.db, ctx.clock.now(), [{ kind: 'business_change', idempotencyKey: key, title: `change ${seq}`, customerId: place.id, payload: {}, createdBy: 'test' }]);
+  const id = Number((await sql<{ id: number }>`SELECT id FROM task WHERE idempotency_key = ${key}`.execute(ctx.db)).rows[0]!.id);
+  const gm = await signIn(app, `gm.${place.grid}`);
+  expect((await app.inject({ method: 'POST', url: `/api/v1/tasks/${id}/start`, headers: gm, payload: {} })).statusCode).toBe(200);
+  const res = await app.inject({ method: 'POST', url: `/api/v1/tasks/${id}/complete`, headers: gm, payload: { outcome } });
+  return { id, res, gm };
+}
+
+const customer = async (place: Place) => (await app.inject({ url: `/api/v1/customers/${place.number}`, headers: await signIn(app, 'admin') })).json();
+
+beforeAll(async () => {
+  ctx = await testContext({ customers: 600, now: '2026-03-02T10:00:00+08:00' });
+  app = await testApp(ctx);
+});
+afterAll(async () => {
+  await app?.close();
+  await ctx?.drop();
+});
+
+describe('business changes done by a community manager as the customer\'s agent', () => {
+  it('a rename dated today changes the customer at once and keeps the change on record', async () => {
+    const place = await residential(0);
+    const { res, id } = await complete(place, { changeType: 'name', effectiveDate: '2026-03-02', newName: '王小明' });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json().outcome).toMatchObject({ appliedNow: true });
+    const c = await customer(place);
+    expect(c.name).toBe('王小明');
+    expect(c.changes).toEqual([expect.objectContaining({ type: 'name', effectiveOn: '2026-03-02', newName: '王小明', taskId: id, appliedAt: expect.any(String) })]);
+  });
+
+  it('a tariff change dated next month waits for the day-end schedule of the day before it', async () => {
+    const place = await residential(1);
+    const { res } = await complete(place, { changeType: 'tariff', effectiveDate: '2026-03-05', newTariffCode: 'RES-TOU' });
+    expect(res.statusCode, res.body).toBe(200);
+    expect((await customer(place)).tariffCode).toBe('RES-TIER');
+    for (const day of ['2026-03-02', '2026-03-03']) {
+      ctx.clock.set(`${day}T23:59:00+08:00`);
+      await runBusinessDay(ctx, day, { billing: false });
+      expect((await customer(place)).tariffCode, `after the day-end of ${day}`).toBe('RES-TIER');
+    }
+    ctx.clock.set('2026-03-05T00:30:00+08:00');
+    await runBusinessDay(ctx, '2026-03-04', { billing: false });
+    const c = await customer(place);
+    expect(c.tariffCode).toBe('RES-TOU');
+    expect(c.changes[0].appliedAt).toBeTruthy();
+  });
+
+  it('a move-in names the new occupant and moves the notices to the new occupant\'s mobile', async () => {
+    ctx.clock.set('2026-03-05T10:00:00+08:00');
+    const place = await residential(2);
+    const { res } = await complete(place, { changeType: 'move_in', effectiveDate: '2026-03-05', newName: '李新', contact: { kind: 'mobile', value: '13700001111' } });
+    expect(res.statusCode, res.body).toBe(200);
+    const c = await customer(place);
+    expect(c.name).toBe('李新');
+    const mobile = c.contacts.find((k: { status: string; kind: string }) => k.kind === 'mobile' && k.status === 'verified');
+    expect(mobile).toBeTruthy();
+    const active = c.channels.filter((a: { withdrawnAt: string | null }) => a.withdrawnAt === null);
+    expect(active.map((a: { channel: string }) => a.channel).sort()).toEqual(['sms', 'voice']);
+    expect(active.every((a: { contactId: number }) => a.contactId === mobile.id)).toBe(true);
+  });
+
+  it('a move-out stores the final register on its date', async () => {
+    const place = await residential(3);
+    const { res } = await complete(place, { changeType: 'move_out', effectiveDate: '2026-03-04', finalKwh: '4321.50' });
+    expect(res.statusCode, res.body).toBe(200);
+    const r = await sql<{ total_kwh: string; quality: string; source: string }>`
+      SELECT r.total_kwh::numeric(12,2)::text AS total_kwh, r.quality, r.source FROM meter_reading r JOIN service_point sp ON sp.meter_id = r.meter_id AND sp.removed_on IS NULL
+      WHERE sp.customer_id = ${place.id} AND r.reading_date = '2026-03-04'`.execute(ctx.db);
+    expect(r.rows).toEqual([{ total_kwh: '4321.50', quality: 'actual', source: 'manual' }]);
+  });
+
+  it('refuses an unknown tariff or one of another category with a code, and the task stays in progress', async () => {
+    const place = await residential(4);
+    const unknown = await complete(place, { changeType: 'tariff', effectiveDate: '2026-03-05', newTariffCode: 'NOPE' });
+    expect(unknown.res.statusCode).toBe(400);
+    expect(unknown.res.json().code).toBe('TARIFF_UNKNOWN');
+    const task = (await app.inject({ url: `/api/v1/tasks/${unknown.id}`, headers: unknown.gm })).json();
+    expect(task.status).toBe('in_progress');
+    const other = await complete(place, { changeType: 'tariff', effectiveDate: '2026-03-05', newTariffCode: 'GEN-TOU' });
+    expect(other.res.json().code).toBe('TARIFF_CATEGORY_MISMATCH');
+    expect((await customer(place)).changes).toEqual([]);
+  });
+});
