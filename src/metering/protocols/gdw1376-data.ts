@@ -84,6 +84,20 @@ export type Gdw1376Value =
       readonly zeroSequenceCurrent: string | null;
       readonly apparentPower: PhaseReadings;
     }
+  /**
+   * AFN 10 F1 transparent forwarding (透明转发), e.g. a DL/T 645 frame for a meter behind the
+   * concentrator. Down: the port, its control word, how long the terminal waits for the meter's
+   * answer (frame timeout in 10 ms or s units, byte timeout in 10 ms) and the frame; up: the port
+   * and what the meter answered (empty when it did not).
+   */
+  | {
+      readonly kind: 'transparentForward';
+      readonly port: number;
+      readonly control: number | null;
+      readonly frameTimeoutMs: number | null;
+      readonly byteTimeoutMs: number | null;
+      readonly content: Uint8Array;
+    }
   /** AFN 00 F3: confirm or deny item by item. */
   | {
       readonly kind: 'itemAcknowledgements';
@@ -175,6 +189,34 @@ function itemAcknowledgements(r: ByteReader): Gdw1376Value {
   return { kind: 'itemAcknowledgements', afn, items };
 }
 
+function transparentForward(r: ByteReader, dir: 'down' | 'up'): Gdw1376Value {
+  const port = r.u8('forwarding port');
+  if (dir === 'up') {
+    const k = r.u16le('forwarded byte count');
+    return { kind: 'transparentForward', port, control: null, frameTimeoutMs: null, byteTimeoutMs: null, content: r.take(k, 'forwarded content').slice() };
+  }
+  const control = r.u8('forwarding control word');
+  const frameTimeout = r.u8('frame timeout');
+  const byteTimeout = r.u8('byte timeout');
+  const k = r.u16le('forwarded byte count');
+  return {
+    kind: 'transparentForward', port, control,
+    frameTimeoutMs: (frameTimeout & 0x7f) * (frameTimeout & 0x80 ? 1000 : 10),
+    byteTimeoutMs: byteTimeout * 10,
+    content: r.take(k, 'forwarded content').slice(),
+  };
+}
+
+/** The data of an AFN 10 F1 unit: down with control word and timeouts, up with what came back. */
+export function encodeTransparentForwardBody(f: { port: number; content: Uint8Array } & ({ dir: 'up' } | { dir: 'down'; control: number; frameTimeoutMs: number; byteTimeoutMs: number })): Uint8Array {
+  const k = Uint8Array.of(f.content.length & 0xff, f.content.length >> 8);
+  if (f.content.length > 0xffff) throw new ProtocolError('GDW1376_BAD_DATA', `${f.content.length} bytes cannot be forwarded in one frame`);
+  if (f.dir === 'up') return concatBytes([Uint8Array.of(f.port), k, f.content]);
+  // up to 127 × 10 ms in 10 ms units, else whole seconds (bit 7 set), at most 127 s
+  const frameTimeout = f.frameTimeoutMs <= 1270 ? Math.ceil(f.frameTimeoutMs / 10) : 0x80 | Math.min(127, Math.ceil(f.frameTimeoutMs / 1000));
+  return concatBytes([Uint8Array.of(f.port, f.control, frameTimeout, Math.min(255, Math.ceil(f.byteTimeoutMs / 10))), k, f.content]);
+}
+
 /** Daily (Td_d) and monthly (Td_m) frozen Fn of AFN 0D: energy F1-F12, F161-F176; F17-F24, F177-F184. */
 function frozenTag(fn: number): 'date' | 'month' | null {
   if ((fn >= 1 && fn <= 12) || (fn >= 161 && fn <= 176)) return 'date';
@@ -194,6 +236,7 @@ export function decodeFnData(ctx: FnContext, fn: number, r: ByteReader): Gdw1376
     return null;
   }
   if (afn === 0x02 && fn >= 1 && fn <= 3) return { kind: 'empty' };
+  if (afn === 0x10 && fn === 1) return transparentForward(r, dir);
   if (afn === 0x0c && dir === 'down') return { kind: 'empty' };
   if (afn === 0x0c) {
     if (fn === 25) return instantaneous(r);

@@ -10,7 +10,7 @@ import {
   type Gdw1376Tp,
   type Gdw1376UnitInput,
 } from './gdw1376.ts';
-import { encodeForwardActiveBody, encodeTdD, type EnergyRegisters } from './gdw1376-data.ts';
+import { encodeForwardActiveBody, encodeTdD, encodeTransparentForwardBody, type EnergyRegisters } from './gdw1376-data.ts';
 
 /**
  * The exchanges the collection system runs over Q/GDW 1376.1: the terminal's login, logout and
@@ -33,6 +33,12 @@ const FUNC_USER_DATA_RESPONSE = 8;
  * 0D with C = 0x4B; func 10 is for class-1 (event) data.
  */
 const FUNC_REQUEST_DATA = 11;
+/** "Request class-1 data": how masters send AFN 10 (data forwarding). */
+const FUNC_REQUEST_CLASS1 = 10;
+const FN_TRANSPARENT_FORWARD = 1;
+/** The terminal's first RS-485 meter port; 8 data bits, even parity, 1 stop bit at 2400 bd (DL/T 645-2007). */
+export const RS485_PORT = 2;
+export const DLT645_2400_8E1 = 0x6b;
 
 const P0 = [0];
 
@@ -190,4 +196,43 @@ export function forwardEnergyReadings(frame: Gdw1376Frame): (ForwardEnergyReadin
         : [],
     ),
   );
+}
+
+/** Master → terminal AFN 10 F1: hand a frame (e.g. DL/T 645 relay control) to a meter behind the terminal. */
+export function encodeTransparentForwardRequest(req: {
+  readonly address: Gdw1376Address;
+  readonly seq: number;
+  readonly content: Uint8Array;
+  readonly port?: number;
+  readonly control?: number;
+  readonly frameTimeoutMs?: number;
+  readonly byteTimeoutMs?: number;
+}): Uint8Array {
+  return encodeGdw1376Frame({
+    control: { dir: 'down', prm: true, func: FUNC_REQUEST_CLASS1 },
+    address: req.address,
+    afn: Gdw1376Afn.forward,
+    seq: { seq: req.seq },
+    units: [{
+      pn: P0, fn: [FN_TRANSPARENT_FORWARD],
+      data: encodeTransparentForwardBody({
+        dir: 'down', port: req.port ?? RS485_PORT, control: req.control ?? DLT645_2400_8E1,
+        frameTimeoutMs: req.frameTimeoutMs ?? 5000, byteTimeoutMs: req.byteTimeoutMs ?? 500, content: req.content,
+      }),
+    }],
+  });
+}
+
+/** Terminal → master AFN 10 F1 reply: what the meter answered (empty content when it did not). */
+export function encodeTransparentForwardReply(envelope: ReplyEnvelope, f: { readonly port: number; readonly content: Uint8Array }): Uint8Array {
+  return reply(envelope, Gdw1376Afn.forward, [{ pn: P0, fn: [FN_TRANSPARENT_FORWARD], data: encodeTransparentForwardBody({ dir: 'up', ...f }) }]);
+}
+
+/** The forwarded frame an AFN 10 F1 frame carries (either direction), or null when it carries none. */
+export function transparentForwardOf(frame: Gdw1376Frame): { port: number; content: Uint8Array } | null {
+  if (frame.afn !== Gdw1376Afn.forward) return null;
+  for (const unit of frame.units) {
+    for (const item of unit.items) if (item.value.kind === 'transparentForward') return { port: item.value.port, content: item.value.content };
+  }
+  return null;
 }

@@ -3,6 +3,7 @@ import { concatBytes, fromHex, sum8, toHex } from './bcd.ts';
 import { ProtocolError } from './errors.ts';
 import { decodeGdw1376Frame, encodeGdw1376Frame, gdw1376Items, scanGdw1376Frames, type Gdw1376Address } from './gdw1376.ts';
 import { encodeTdD } from './gdw1376-data.ts';
+import { decodeDlt645Message, encodeDlt645RelayControl, encodeDlt645RelayControlReply } from './dlt645-messages.ts';
 import { decodeDa, decodeDt, encodeDa, encodeDt, groupPns } from './gdw1376-ids.ts';
 import {
   encodeCurrentForwardEnergyReply,
@@ -12,9 +13,12 @@ import {
   encodeGdw1376Confirm,
   encodeGdw1376Deny,
   encodeGdw1376LinkCheck,
+  encodeTransparentForwardReply,
+  encodeTransparentForwardRequest,
   forwardEnergyReadings,
   gdw1376LinkCheckKind,
   replyEnvelopeFor,
+  transparentForwardOf,
   type DailyFrozenEnergyReading,
 } from './gdw1376-messages.ts';
 
@@ -283,5 +287,46 @@ describe('Q/GDW 1376.1 stream scanner', () => {
     const result = scanGdw1376Frames(concatBytes([stray, login]));
     expect(result.frames).toHaveLength(1);
     expect(result.rest).toHaveLength(0);
+  });
+});
+
+describe('AFN 10 F1: a DL/T 645 relay order forwarded to a meter behind the concentrator', () => {
+  const order = { command: 'trip' as const, passwordLevel: 2, password: '123456', operatorCode: '00000001', validUntil: '2026-03-02 12:00:00' };
+  const meterFrame = () => encodeDlt645RelayControl('000000123456', order);
+
+  it('lays out port, control word, timeouts, length, the meter frame and PW, and decodes back', () => {
+    const content = meterFrame();
+    const bytes = encodeTransparentForwardRequest({ address: FROM_MASTER, seq: 5, content });
+    // C = 0x4A (down, PRM, request class-1 data), AFN 10, SEQ with PSEQ 5, DA p0, DT F1
+    const hex = (b: Uint8Array) => toHex(b).replace(/ /g, '').toLowerCase();
+    expect(hex(bytes.slice(6, 7))).toBe('4a');
+    expect(hex(bytes.slice(12, 18))).toBe('1065' + '0000' + '0100');
+    // port 2, 2400 8E1, frame timeout 5 s (bit 7: seconds), byte timeout 500 ms, k little-endian
+    expect(hex(bytes.slice(18, 24))).toBe(`026b8532${content.length.toString(16).padStart(2, '0')}00`);
+    expect(hex(bytes.slice(24, 24 + content.length))).toBe(hex(content));
+    // a downlink AFN 10 carries the 16-byte PW before CS
+    expect(bytes.length).toBe(24 + content.length + 16 + 2);
+    const frame = decodeGdw1376Frame(bytes);
+    expect(frame.pw).toHaveLength(16);
+    expect(transparentForwardOf(frame)).toEqual({ port: 2, content });
+    expect(decodeDlt645Message(transparentForwardOf(frame)!.content)).toMatchObject({ kind: 'relayControlRequest', passwordLevel: 2, password: '123456' });
+  });
+
+  it('carries the meter\'s answer back up, or nothing when the meter kept silent', () => {
+    const request = decodeGdw1376Frame(encodeTransparentForwardRequest({ address: FROM_MASTER, seq: 9, content: meterFrame() }));
+    const answer = encodeDlt645RelayControlReply('000000123456');
+    const up = decodeGdw1376Frame(encodeTransparentForwardReply(replyEnvelopeFor(request), { port: 2, content: answer }));
+    expect(up.control.dir).toBe('up');
+    expect(up.seq.seq).toBe(9);
+    expect(decodeDlt645Message(transparentForwardOf(up)!.content)).toEqual({ kind: 'relayControlReply', address: '000000123456' });
+    const silent = decodeGdw1376Frame(encodeTransparentForwardReply(replyEnvelopeFor(request), { port: 2, content: new Uint8Array(0) }));
+    expect(transparentForwardOf(silent)!.content).toHaveLength(0);
+  });
+
+  it('refuses a forwarded length that runs past the data', () => {
+    const bytes = encodeTransparentForwardRequest({ address: FROM_MASTER, seq: 1, content: meterFrame() });
+    const cut = bytes.slice();
+    cut[22] = 0xff;
+    expect(codeOf(() => decodeGdw1376Frame(refit(cut)))).not.toBe('no error');
   });
 });

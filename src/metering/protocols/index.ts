@@ -97,6 +97,7 @@ export {
 } from './gdw1376.ts';
 export {
   encodeForwardActiveBody,
+  encodeTransparentForwardBody,
   encodeTdD,
   encodeTdM,
   NO_DATA,
@@ -112,6 +113,11 @@ export {
   encodeGdw1376Confirm,
   encodeGdw1376Deny,
   encodeGdw1376LinkCheck,
+  encodeTransparentForwardReply,
+  encodeTransparentForwardRequest,
+  transparentForwardOf,
+  DLT645_2400_8E1,
+  RS485_PORT,
   forwardEnergyReadings,
   gdw1376LinkCheckKind,
   replyEnvelopeFor,
