@@ -2,7 +2,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import { AppError, forbidden, isIsoDate, requirePermission, requireScope, today, type AppContext, type Principal } from '../../platform/index.ts';
 import { loadCustomerFor } from '../../customers/index.ts';
 import { isRejection, PAYMENT_CHANNELS, validatePayment, type PaymentChannel } from '../domain/payment-input.ts';
-import { getPayment, listPayments, paymentOrgPath, postPayment, reversePayment } from '../store/payments.repository.ts';
+import { getPayment, listPayments, paymentOrgPath, reversePayment, settleOutcome } from '../store/payments.repository.ts';
+import { PaymentPostQueue } from '../store/post-queue.ts';
 import { arrearsByAge, ledgerEntries, statementFor } from '../store/statement.repository.ts';
 import { importPayments } from '../store/import.repository.ts';
 import { getReconciliation, listReconciliations, reconcileSettlement } from '../store/reconciliation.repository.ts';
@@ -31,6 +32,9 @@ function asOfParam(ctx: AppContext, asOf: string | undefined): string {
 /** The payments API, mounted under /api/v1. */
 export const paymentsRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
   app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  // concurrent postings share one statement and one commit (group commit); the embedded engine has one connection
+  const postQueue = new PaymentPostQueue(ctx.db, ctx.clock, 'api',
+    ctx.database.engine === 'postgres' ? { concurrency: 4, maxBatch: 256 } : { concurrency: 1, maxBatch: 256 });
 
   app.post('/payments', {
     schema: {
@@ -52,7 +56,7 @@ export const paymentsRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
         throw e;
       });
     }
-    const { payment, duplicate } = await postPayment(ctx.db, ctx.clock, v, actorOf(p), 'api');
+    const { payment, duplicate } = settleOutcome(await postQueue.post(v, actorOf(p)), v);
     return reply.status(duplicate ? 200 : 201).send({ ...payment, duplicate });
   });
 

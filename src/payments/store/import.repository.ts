@@ -1,8 +1,7 @@
-import { sql } from 'kysely';
 import { today, type Clock, type Db } from '../../platform/index.ts';
 import { csvRecords } from '../domain/csv.ts';
 import { isRejection, validatePayment, type PaymentInput } from '../domain/payment-input.ts';
-import type { PaymentSource } from './payments.repository.ts';
+import { postPayments, type PaymentSource } from './payments.repository.ts';
 
 export interface RowRejection {
   line: number;
@@ -17,17 +16,13 @@ export interface BatchPostResult {
   paymentId: number | null;
 }
 
-/** Post many payments in one statement, in file order; each row is exactly-once by (channel, reference). */
+/**
+ * Post many payments in one set-based statement (payments_post_many), in file order; each row is exactly
+ * once by (channel, reference); the same key twice in the batch is posted once.
+ */
 export async function postPaymentBatch(db: Db, clock: Clock, rows: { line: number; p: PaymentInput }[], actor: string, source: PaymentSource): Promise<BatchPostResult[]> {
-  if (!rows.length) return [];
-  const r = await sql<{ line: number; status: BatchPostResult['status']; payment_id: number | null }>`
-    SELECT t.line, x.status, x.payment_id
-    FROM unnest(${rows.map((x) => x.line)}::int[], ${rows.map((x) => x.p.channel)}::text[], ${rows.map((x) => x.p.reference)}::text[],
-                ${rows.map((x) => x.p.customerNumber)}::text[], ${rows.map((x) => x.p.amount)}::numeric[], ${rows.map((x) => x.p.paidOn)}::date[])
-         WITH ORDINALITY AS t(line, channel, reference, customer_number, amount, paid_on, ord)
-    CROSS JOIN LATERAL payments_post(t.channel, t.reference, t.customer_number, t.amount, t.paid_on, ${clock.now()}::timestamptz, ${actor}, ${source}) x
-    ORDER BY t.ord`.execute(db);
-  return r.rows.map((x) => ({ line: x.line, status: x.status, paymentId: x.payment_id === null ? null : Number(x.payment_id) }));
+  const out = await postPayments(db, clock.now(), rows.map((x) => ({ p: x.p, actor })), source);
+  return out.map((o, i) => ({ line: rows[i]!.line, status: o.status, paymentId: o.payment ? o.payment.id : null }));
 }
 
 export const REJECTION_FOR_STATUS = {

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { businessDate, conflict, notFound, type Clock, type Db } from '../../platform/index.ts';
-import { fenToString, toFen, type PaymentInput } from '../domain/payment-input.ts';
+import type { PaymentInput } from '../domain/payment-input.ts';
 import { lockAccountsForUpdate } from './accounts.repository.ts';
 
 export type PostStatus = 'posted' | 'duplicate' | 'conflict' | 'unknown_customer';
@@ -38,30 +38,72 @@ export interface Payment {
   prepaid: string;
 }
 
-/** Post through the one-round-trip SQL function; exactly once per (channel, reference). */
-type Allocations = Payment['allocations'];
+/** One row of payments_post_many: the status of an input row and the stored payment it maps to. */
+interface PostManyRow {
+  ord: number;
+  status: PostStatus;
+  payment_id: number | null;
+  channel: string | null;
+  reference: string | null;
+  customer_id: number | null;
+  customer_number: string | null;
+  amount: string | null;
+  currency: string | null;
+  received_on: string | null;
+  posted_at: Date | null;
+  posted_by: string | null;
+  source: PaymentSource | null;
+  reversed_on: string | null;
+  reversed_by: string | null;
+  reversal_reason: string | null;
+  allocations: { billNo: string; billId: number | null; principal: string; lateFee: string }[] | null;
+  prepaid: string | null;
+}
 
-export async function postPaymentRaw(db: Db, clock: Clock, p: PaymentInput, actor: string, source: PaymentSource): Promise<{ status: PostStatus; paymentId: number | null; customerId: number | null; postedAt: Date | null; allocations: Allocations | null }> {
-  const r = await sql<{ status: PostStatus; payment_id: number | null; customer_id: number | null; posted_at: Date | null; allocations: Allocations | null }>`
-    SELECT status, payment_id, customer_id, posted_at, allocations FROM payments_post(${p.channel}, ${p.reference}, ${p.customerNumber}, ${p.amount}::numeric,
-      ${p.paidOn}::date, ${clock.now()}::timestamptz, ${actor}, ${source})`.execute(db);
-  const row = r.rows[0]!;
-  return { status: row.status, paymentId: row.payment_id === null ? null : Number(row.payment_id), customerId: row.customer_id === null ? null : Number(row.customer_id), postedAt: row.posted_at, allocations: row.allocations };
+/** What one posting came to: the status and, unless the customer is unknown, the stored payment. */
+export interface PostOutcome {
+  status: PostStatus;
+  payment: Payment | null;
+}
+
+function outcomeOf(row: PostManyRow): PostOutcome {
+  if (row.payment_id === null) return { status: row.status, payment: null };
+  return {
+    status: row.status,
+    payment: {
+      id: Number(row.payment_id), channel: row.channel!, reference: row.reference!, customerId: Number(row.customer_id), customerNumber: row.customer_number!,
+      amount: row.amount!, currency: row.currency!.trim(), paidOn: row.received_on!, postedAt: row.posted_at!.toISOString(), postedBy: row.posted_by!,
+      source: row.source!, reversed: row.reversed_on ? { on: row.reversed_on, by: row.reversed_by!, reason: row.reversal_reason! } : null,
+      allocations: (row.allocations ?? []).map((a) => ({ ...a, billId: a.billId === null ? null : Number(a.billId) })),
+      prepaid: row.prepaid!,
+    },
+  };
+}
+
+/**
+ * Post many payments in one statement and one transaction (payments_post_many), each exactly once per
+ * (channel, reference); outcomes in input order. The same key twice in one call is posted once.
+ */
+export async function postPayments(db: Db, at: Date, rows: readonly { p: PaymentInput; actor: string }[], source: PaymentSource): Promise<PostOutcome[]> {
+  if (!rows.length) return [];
+  const r = await sql<PostManyRow>`
+    SELECT * FROM payments_post_many(${rows.map((x) => x.p.channel)}::text[], ${rows.map((x) => x.p.reference)}::text[],
+      ${rows.map((x) => x.p.customerNumber)}::text[], ${rows.map((x) => x.p.amount)}::numeric[], ${rows.map((x) => x.p.paidOn)}::date[],
+      ${rows.map((x) => x.actor)}::text[], ${at}::timestamptz, ${source})`.execute(db);
+  return r.rows.map(outcomeOf);
+}
+
+/** The API's answer for one posting: the payment, or the stable error of an unknown customer or a reused reference. */
+export function settleOutcome(o: PostOutcome, p: PaymentInput): { payment: Payment; duplicate: boolean } {
+  if (o.status === 'unknown_customer') throw notFound('PAYMENT_CUSTOMER_UNKNOWN', `no customer ${p.customerNumber}`);
+  if (o.status === 'conflict') throw conflict('PAYMENT_REFERENCE_CONFLICT', `${p.channel} reference ${p.reference} was already posted with another customer or amount`);
+  return { payment: o.payment!, duplicate: o.status === 'duplicate' };
 }
 
 /** Post one payment and return it; a repeat of the same posting returns the first one (duplicate = true). */
 export async function postPayment(db: Db, clock: Clock, p: PaymentInput, actor: string, source: PaymentSource): Promise<{ payment: Payment; duplicate: boolean }> {
-  const r = await postPaymentRaw(db, clock, p, actor, source);
-  if (r.status === 'unknown_customer') throw notFound('PAYMENT_CUSTOMER_UNKNOWN', `no customer ${p.customerNumber}`);
-  if (r.status === 'conflict') throw conflict('PAYMENT_REFERENCE_CONFLICT', `${p.channel} reference ${p.reference} was already posted with another customer or amount`);
-  if (r.status === 'duplicate') return { payment: (await getPayment(db, r.paymentId!))!, duplicate: true };
-  const allocations = (r.allocations ?? []).map((a) => ({ ...a, billId: a.billId === null ? null : Number(a.billId) }));
-  const used = allocations.reduce((sum, a) => sum + toFen(a.principal) + toFen(a.lateFee), 0n);
-  const payment: Payment = {
-    id: r.paymentId!, channel: p.channel, reference: p.reference, customerId: r.customerId!, customerNumber: p.customerNumber, amount: p.amount, currency: 'CNY',
-    paidOn: p.paidOn, postedAt: r.postedAt!.toISOString(), postedBy: actor, source, reversed: null, allocations, prepaid: fenToString(toFen(p.amount) - used),
-  };
-  return { payment, duplicate: false };
+  const [o] = await postPayments(db, clock.now(), [{ p, actor }], source);
+  return settleOutcome(o!, p);
 }
 
 export async function getPayment(db: Db, id: number): Promise<Payment | undefined> {

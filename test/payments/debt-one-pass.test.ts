@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { testContext, type TestContext } from '../support/db.ts';
+import { arrearsByAge, openBillsAsOf } from '../../src/payments/index.ts';
+import { bill, customersOf, pay, postBills } from './builders.ts';
+
+let ctx: TestContext;
+let who: { id: number; number: string }[];
+
+beforeAll(async () => {
+  ctx = await testContext({ customers: 300, now: '2026-04-30T10:00:00+08:00' });
+  who = [...await customersOf(ctx, 'residential', 6), ...await customersOf(ctx, 'non_residential', 6)];
+  // due dates across the year end, in the future of some as-of dates, partly paid, with a credit note
+  for (const [i, c] of who.entries()) {
+    await postBills(ctx,
+      bill(c.id, `${100 + i}.25`, '2025-11-30', { issuedOn: '2025-11-10' }),
+      bill(c.id, `${40 + i}.10`, '2026-01-25', { issuedOn: '2026-01-05' }),
+      bill(c.id, `${9 + i}.99`, '2026-03-25', { issuedOn: '2026-03-05' }));
+    if (i % 3 === 0) await pay(ctx, c.number, '50.00', '2026-01-10');
+    if (i % 4 === 1) await postBills(ctx, bill(c.id, '-12.34', '2026-02-01', { kind: 'credit' }));
+  }
+});
+afterAll(async () => ctx?.drop());
+
+type Row = { customer_id: number; receivable_id: number; outstanding: string; late_fee_paid: string; late_fee: string };
+
+describe('open debt in one pass', () => {
+  it.each(['2025-12-31', '2026-01-01', '2026-02-15', '2026-03-25', '2026-04-30'])('as of %s: the province-wide pass, one customer at a time and the rate rule per item agree', async (asOf) => {
+    const ids = who.map((c) => c.id);
+    const all = await sql<Row>`SELECT customer_id, receivable_id, outstanding::text, late_fee_paid::text, late_fee::text
+      FROM payments_debt_as_of(${asOf}::date, NULL) WHERE customer_id = ANY (${ids}::bigint[]) ORDER BY receivable_id`.execute(ctx.db);
+    expect(all.rows.length).toBeGreaterThan(0);
+    const one: Row[] = [];
+    for (const id of ids) {
+      one.push(...(await sql<Row>`SELECT customer_id, receivable_id, outstanding::text, late_fee_paid::text, late_fee::text
+        FROM payments_debt_as_of(${asOf}::date, ARRAY[${id}]::bigint[])`.execute(ctx.db)).rows);
+    }
+    expect(one.sort((a, b) => a.receivable_id - b.receivable_id)).toEqual(all.rows);
+    // each fee recomputed item by item with the rule functions of 0601
+    const rule = await sql<{ receivable_id: number; fee: string }>`
+      SELECT d.receivable_id, payments_fee_due(d.outstanding, d.late_fee_paid, payments_fee_factor(c.kind, d.due_date, ${asOf}::date),
+                                               payments_fee_minimum(c.kind, ${asOf}::date))::text AS fee
+      FROM payments_debt_as_of(${asOf}::date, ${ids}::bigint[]) d JOIN customer c ON c.id = d.customer_id ORDER BY d.receivable_id`.execute(ctx.db);
+    expect(rule.rows.map((r) => r.fee)).toEqual(all.rows.map((r) => r.late_fee));
+  });
+
+  it('a non-residential bill due 2025-11-30, unpaid on 2026-02-15: 2‰ for December, 3‰ from January, to the fen', async () => {
+    const c = who[7]!; // non-residential, i = 7 (no payment, no credit note): 107.25 due 2025-11-30
+    const open = await openBillsAsOf(ctx.db, '2026-02-15', [c.id]);
+    // 31 days × 2‰ + 46 days × 3‰ = 0.062 + 0.138 = 0.200 × 107.25 = 21.45
+    expect(open.find((b) => b.dueDate === '2025-11-30')).toMatchObject({ outstanding: '107.25', lateFee: '21.45' });
+  });
+
+  it('arrears of a city are the arrears of its customers; the province total is the sum of all', async () => {
+    const asOf = '2026-02-15';
+    const city = (await sql<{ p: string }>`SELECT substring(org_path FROM '^/[^/]+/[^/]+/[^/]+/') AS p FROM customer WHERE id = ${who[0]!.id}`.execute(ctx.db)).rows[0]!.p;
+    const expected = (await sql<{ customers: number; outstanding: string; late_fee: string }>`
+      SELECT count(DISTINCT d.customer_id)::int AS customers, sum(d.outstanding)::numeric(14,2)::text AS outstanding, sum(d.late_fee)::numeric(14,2)::text AS late_fee
+      FROM payments_debt_as_of(${asOf}::date, NULL) d JOIN customer c ON c.id = d.customer_id WHERE c.org_path LIKE ${`${city}%`}`.execute(ctx.db)).rows[0]!;
+    const scoped = await arrearsByAge(ctx.db, asOf, city);
+    expect(scoped.total).toEqual({ customers: expected.customers, outstanding: expected.outstanding, lateFee: expected.late_fee });
+    const province = await arrearsByAge(ctx.db, asOf, '/');
+    const everyone = (await sql<{ customers: number }>`SELECT count(DISTINCT customer_id)::int AS customers FROM payments_debt_as_of(${asOf}::date, NULL)`.execute(ctx.db)).rows[0]!;
+    expect(province.total.customers).toBe(everyone.customers);
+    expect(province.total.customers).toBeGreaterThanOrEqual(scoped.total.customers);
+    expect(province.bands.reduce((n, b) => n + b.items, 0)).toBe((await sql<{ n: number }>`SELECT count(*)::int AS n FROM payments_debt_as_of(${asOf}::date, NULL)`.execute(ctx.db)).rows[0]!.n);
+  });
+});
