@@ -3,7 +3,7 @@
  * local SMSC simulator over SMPP 3.4, with every submit response and delivery receipt recorded
  * (target: at least 2,000 SMS/s).
  *
- *   LOG_LEVEL=warn npx tsx bench/dunning-dispatch.ts [--notices 100000] [--workers 4] [--batch 2000]
+ *   LOG_LEVEL=warn npx tsx bench/dunning-dispatch.ts [--notices 100000] [--workers 4] [--batch 2000] [--reuse]
  */
 import { sql } from 'kysely';
 import { channelsFor, startChannelSimulators, startDispatcher } from '../src/dunning/index.ts';

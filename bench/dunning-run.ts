@@ -3,7 +3,9 @@
  * (target: 1,000,000 accounts in under 10 s), the same-day rerun (must add nothing), and a later
  * day with the escalations.
  *
- *   LOG_LEVEL=warn npx tsx bench/dunning-run.ts [--customers 1000000]
+ *   LOG_LEVEL=warn npx tsx bench/dunning-run.ts [--customers 1000000] [--reuse]
+ *
+ * `--reuse` keeps the seeded province as a template database and clones it on later runs.
  */
 import { sql } from 'kysely';
 import { runDunning } from '../src/flows/dunning-run.ts';

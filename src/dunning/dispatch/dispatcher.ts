@@ -48,10 +48,16 @@ export interface Dispatcher {
   /** Writes the receipts received so far. */
   flushReports(): Promise<void>;
   /** Counts, and wall-clock ms spent claiming, in channel sends, recording outcomes and recording receipts. */
-  readonly stats: { claimed: number; sent: number; cancelled: number; deferred: number; reports: number; claimMs: number; sendMs: number; recordMs: number; reportMs: number };
+  readonly stats: {
+    claimed: number; sent: number; cancelled: number; deferred: number; reports: number;
+    claimMs: number; sendMs: number; recordMs: number; reportMs: number;
+    /** claimMs by part of the claim transaction (emptyPolls: polls that found nothing due). */
+    claimParts: Record<string, number>;
+  };
 }
 
 const MAX_REPORT_RETRIES = 100;
+const MAX_REPORTS_PER_WRITE = 4000;
 
 export function startDispatcher(ctx: AppContext, options: DispatcherOptions): Dispatcher {
   const o = {
@@ -67,7 +73,9 @@ export function startDispatcher(ctx: AppContext, options: DispatcherOptions): Di
   const channels = new Map<string, Channel>(options.channels.map((c) => [c.kind, c]));
   const limiters = new Map<string, RateLimiter>();
   for (const [kind, perSecond] of Object.entries(options.rateLimits ?? {})) if (perSecond) limiters.set(kind, new RateLimiter(perSecond));
-  const stats = { claimed: 0, sent: 0, cancelled: 0, deferred: 0, reports: 0, claimMs: 0, sendMs: 0, recordMs: 0, reportMs: 0 };
+  const stats = {
+    claimed: 0, sent: 0, cancelled: 0, deferred: 0, reports: 0, claimMs: 0, sendMs: 0, recordMs: 0, reportMs: 0, claimParts: {} as Record<string, number>,
+  };
   let running = true;
   let killed = false;
   let policies: { at: number; bySegment: Map<string, DunningPolicy> } | undefined;
@@ -92,22 +100,34 @@ export function startDispatcher(ctx: AppContext, options: DispatcherOptions): Di
   const unsubscribe = options.channels.map((c) => c.onReport(onReport));
   const unregister = registerCallbackChannels(ctx, options.channels);
 
-  const flushOnce = async (): Promise<void> => {
-    const batch = reportBuffer;
-    reportBuffer = [];
-    if (!batch.length || killed) return;
+  const flushOnce = async (): Promise<number> => {
+    // bounded statements: a backlog is written in several, never in one giant one
+    const batch = reportBuffer.slice(0, MAX_REPORTS_PER_WRITE);
+    reportBuffer = reportBuffer.slice(batch.length);
+    if (!batch.length || killed) return 0;
     const t0 = performance.now();
-    const { noticeIds, unmatched } = await recordReports(ctx.db, batch.map((b) => b.report));
-    await settleNotices(ctx.db, noticeIds, ctx.clock.now());
+    const now = ctx.clock.now();
+    const { noticeIds, unmatched } = await recordReports(ctx.db, batch.map((b) => b.report), now);
+    await settleNotices(ctx.db, noticeIds, now);
     stats.reportMs += performance.now() - t0;
     stats.reports += batch.length - unmatched.length;
     // a receipt can overtake the recording of its submit response: try it again shortly
     const left = new Set(unmatched);
     for (const b of batch) if (left.has(b.report) && b.tries < MAX_REPORT_RETRIES) reportBuffer.push({ ...b, tries: b.tries + 1 });
+    return batch.length;
+  };
+  /** Writes every report buffered when called (in bounded statements). */
+  const flushAll = async (): Promise<void> => {
+    let left = reportBuffer.length;
+    while (left > 0 && !killed) {
+      const n = await flushOnce();
+      if (!n) break;
+      left -= n;
+    }
   };
   const flushReports = async (): Promise<void> => {
     while (flushing) await flushing;
-    flushing = flushOnce().finally(() => (flushing = undefined));
+    flushing = flushAll().finally(() => (flushing = undefined));
     await flushing;
   };
   const flushTimer = setInterval(() => {
@@ -119,17 +139,29 @@ export function startDispatcher(ctx: AppContext, options: DispatcherOptions): Di
     const bySegment = await policyFor();
     const now = ctx.clock.now();
     const today = businessDate(now);
+    let t = performance.now();
+    const lap = (part: string) => {
+      const t1 = performance.now();
+      stats.claimParts[part] = (stats.claimParts[part] ?? 0) + (t1 - t);
+      t = t1;
+    };
     return ctx.db.transaction().execute(async (trx) => {
       const candidates = await lockDueNotices(trx, now, o.batchSize);
+      // an empty queue is polled: count those polls apart from the claims
+      lap(candidates.length ? 'lock' : 'emptyPolls');
       if (!candidates.length) return { claimed: 0, messages: [] };
       const customers = [...new Set(candidates.map((c) => Number(c.customer_id)))];
       await lockAccountsForShare(trx, customers);
+      lap('accounts');
       const open = await openBillsAsOf(trx, today, customers);
+      lap('openBills');
       const ids = candidates.map((c) => Number(c.id));
       const cancelled = new Set(await cancelSettled(trx, ids, open.map((b) => b.billId), now));
+      lap('cancel');
       stats.cancelled += cancelled.size;
       const live = ids.filter((id) => !cancelled.has(id));
       const plan = await planNotices(trx, live, today);
+      lap('plan');
       const channelsOf = new Map<number, string[]>();
       for (const c of plan.channels) {
         const id = Number(c.notice_id);
@@ -152,12 +184,15 @@ export function startDispatcher(ctx: AppContext, options: DispatcherOptions): Di
       }
       stats.deferred += deferrals.length;
       await deferNotices(trx, deferrals);
+      lap('defer');
       const sendSet = new Set(send);
       const leased = await leaseNotices(trx, {
         ids: send, channels: plan.channels.filter((c) => sendSet.has(Number(c.notice_id))), dispatcher: o.name, now,
         leaseUntil: new Date(now.getTime() + o.leaseSeconds * 1000), today,
       });
+      lap('lease');
       await settleNotices(trx, [...nothingToDo, ...leased.failedAtOnce], now);
+      lap('settle');
       return { claimed: candidates.length, messages: leased.messages };
     });
   };

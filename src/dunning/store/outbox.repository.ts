@@ -11,16 +11,26 @@ export interface CandidateRow {
   customer_id: number;
 }
 
-/** Due notices, and notices whose dispatcher lease ran out, locked for this transaction. */
+/**
+ * Notices whose dispatcher lease ran out (their dispatcher died), then due pending notices in
+ * order, locked for this transaction; rows another dispatcher is claiming are skipped.
+ */
 export async function lockDueNotices(trx: Db, now: Date, limit: number): Promise<CandidateRow[]> {
-  const r = await sql<CandidateRow>`
+  const orphaned = await sql<CandidateRow>`
     SELECT n.id, n.customer_id FROM dunning_notice n
-    WHERE n.status IN ('pending', 'sending') AND n.next_attempt_at <= ${now}::timestamptz
-      AND (n.status = 'pending' OR n.claimed_until IS NULL OR n.claimed_until < ${now}::timestamptz)
-    ORDER BY n.next_attempt_at, n.id
+    WHERE n.status = 'sending' AND (n.claimed_until IS NULL OR n.claimed_until < ${now}::timestamptz)
+      AND n.next_attempt_at <= ${now}::timestamptz
+    ORDER BY n.claimed_until NULLS FIRST
     LIMIT ${limit}
     FOR UPDATE SKIP LOCKED`.execute(trx);
-  return r.rows;
+  if (orphaned.rows.length >= limit) return orphaned.rows;
+  const due = await sql<CandidateRow>`
+    SELECT n.id, n.customer_id FROM dunning_notice n
+    WHERE n.status = 'pending' AND n.next_attempt_at <= ${now}::timestamptz
+    ORDER BY n.next_attempt_at, n.id
+    LIMIT ${limit - orphaned.rows.length}
+    FOR UPDATE SKIP LOCKED`.execute(trx);
+  return [...orphaned.rows, ...due.rows];
 }
 
 /**
@@ -204,10 +214,16 @@ export interface ReportInput {
   detail?: string | null;
 }
 
-/** Applies delivery receipts and callbacks; returns touched notices and the reports that matched nothing yet. */
-export async function recordReports(db: Db, reports: ReportInput[]): Promise<{ noticeIds: number[]; unmatched: ReportInput[] }> {
+/**
+ * Applies delivery receipts and callbacks in one statement. A delivered message (or answered call)
+ * settles its notice as delivered right there — whatever its other attempts say, that is the
+ * notice's state (see settleNotices) — so the common receipt costs no second pass. Returns the
+ * notices whose report needs the full settle (failures: retry, failover, give up) and the reports
+ * that matched nothing yet.
+ */
+export async function recordReports(db: Db, reports: ReportInput[], now: Date): Promise<{ noticeIds: number[]; unmatched: ReportInput[] }> {
   if (!reports.length) return { noticeIds: [], unmatched: [] };
-  const r = await sql<{ notice_id: number; message_key: string; provider_message_id: string | null }>`
+  const r = await sql<{ notice_id: number; message_key: string; provider_message_id: string | null; status: string }>`
     WITH rep AS (
       SELECT * FROM jsonb_to_recordset(${JSON.stringify(reports)}::jsonb)
         AS r(message_key text, provider_message_id text, state text, at timestamptz, detail text)
@@ -216,16 +232,24 @@ export async function recordReports(db: Db, reports: ReportInput[]): Promise<{ n
       UNION ALL
       SELECT a.id, r.state, r.at, r.detail, r.provider_message_id FROM rep r JOIN dunning_attempt a ON a.provider_message_id = r.provider_message_id
       WHERE r.message_key IS NULL
+    ), upd AS (
+      UPDATE dunning_attempt a SET status = t.state, retryable = t.state IN ('no_answer', 'busy'), reported_at = t.at,
+             detail = COALESCE(t.detail, a.detail), provider_message_id = COALESCE(a.provider_message_id, t.provider_message_id),
+             sent_at = COALESCE(a.sent_at, t.at)
+      FROM target t WHERE a.id = t.id AND a.status <> 'cancelled'
+      RETURNING a.notice_id, a.message_key, a.provider_message_id, a.status
+    ), delivered AS (
+      UPDATE dunning_notice n SET status = 'delivered', claimed_by = NULL, claimed_until = NULL,
+             finished_at = COALESCE(n.finished_at, ${now}::timestamptz)
+      WHERE n.id IN (SELECT u.notice_id FROM upd u WHERE u.status IN ('delivered', 'answered'))
+        AND n.status NOT IN ('cancelled', 'no_channel', 'delivered')
     )
-    UPDATE dunning_attempt a SET status = t.state, retryable = t.state IN ('no_answer', 'busy'), reported_at = t.at,
-           detail = COALESCE(t.detail, a.detail), provider_message_id = COALESCE(a.provider_message_id, t.provider_message_id),
-           sent_at = COALESCE(a.sent_at, t.at)
-    FROM target t WHERE a.id = t.id AND a.status <> 'cancelled'
-    RETURNING a.notice_id, a.message_key, a.provider_message_id`.execute(db);
+    SELECT notice_id, message_key, provider_message_id, status FROM upd`.execute(db);
   const keys = new Set(r.rows.map((x) => x.message_key));
   const pids = new Set(r.rows.map((x) => x.provider_message_id));
   const unmatched = reports.filter((p) => (p.message_key ? !keys.has(p.message_key) : !pids.has(p.provider_message_id)));
-  return { noticeIds: [...new Set(r.rows.map((x) => Number(x.notice_id)))], unmatched };
+  const toSettle = r.rows.filter((x) => x.status !== 'delivered' && x.status !== 'answered').map((x) => Number(x.notice_id));
+  return { noticeIds: [...new Set(toSettle)], unmatched };
 }
 
 /**
