@@ -2,7 +2,9 @@
  * Front-end benchmark (issue 3): one day of daily frozen readings (AFN 0D F161) for the seeded
  * province's concentrators, collected over loopback TCP from the concentrator simulator and stored
  * in the PostgreSQL server. Target: 1,000 concentrators × 300 meters in < 60 s.
- *   npx tsx bench/metering-frontend.ts [--customers 300000] [--window 4] [--pns 64]
+ * The concentrators run in a worker thread (they are the field, not the front-end); --same-thread puts
+ * them on the front-end's event loop as before.
+ *   npx tsx bench/metering-frontend.ts [--customers 300000] [--window 1] [--pns 64] [--same-thread]
  */
 import { sql } from 'kysely';
 import { createLogger, loadConfig, Rng, SimulatedClock, type AppContext } from '../src/platform/index.ts';
@@ -10,8 +12,12 @@ import { seedProvince } from '../src/sim/seed.ts';
 import { startFrontend } from '../src/metering/frontend/index.ts';
 import { loadFleet } from '../src/sim/concentrator-fleet.ts';
 import { startConcentratorSimulator } from '../src/sim/concentrators.ts';
+import { startConcentratorSimulatorWorker } from '../src/sim/concentrator-worker.ts';
+import fs from 'node:fs';
+import os from 'node:os';
 import { dailyFrozenRegisters } from '../src/sim/meter-model.ts';
 import { arg, benchDatabase, report } from './support.ts';
+import { cpuMeter, cpuText } from './metering-cpu.ts';
 
 process.env.LOG_LEVEL ??= 'warn';
 const DAY = '2026-01-14';
@@ -31,16 +37,24 @@ try {
   const fleet = await loadFleet(ctx.db);
   const fe = await startFrontend(ctx, {
     port: 0, host: '127.0.0.1', scheduleEveryMs: 0,
-    collect: { window: arg('window', 4), pnsPerRequest: arg('pns', 64), requestTimeoutMs: 15_000, retries: 2 },
+    collect: { window: arg('window', 1), pnsPerRequest: arg('pns', 64), requestTimeoutMs: 15_000, retries: 2 },
   });
-  const sim = startConcentratorSimulator({ port: fe.port, concentrators: fleet, seed: SEED, clock: ctx.clock, heartbeatMs: 30_000, reconnectMs: 0 });
+  const simOptions = { port: fe.port, concentrators: fleet, seed: SEED, heartbeatMs: 30_000, reconnectMs: 0 };
+  const sameThread = process.argv.includes('--same-thread');
+  const sim = sameThread
+    ? startConcentratorSimulator({ ...simOptions, clock: ctx.clock })
+    : startConcentratorSimulatorWorker({ ...simOptions, now: ctx.clock.now().toISOString() });
   t = performance.now();
   await sim.ready;
   const loginS = (performance.now() - t) / 1000;
 
+  const load0 = fs.readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
+  const cpu = await cpuMeter(ctx.db);
   t = performance.now();
   const summary = await fe.collectDay(DAY);
   const collectS = (performance.now() - t) / 1000;
+  const collectCpu = await cpu();
+  const load1 = fs.readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
 
   const count = await sql<{ n: number }>`SELECT count(*)::int AS n FROM meter_reading WHERE reading_date = ${DAY}::date AND source = 'frontend'`.execute(ctx.db);
   // integrity: a sample of meters carries exactly what the meter model froze
@@ -63,6 +77,9 @@ try {
     'meters in the fleet': fleet.reduce((a, c) => a + c.meters.length, 0).toLocaleString('en'),
     'login of all concentrators (s)': loginS.toFixed(1),
     'collection wall time (s)': collectS.toFixed(1),
+    'collection CPU (node: both threads)': cpuText(collectCpu),
+    'concentrators on': sameThread ? 'the front-end thread' : 'a worker thread',
+    'machine load (1 min) before / after': `${load0} / ${load1} on ${os.cpus().length} cores`,
     'meters/s': Math.round(summary.read / collectS).toLocaleString('en'),
     'meters read / missing': `${summary.read.toLocaleString('en')} / ${summary.missing}`,
     'readings stored for the day (count)': count.rows[0]!.n.toLocaleString('en'),

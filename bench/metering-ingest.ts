@@ -13,6 +13,7 @@ import { seedProvince } from '../src/sim/seed.ts';
 import { meterAddressOf } from '../src/sim/province.ts';
 import { ensureReadingPartitions, ingestReadingsFile } from '../src/metering/index.ts';
 import { arg, benchDatabase, report } from './support.ts';
+import { cpuMeter, cpuText } from './metering-cpu.ts';
 
 const customers = arg('customers', 300_000);
 const days = arg('days', 4);
@@ -41,12 +42,18 @@ try {
   fs.closeSync(out);
   const rows = customers * days;
 
+  const load0 = fs.readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
+  let cpu = await cpuMeter(database.db);
   let t = performance.now();
   const first = await ingestReadingsFile(ctx, file);
   const firstS = (performance.now() - t) / 1000;
+  const firstCpu = await cpu();
+  cpu = await cpuMeter(database.db);
   t = performance.now();
   const again = await ingestReadingsFile(ctx, file);
   const againS = (performance.now() - t) / 1000;
+  const againCpu = await cpu();
+  const load1 = fs.readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
   const stored = (await sql<{ n: number }>`SELECT count(*)::int AS n FROM meter_reading`.execute(database.db)).rows[0]!.n;
   const quarantined = (await sql<{ n: number }>`SELECT count(*)::int AS n FROM reading_quarantine`.execute(database.db)).rows[0]!.n;
   fs.rmSync(file);
@@ -54,8 +61,12 @@ try {
     'readings in file': rows.toLocaleString('en'),
     'first ingest (s)': firstS.toFixed(2),
     'first ingest readings/s': Math.round(rows / firstS).toLocaleString('en'),
+    'first ingest CPU': cpuText(firstCpu),
+    'first ingest readings per pg CPU s': firstCpu.pg ? Math.round(rows / firstCpu.pg).toLocaleString('en') : 'n/a',
     'rerun (idempotent) (s)': againS.toFixed(2),
     'rerun readings/s': Math.round(rows / againS).toLocaleString('en'),
+    'rerun CPU': cpuText(againCpu),
+    'machine load (1 min) before / after': `${load0} / ${load1} on ${os.cpus().length} cores`,
     'stored / quarantined (reported)': `${first.stored} / ${first.quarantined}; rerun ${again.stored} / ${again.quarantined}`,
     'meter_reading rows / quarantine rows': `${stored} / ${quarantined}`,
     integrity: stored === rows && quarantined === 0 && first.stored === rows ? 'ok' : 'MISMATCH',

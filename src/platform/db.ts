@@ -28,8 +28,11 @@ export type CopyValue = string | number | bigint | boolean | null | undefined;
 
 export interface Session {
   db: Db;
-  /** Bulk-load rows with COPY … FROM STDIN (CSV). Returns the number of rows loaded. */
-  copyFrom(table: string, columns: string[], rows: Iterable<CopyValue[]>): Promise<number>;
+  /**
+   * Bulk-load rows with COPY … FROM STDIN (CSV). Returns the number of rows loaded. A row may also be
+   * one CSV line already encoded (with its newline), for callers that encode faster than toCsvLine.
+   */
+  copyFrom(table: string, columns: string[], rows: Iterable<CopyValue[] | string>): Promise<number>;
 }
 
 export interface Database extends Session {
@@ -87,14 +90,14 @@ async function openPostgres(url: string, max: number): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max });
   const db: Db = new Kysely({ dialect: new PostgresDialect({ pool }) });
 
-  const copyWith = async (client: pg.PoolClient, table: string, columns: string[], rows: Iterable<CopyValue[]>) => {
+  const copyWith = async (client: pg.PoolClient, table: string, columns: string[], rows: Iterable<CopyValue[] | string>) => {
     let n = 0;
     const stream = client.query(copyFromStream(copySql(table, columns)));
     const source = Readable.from(
       (function* () {
         let buf = '';
         for (const r of rows) {
-          buf += toCsvLine(r);
+          buf += typeof r === 'string' ? r : toCsvLine(r);
           n++;
           if (buf.length > 1 << 20) {
             yield buf;
@@ -153,7 +156,12 @@ async function openPostgres(url: string, max: number): Promise<Database> {
 
 // ---------- PGlite (embedded) ----------
 
-/** PGlite is one connection: a promise-chain mutex serialises every unit of work on it. */
+/**
+ * PGlite is one connection: a promise-chain mutex serialises every unit of work on it. PGlite runs in
+ * this thread and settles its promises without I/O, so a long chain of queries would never let the event
+ * loop turn (no HTTP request, socket or Ctrl-C handled until it ends): each lock is granted on a
+ * macrotask (setImmediate), which lets the loop run between units of work.
+ */
 class Mutex {
   private tail: Promise<void> = Promise.resolve();
   lock(): Promise<() => void> {
@@ -161,7 +169,7 @@ class Mutex {
     const next = new Promise<void>((r) => (release = r));
     const prev = this.tail;
     this.tail = prev.then(() => next);
-    return prev.then(() => release);
+    return prev.then(() => new Promise<() => void>((r) => setImmediate(() => r(release))));
   }
 }
 
@@ -229,12 +237,12 @@ async function openPglite(dataDir?: string): Promise<Database> {
   const db: Db = new Kysely({ dialect: pgliteDialect(pglite, mutex) });
   const unlockedDb: Db = new Kysely({ dialect: pgliteDialect(pglite, null) });
 
-  const copyUnlocked = async (table: string, columns: string[], rows: Iterable<CopyValue[]>) => {
+  const copyUnlocked = async (table: string, columns: string[], rows: Iterable<CopyValue[] | string>) => {
     const parts: string[] = [];
     let n = 0;
     let buf = '';
     for (const r of rows) {
-      buf += toCsvLine(r);
+      buf += typeof r === 'string' ? r : toCsvLine(r);
       n++;
       if (buf.length > 1 << 20) {
         parts.push(buf);

@@ -92,7 +92,8 @@ export function startConcentratorSimulator(opts: ConcentratorSimulatorOptions): 
         t.socket?.destroy();
       } else {
         stats.confirmsReceived++;
-        if (!t.heartbeat) {
+        // (the confirm of the logout stop() sends is not a login)
+        if (!t.heartbeat && !stopped) {
           stats.loggedIn++;
           t.heartbeat = setInterval(() => {
             stats.heartbeatsSent++;

@@ -76,6 +76,22 @@ describe('file ingest', () => {
     expect(await readingOf(ctx, d.id, '2026-01-08')).toMatchObject({ total_kwh: '500.0000', peak_kwh: '200.2500' });
   });
 
+  it('merges a meter-day delivered twice in full rows (by address and by asset number): the last row wins', async () => {
+    const g = meters[2]!;
+    const csv = file('repeated.csv', [
+      'meter,date,total,peak,clock_drift_s',
+      `${g.commAddress},2026-01-07,300.5,100,12`,
+      `${g.assetNo},2026-01-07,301.25,,`,
+      `${g.commAddress},2026-01-06,290,95,`,
+    ].join('\n'));
+    const r = await ingestReadingsFile(ctx, csv);
+    expect([r.stored, r.quarantined]).toEqual([3, 0]);
+    expect(await readingOf(ctx, g.id, '2026-01-07')).toMatchObject({ total_kwh: '301.2500', peak_kwh: '100.0000', quality: 'actual' });
+    expect(await readingOf(ctx, g.id, '2026-01-06')).toMatchObject({ total_kwh: '290.0000', peak_kwh: '95.0000' });
+    const drift = await sql<{ d: number }>`SELECT clock_drift_s AS d FROM meter_reading WHERE meter_id = ${g.id} AND reading_date = '2026-01-07'`.execute(ctx.db);
+    expect(drift.rows[0]!.d).toBe(12);
+  });
+
   it('fails with INGEST_FILE_UNREADABLE for a missing file or a header without meter and date', async () => {
     await expect(ingestReadingsFile(ctx, path.join(dir, 'nope.csv'))).rejects.toMatchObject({ code: 'INGEST_FILE_UNREADABLE' });
     await expect(ingestReadingsFile(ctx, file('bad.csv', 'foo,bar\n1,2\n'))).rejects.toMatchObject({ code: 'INGEST_FILE_UNREADABLE' });

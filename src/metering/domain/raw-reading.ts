@@ -124,3 +124,162 @@ export function csvToStage(seq: number, line: string, slots: (number | undefined
   }
   return row;
 }
+
+// ---------- row checks (the shape rules; the meter rules need the database and run in SQL) ----------
+
+/** Why a staged row is refused before its meter is looked up (parse_error / missing_meter) or after. */
+export type StageReason =
+  | 'unparseable' | 'missing_meter' | 'bad_date' | 'future_date' | 'date_too_old'
+  | 'unknown_register' | 'missing_value' | 'negative_value' | 'not_numeric' | 'out_of_range';
+
+/** Typed staging columns the ingest COPYs; `reason` null = the row's shape is good. */
+export const CHECKED_COLUMNS = [
+  'seq', 'comm_ref', 'meter_ref', 'reading_date', 'total', 'sharp', 'peak', 'flat', 'valley', 'drift', 'reason', 'raw',
+] as const;
+export type CheckedRow = [
+  seq: number, commRef: string | null, meterRef: string | null, readingDate: string | null, total: string | null, sharp: string | null,
+  peak: string | null, flat: string | null, valley: string | null, drift: string | null, reason: StageReason | null, raw: string | null,
+];
+
+const REGISTER_NAMES = new Set(['total', 'total_kwh', 'sharp', 'sharp_kwh', 'peak', 'peak_kwh', 'flat', 'flat_kwh', 'valley', 'valley_kwh']);
+const COMM_ADDRESS = /^[0-9]{12}$/;
+const DATE_SHAPE = /^[12][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$/;
+const ANY_NUM = /^-?[0-9]+(\.[0-9]+)?$/;
+const NEG = /^-[0-9]+(\.[0-9]+)?$/;
+// numeric(16,4): at most 12 integer digits
+const NUM = /^[0-9]{1,12}(\.[0-9]+)?$/;
+const DRIFT = /^-?[0-9]{1,9}$/;
+// the text PostgreSQL prints for such a numeric / integer (no leading zeros): then the raw row can be rebuilt from the typed one
+const CANONICAL_NUM = /^(0|[1-9][0-9]*)(\.[0-9]+)?$/;
+const CANONICAL_INT = /^(0|-?[1-9][0-9]*)$/;
+
+function validDate(d: string): boolean {
+  if (!DATE_SHAPE.test(d)) return false;
+  const y = Number(d.slice(0, 4));
+  const m = Number(d.slice(5, 7));
+  const day = Number(d.slice(8, 10));
+  const dim = m === 2 ? (y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28) : m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
+  return day <= dim;
+}
+
+/** 999999999999.99995 and up round to 10^12 in numeric(16,4): too large like a 13th digit. */
+function roundsOver(v: string): boolean {
+  if (!v.startsWith('999999999999.9999')) return false;
+  const fifth = v.charCodeAt(17);
+  return fifth >= 53 && fifth <= 57;
+}
+
+/** The raw row as the quarantine keeps it when the delivery had no JSON object of its own. */
+function rawOf(r: StageRow): string {
+  const o: Record<string, string | number> = { line: r[0] };
+  const put = (k: string, v: string | null) => {
+    if (v !== null) o[k] = v;
+  };
+  put('meter', r[1]);
+  put('date', r[2]);
+  put('total', r[3]);
+  put('sharp', r[4]);
+  put('peak', r[5]);
+  put('flat', r[6]);
+  put('valley', r[7]);
+  put('register', r[8]);
+  put('value', r[9]);
+  put('clock_drift_s', r[10]);
+  return JSON.stringify(o);
+}
+
+function registerValue(reg: string | null, name: Register, column: string | null, value: string | null): string | null {
+  return column ?? (reg === name || reg === `${name}_kwh` ? value : null);
+}
+
+function shapeReason(r: StageRow, reg: string | null, values: (string | null)[], today: string, oldest: string): StageReason | null {
+  const dated = r[2] === null ? 'bad_date' : dateReason(r[2], today, oldest);
+  if (dated) return dated;
+  if (reg !== null && !REGISTER_NAMES.has(reg)) return 'unknown_register';
+  if (reg !== null && r[9] === null) return 'missing_value';
+  for (const v of values) if (v !== null && NEG.test(v)) return 'negative_value';
+  for (const v of values) if (v !== null && !ANY_NUM.test(v)) return 'not_numeric';
+  if (r[10] !== null && !DRIFT.test(r[10])) return 'not_numeric';
+  for (const v of values) if (v !== null && (!NUM.test(v) || roundsOver(v))) return 'out_of_range';
+  return values.every((v) => v === null) ? 'missing_value' : null;
+}
+
+/**
+ * Check one staged row against the shape rules, in the order the quarantine reasons rank (unparseable,
+ * missing meter, [unknown meter and scope in SQL], date, register, value), and type it for COPY.
+ * A bad row carries its raw JSON; a good one only when the typed values would not print back as delivered.
+ */
+export function checkStage(r: StageRow, today: string, oldest: string): CheckedRow {
+  // the common head-end row: full registers, canonical values, no single register, a date seen before
+  // (no closures here: this runs once per row, millions of times)
+  const date = r[2];
+  if (r[11] === null && r[1] !== null && r[8] === null && r[9] === null && date !== null && (r[10] === null || CANONICAL_DRIFT.test(r[10]))
+      && dateReason(date, today, oldest) === null && goodValues(r)) {
+    const ref = r[1];
+    return [r[0], COMM_ADDRESS.test(ref) ? ref : null, ref, date, r[3], r[4], r[5], r[6], r[7], r[10], null, r[12]];
+  }
+  return checkSlow(r, today, oldest);
+}
+
+/** At least one register, and every register given is a good value. */
+function goodValues(r: StageRow): boolean {
+  let present = false;
+  for (let i = 3; i <= 7; i++) {
+    const v = r[i] as string | null;
+    if (v === null) continue;
+    if (!GOOD_VALUE.test(v) || roundsOver(v)) return false;
+    present = true;
+  }
+  return present;
+}
+
+// a value that is numeric, not negative, at most 12 integer digits and prints back as delivered; a drift that fits and prints back
+const GOOD_VALUE = /^(0|[1-9][0-9]{0,11})(\.[0-9]+)?$/;
+const CANONICAL_DRIFT = /^(0|-?[1-9][0-9]{0,8})$/;
+
+let dateCache = new Map<string, StageReason | null>();
+let dateCacheKey = '';
+
+function dateReason(date: string, today: string, oldest: string): StageReason | null {
+  const key = `${today}|${oldest}`;
+  if (key !== dateCacheKey || dateCache.size > 10_000) (dateCache = new Map()), (dateCacheKey = key);
+  let reason = dateCache.get(date);
+  if (reason === undefined) {
+    reason = !validDate(date) ? 'bad_date' : date > today ? 'future_date' : date < oldest ? 'date_too_old' : null;
+    dateCache.set(date, reason);
+  }
+  return reason;
+}
+
+function checkSlow(r: StageRow, today: string, oldest: string): CheckedRow {
+  const seq = r[0];
+  const pre: StageReason | null = r[11] !== null ? (r[11] as StageReason) : r[1] === null ? 'missing_meter' : null;
+  if (pre) return [seq, null, null, null, null, null, null, null, null, null, pre, r[12] ?? rawOf(r)];
+  const ref = r[1]!;
+  const commRef = COMM_ADDRESS.test(ref) ? ref : null;
+  const reg = r[8] === null ? null : r[8].toLowerCase();
+  const value = r[9];
+  const values = [
+    registerValue(reg, 'total', r[3], value), registerValue(reg, 'sharp', r[4], value), registerValue(reg, 'peak', r[5], value),
+    registerValue(reg, 'flat', r[6], value), registerValue(reg, 'valley', r[7], value),
+  ];
+  const reason = shapeReason(r, reg, values, today, oldest);
+  if (reason) return [seq, commRef, ref, null, null, null, null, null, null, null, reason, r[12] ?? rawOf(r)];
+  let raw = r[12];
+  if (raw === null && (reg !== null || value !== null || (r[10] !== null && !CANONICAL_INT.test(r[10])) || values.some((v) => v !== null && !CANONICAL_NUM.test(v)))) {
+    raw = rawOf(r);
+  }
+  return [seq, commRef, ref, r[2], values[0] ?? null, values[1] ?? null, values[2] ?? null, values[3] ?? null, values[4] ?? null, r[10], null, raw];
+}
+
+const NEEDS_QUOTES = /[",\n\r]/;
+
+function csvField(v: string | null): string {
+  if (v === null) return '';
+  return v === '' || NEEDS_QUOTES.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+/** A checked row as one CSV line for COPY (CHECKED_COLUMNS order); checked values need no quoting. */
+export function checkedCsvLine(c: CheckedRow): string {
+  return `${c[0]},${c[1] ?? ''},${c[1] !== null ? c[2] : csvField(c[2])},${c[3] ?? ''},${c[4] ?? ''},${c[5] ?? ''},${c[6] ?? ''},${c[7] ?? ''},${c[8] ?? ''},${c[9] ?? ''},${c[10] ?? ''},${csvField(c[11])}\n`;
+}
