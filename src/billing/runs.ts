@@ -2,7 +2,8 @@ import { sql } from 'kysely';
 import { AppError, today, type AppContext, type Db } from '../platform/index.ts';
 import { assertPeriod, periodBounds } from './domain/period.ts';
 import {
-  completeRun, findCycle, findRun, openRun, prepareRun, rateChunk, readingsSource, type BillingRunRow,
+  claimChunk, completeRun, findCycle, findRun, finishChunk, finishStaging, openRun, planChunks, rateChunk, readingsSource, stageSlice, stageSlices,
+  type BillingRunRow,
 } from './store/run.repository.ts';
 
 export interface BillingRunOptions {
@@ -11,6 +12,11 @@ export interface BillingRunOptions {
   /** Customers (by id range) per transaction; each chunk commits with its progress. */
   chunkSize?: number;
   startedBy?: string;
+  /**
+   * Workers rating chunks at once, each on its own connection (default: 2 on the PostgreSQL server,
+   * 1 on PGlite, which is one connection).
+   */
+  concurrency?: number;
   onProgress?: (run: BillingRunRow) => void;
   /** Called after each committed chunk; tests throw here to simulate a crash between chunks. */
   afterChunk?: (chunksDone: number) => void;
@@ -51,23 +57,55 @@ export async function runBilling(ctx: AppContext, opts: BillingRunOptions): Prom
   return continueBillingRun(ctx, await openBillingRun(ctx, opts), opts);
 }
 
-export async function continueBillingRun(ctx: AppContext, opened: BillingRunRow, opts: Pick<BillingRunOptions, 'onProgress' | 'afterChunk'> = {}): Promise<BillingRunRow> {
+export async function continueBillingRun(
+  ctx: AppContext, opened: BillingRunRow, opts: Pick<BillingRunOptions, 'onProgress' | 'afterChunk' | 'concurrency'> = {},
+): Promise<BillingRunRow> {
   let run = opened;
   const reload = async () => (run = (await findRun(ctx.db, run.id))!);
   if (run.status === 'completed') return run;
+  const workers = Math.max(1, opts.concurrency ?? (ctx.database.engine === 'postgres' ? 2 : 1));
   if (run.status === 'preparing') {
-    await batch(ctx, (trx) => prepareRun(trx, run));
+    // Stage inputs in slices of the customer ids, one per worker at once (a fixed count per engine, so
+    // concurrent starts of a run agree on the slices), then close staging.
+    const slices = await stageSlices(ctx.db, run, ctx.database.engine === 'postgres' ? 2 : 1);
+    await all(slices.map((slice) => () => batch(ctx, (trx) => stageSlice(trx, run, slice))), workers);
+    await batch(ctx, (trx) => finishStaging(trx, run));
     await reload();
     opts.onProgress?.(run);
+  } else {
+    // a run staged before its chunks were recorded
+    await planChunks(ctx.db, run.id);
   }
-  while (run.next_customer_id !== null && run.last_customer_id !== null && run.next_customer_id <= run.last_customer_id) {
-    const lo = run.next_customer_id;
-    const hi = lo + run.chunk_size;
-    await batch(ctx, (trx) => rateChunk(trx, run, lo, hi, ctx.clock.now(), today(ctx.clock)));
-    await reload();
-    opts.onProgress?.(run);
-    opts.afterChunk?.(run.chunks_done);
-  }
+  const staged = run;
+  // Each worker claims an open chunk, rates it and marks it done in one transaction, until none is
+  // left; a failing worker stops the others after their chunk in flight, then the run fails as a whole.
+  let failed = false;
+  const worker = async () => {
+    while (!failed) {
+      const done = await batch(ctx, async (trx) => {
+        const chunk = await claimChunk(trx, staged.id);
+        if (!chunk) return false;
+        const { created, held } = await rateChunk(trx, staged, chunk.lo, chunk.hi, ctx.clock.now(), today(ctx.clock));
+        await finishChunk(trx, staged.id, chunk, created, held, ctx.clock.now());
+        return true;
+      });
+      if (!done) return;
+      const now = (await findRun(ctx.db, staged.id))!;
+      opts.onProgress?.(now);
+      try {
+        opts.afterChunk?.(now.chunks_done);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    }
+  };
+  const results = await Promise.allSettled(Array.from({ length: workers }, () => worker().catch((e: unknown) => {
+    failed = true;
+    throw e;
+  })));
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) throw failure.reason;
   await completeRun(ctx.db, run, ctx.clock.now());
   await reload();
   opts.onProgress?.(run);
@@ -75,18 +113,36 @@ export async function continueBillingRun(ctx: AppContext, opened: BillingRunRow,
   return run;
 }
 
-/** Share of the run's customer id range already rated (0..1). */
+/** Run tasks with at most `limit` at once; rejects with the first failure once every started task has settled. */
+async function all(tasks: (() => Promise<unknown>)[], limit: number): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const lane = async () => {
+    while (!failed && next < tasks.length) {
+      const task = tasks[next++]!;
+      await task().catch((e: unknown) => {
+        failed = true;
+        throw e;
+      });
+    }
+  };
+  const results = await Promise.allSettled(Array.from({ length: Math.min(limit, tasks.length) }, lane));
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) throw failure.reason;
+}
+
+/** Share of the run's chunks already rated (0..1). */
 function progressOf(r: BillingRunRow): number {
   if (r.status === 'completed') return 1;
-  if (r.status === 'preparing' || r.next_customer_id === null || r.first_customer_id === null || r.last_customer_id === null) return 0;
-  return Math.min(1, (r.next_customer_id - r.first_customer_id) / (r.last_customer_id - r.first_customer_id + 1));
+  if (r.status === 'preparing' || r.chunks_total === 0) return 0;
+  return Math.min(1, r.chunks_done / r.chunks_total);
 }
 
 export function runToDto(r: BillingRunRow) {
   return {
     id: r.id, cycle: r.cycle_code, period: r.period, periodStart: r.period_start, periodEnd: r.period_end, status: r.status,
     readingsSource: r.readings_source, customersTotal: r.customers_total, customersSkipped: r.customers_skipped,
-    chunksDone: r.chunks_done, billsCreated: r.bills_created, billsHeld: r.bills_held, billsReleased: r.bills_released,
+    chunksDone: r.chunks_done, chunksTotal: r.chunks_total, billsCreated: r.bills_created, billsHeld: r.bills_held, billsReleased: r.bills_released,
     progress: Math.round(progressOf(r) * 10_000) / 10_000, startedAt: r.started_at, finishedAt: r.finished_at, startedBy: r.started_by,
   };
 }

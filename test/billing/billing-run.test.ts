@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { testContext, type TestContext } from '../support/db.ts';
-import { runBilling } from '../../src/billing/index.ts';
+import { findRun, runBilling } from '../../src/billing/index.ts';
 import { readWholeCycle } from './builders.ts';
 
 let ctx: TestContext;
@@ -63,6 +63,28 @@ describe('billing run', () => {
     const reasons = await sql<{ skip_reason: string }>`SELECT DISTINCT skip_reason FROM billing_run_input WHERE run_id = ${run.id}`.execute(ctx.db);
     expect(reasons.rows).toEqual([{ skip_reason: 'MISSING_READING' }]);
     expect(run.bills_created).toBe(0);
+  });
+
+  it('several workers and two concurrent starts rate a run once: every chunk exactly once, one bill per customer', async () => {
+    const customers = await readWholeCycle(ctx, 'C11', '2025-12-11', '2026-01-11', (id) => 100 + (id % 5) * 20);
+    const [a, b] = await Promise.all([
+      runBilling(ctx, { cycle: 'C11', period: '2026-01', chunkSize: 50, concurrency: 3 }),
+      runBilling(ctx, { cycle: 'C11', period: '2026-01', chunkSize: 50, concurrency: 2 }),
+    ]);
+    expect(b.id).toBe(a.id);
+    // the start whose workers finish the last chunk closes the run
+    const run = (await findRun(ctx.db, a.id))!;
+    expect(run.status).toBe('completed');
+    expect(run.chunks_total).toBeGreaterThan(3);
+    expect(run.chunks_done).toBe(run.chunks_total);
+    const done = await counts('2026-01');
+    expect(done.bills).toBe(customers.length);
+    expect(done.customers).toBe(customers.length);
+    expect(run.bills_created).toBe(customers.length);
+    const chunks = (await sql<{ n: number; done: number; bills: number }>`
+      SELECT count(*)::int AS n, count(done_at)::int AS done, sum(bills_created)::int AS bills
+      FROM billing_run_chunk WHERE run_id = ${run.id}`.execute(ctx.db)).rows[0]!;
+    expect(chunks).toEqual({ n: run.chunks_total, done: run.chunks_total, bills: customers.length });
   });
 
   it('refuses to bill a period before its reading day', async () => {

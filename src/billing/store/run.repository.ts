@@ -15,6 +15,7 @@ export interface BillingRunRow {
   first_customer_id: number | null;
   last_customer_id: number | null;
   next_customer_id: number | null;
+  chunks_total: number;
   customers_total: number;
   customers_skipped: number;
   chunks_done: number;
@@ -73,13 +74,31 @@ async function ruleParams(db: Db): Promise<RuleParams> {
   return { historyPeriods: get('HIGH_VS_HISTORY', 6), estimatedPeriods: get('ESTIMATED_STREAK', 3) };
 }
 
+/** The customer ids of a run's cycle split into `slices` ranges [lo, hi) of equal width, for staging in parallel. */
+export async function stageSlices(db: Db, run: BillingRunRow, slices: number): Promise<{ slice: number; lo: number; hi: number }[]> {
+  const r = (await sql<{ lo: number | null; hi: number | null }>`
+    SELECT min(id) AS lo, max(id) AS hi FROM customer WHERE billing_cycle = ${run.cycle_code} AND status <> 'closed'`.execute(db)).rows[0];
+  if (!r || r.lo === null || r.hi === null) return [];
+  const lo = Number(r.lo);
+  const width = Math.ceil((Number(r.hi) + 1 - lo) / slices);
+  return Array.from({ length: slices }, (_, k) => ({ slice: k, lo: lo + k * width, hi: lo + (k + 1) * width }));
+}
+
 /**
- * Stage every customer of the cycle with its consumption (sum over the meters installed in the
- * period, so a meter exchange adds old-meter and new-meter consumption), its tier-year consumption
- * and its review history; then the peer averages. One transaction, so a crash leaves nothing half-staged.
+ * Stage the customers of the cycle with ids in [lo, hi): consumption (sum over the meters installed
+ * in the period, so a meter exchange adds old-meter and new-meter consumption), tier-year consumption
+ * and review history. Slices of a run are staged in parallel, each in its own transaction; a slice
+ * holds an advisory lock on (run, slice) so concurrent starts of a run stage each slice in turn, and
+ * a slice staged again (a resumed run) adds nothing. A no-op once the run is past preparing.
  */
-export async function prepareRun(db: Db, run: BillingRunRow): Promise<void> {
+export async function stageSlice(db: Db, run: BillingRunRow, slice: { slice: number; lo: number; hi: number }): Promise<void> {
+  await sql`SELECT pg_advisory_xact_lock(${run.id}::int, ${slice.slice}::int)`.execute(db);
+  const st = (await sql<{ status: string }>`SELECT status FROM billing_run WHERE id = ${run.id}`.execute(db)).rows[0];
+  if (st?.status !== 'preparing') return;
   const { historyPeriods, estimatedPeriods } = await ruleParams(db);
+  // Summing the readings per customer: a hash table of a numeric aggregate state per customer costs
+  // more (memory and time) than sorting the segments by customer and aggregating them in order.
+  await sql`SET LOCAL enable_hashagg = off`.execute(db);
   const start = sql.lit(run.period_start);
   const end = sql.lit(run.period_end);
   const readings = sql.table(run.readings_source === 'v_meter_reading' ? 'v_meter_reading' : 'meter_reading');
@@ -89,6 +108,18 @@ export async function prepareRun(db: Db, run: BillingRunRow): Promise<void> {
   const py = Number(run.period.slice(0, 4));
   const pm = Number(run.period.slice(5, 7));
   const usable = sql`('actual', 're_read', 'edited', 'estimated')`;
+  // The days a meter segment can start and end on: the period's bounds, plus the installs and
+  // removals inside the period. Given as constants, they let the readings join prune to those days'
+  // partitions and rows instead of hashing every reading of the period on both sides.
+  const moves = (await sql<{ d0: string[] | null; d1: string[] | null }>`
+    SELECT array_agg(DISTINCT installed_on::text) FILTER (WHERE installed_on > ${start} AND installed_on < ${end}) AS d0,
+           array_agg(DISTINCT removed_on::text) FILTER (WHERE removed_on > ${start} AND removed_on < ${end}) AS d1
+    FROM service_point
+    WHERE (installed_on > ${start} AND installed_on < ${end}) OR (removed_on > ${start} AND removed_on < ${end})`.execute(db)).rows[0];
+  const days = (bound: string, more: string[] | null | undefined) =>
+    sql.join([bound, ...(more ?? [])].map((d) => sql`${sql.lit(String(d).slice(0, 10))}::date`));
+  const startDays = days(run.period_start, moves?.d0);
+  const endDays = days(run.period_end, moves?.d1);
   await sql`
     INSERT INTO billing_run_input (run_id, customer_id, customer_number, tariff_code, category, customer_status, org_path,
       transformer_area_id, capacity_kva, max_demand_kw, reactive_kvarh, q_total, q_sharp, q_peak, q_flat, q_valley,
@@ -98,7 +129,7 @@ export async function prepareRun(db: Db, run: BillingRunRow): Promise<void> {
         to_char(make_date(${py}::int - CASE WHEN ${pm}::int >= t.tier_year_start_month THEN 0 ELSE 1 END, t.tier_year_start_month, 1), 'YYYY-MM') AS tier_year_from,
         EXISTS (SELECT 1 FROM tariff_version v WHERE v.tariff_code = c.tariff_code AND v.effective_from <= ${start}) AS has_tariff
       FROM customer c LEFT JOIN tariff t ON t.code = c.tariff_code
-      WHERE c.billing_cycle = ${run.cycle_code} AND c.status <> 'closed'
+      WHERE c.billing_cycle = ${run.cycle_code} AND c.status <> 'closed' AND c.id >= ${slice.lo} AND c.id < ${slice.hi}
     ),
     seg AS (
       SELECT sp.customer_id, sp.meter_id, greatest(sp.installed_on, ${start}) AS d0, least(coalesce(sp.removed_on, ${end}), ${end}) AS d1
@@ -114,8 +145,8 @@ export async function prepareRun(db: Db, run: BillingRunRow): Promise<void> {
                  WHEN b.quality = 'edited' OR e.quality = 'edited' THEN 1 ELSE 0 END) AS quality_rank,
         ${vee} AS vee_flag
       FROM seg s
-      LEFT JOIN ${readings} b ON b.meter_id = s.meter_id AND b.reading_date = s.d0 AND b.reading_date BETWEEN ${start} AND ${end} AND b.quality IN ${usable}
-      LEFT JOIN ${readings} e ON e.meter_id = s.meter_id AND e.reading_date = s.d1 AND e.reading_date BETWEEN ${start} AND ${end} AND e.quality IN ${usable}
+      LEFT JOIN ${readings} b ON b.meter_id = s.meter_id AND b.reading_date = s.d0 AND b.reading_date IN (${startDays}) AND b.quality IN ${usable}
+      LEFT JOIN ${readings} e ON e.meter_id = s.meter_id AND e.reading_date = s.d1 AND e.reading_date IN (${endDays}) AND e.quality IN ${usable}
       GROUP BY s.customer_id
     ),
     hist AS (
@@ -142,6 +173,16 @@ export async function prepareRun(db: Db, run: BillingRunRow): Promise<void> {
     LEFT JOIN hist h ON h.customer_id = c.id
     LEFT JOIN billing_period_measure m ON m.customer_id = c.id AND m.period = ${run.period}
     ON CONFLICT ON CONSTRAINT billing_run_input_pkey DO NOTHING`.execute(db);
+}
+
+/**
+ * Close the staging of a run once every slice is staged: statistics, the peer averages of the whole
+ * run, the counts and the chunks. Under the run's row lock: a concurrent caller waits, then finds the
+ * run already rating.
+ */
+export async function finishStaging(db: Db, run: BillingRunRow): Promise<void> {
+  const locked = (await sql<{ status: string }>`SELECT status FROM billing_run WHERE id = ${run.id} FOR UPDATE`.execute(db)).rows[0];
+  if (locked?.status !== 'preparing') return;
   // the chunk statements plan on these rows: without fresh statistics they assume a handful
   await sql`ANALYZE billing_run_input`.execute(db);
 
@@ -159,6 +200,38 @@ export async function prepareRun(db: Db, run: BillingRunRow): Promise<void> {
             min(customer_id) AS lo, max(customer_id) AS hi
           FROM billing_run_input WHERE run_id = ${run.id}) s
     WHERE r.id = ${run.id}`.execute(db);
+  await planChunks(db, run.id);
+}
+
+/**
+ * Split the run's customer id range into chunks of chunk_size, once; chunks below next_customer_id
+ * (a run resumed from before chunks were recorded) are already done.
+ */
+export async function planChunks(db: Db, runId: number): Promise<void> {
+  await sql`
+    INSERT INTO billing_run_chunk (run_id, chunk_no, lo, hi, done_at)
+    SELECT r.id, k, r.first_customer_id + k::bigint * r.chunk_size, r.first_customer_id + (k + 1)::bigint * r.chunk_size,
+      CASE WHEN r.first_customer_id + (k + 1)::bigint * r.chunk_size <= r.next_customer_id THEN r.started_at END
+    FROM billing_run r
+    CROSS JOIN LATERAL generate_series(0, ((r.last_customer_id - r.first_customer_id) / r.chunk_size)::int) AS k
+    WHERE r.id = ${runId} AND r.first_customer_id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM billing_run_chunk c WHERE c.run_id = r.id)`.execute(db);
+  await sql`UPDATE billing_run SET chunks_total = (SELECT count(*) FROM billing_run_chunk WHERE run_id = ${runId}) WHERE id = ${runId}`.execute(db);
+}
+
+export interface RunChunk {
+  chunk_no: number;
+  lo: number;
+  hi: number;
+}
+
+/** Claim an open chunk of the run for this transaction; chunks other workers hold are skipped. */
+export async function claimChunk(db: Db, runId: number): Promise<RunChunk | undefined> {
+  const r = await sql<RunChunk>`
+    SELECT chunk_no, lo, hi FROM billing_run_chunk WHERE run_id = ${runId} AND done_at IS NULL
+    ORDER BY chunk_no LIMIT 1 FOR UPDATE SKIP LOCKED`.execute(db);
+  const c = r.rows[0];
+  return c && { chunk_no: Number(c.chunk_no), lo: Number(c.lo), hi: Number(c.hi) };
 }
 
 /**
@@ -240,15 +313,28 @@ export async function rateChunk(db: Db, run: BillingRunRow, lo: number, hi: numb
       ON CONFLICT ON CONSTRAINT bill_hold_pkey DO NOTHING
     )
     SELECT count(*)::int AS created, (count(*) FILTER (WHERE status = 'held'))::int AS held FROM new_bill`.execute(db);
-  const { created, held } = res.rows[0]!;
-  await sql`
-    UPDATE billing_run SET next_customer_id = greatest(next_customer_id, ${hi}), chunks_done = chunks_done + 1,
-      bills_created = bills_created + ${created}, bills_held = bills_held + ${held}, bills_released = bills_released + ${created - held}
-    WHERE id = ${run.id}`.execute(db);
-  return { created, held };
+  return res.rows[0]!;
 }
 
-/** Close the run once every chunk is rated. */
+/**
+ * Mark a claimed chunk done with its counts, in the chunk's transaction, and advance the run's
+ * progress: next_customer_id is the lowest customer id of a chunk not yet done.
+ */
+export async function finishChunk(db: Db, runId: number, chunk: RunChunk, created: number, held: number, at: Date): Promise<void> {
+  await sql`
+    UPDATE billing_run_chunk SET done_at = ${at}::timestamptz, bills_created = ${created}, bills_held = ${held}
+    WHERE run_id = ${runId} AND chunk_no = ${chunk.chunk_no}`.execute(db);
+  await sql`
+    UPDATE billing_run SET chunks_done = chunks_done + 1,
+      next_customer_id = coalesce((SELECT min(lo) FROM billing_run_chunk WHERE run_id = ${runId} AND done_at IS NULL), last_customer_id + 1),
+      bills_created = bills_created + ${created}, bills_held = bills_held + ${held}, bills_released = bills_released + ${created - held}
+    WHERE id = ${runId}`.execute(db);
+}
+
+/** Close the run once every chunk is rated (a no-op while a chunk is still open or the run is closed). */
 export async function completeRun(db: Db, run: BillingRunRow, at: Date): Promise<void> {
-  await sql`UPDATE billing_run SET status = 'completed', finished_at = ${at}::timestamptz WHERE id = ${run.id}`.execute(db);
+  await sql`
+    UPDATE billing_run SET status = 'completed', finished_at = ${at}::timestamptz
+    WHERE id = ${run.id} AND status = 'rating'
+      AND NOT EXISTS (SELECT 1 FROM billing_run_chunk WHERE run_id = ${run.id} AND done_at IS NULL)`.execute(db);
 }
