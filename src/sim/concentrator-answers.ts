@@ -3,7 +3,11 @@ import {
   encodeCurrentForwardEnergyReply,
   encodeDailyFrozenEnergyReply,
   encodeGdw1376Deny,
+  decodeDlt645Message,
+  encodeDlt645RelayControlReply,
+  encodeTransparentForwardReply,
   Gdw1376Afn,
+  transparentForwardOf,
   replyEnvelopeFor,
   type DailyFrozenEnergyReading,
   type EnergyRegisters,
@@ -81,7 +85,31 @@ export function answerRequest(
     if (!readings.length) return [encodeGdw1376Deny(req)];
     return inFrames(readings, (chunk, fir, fin) => encodeCurrentForwardEnergyReply({ ...envelope, seq: { seq: envelope.seq.seq, fir, fin } }, chunk));
   }
+  if (req.afn === Gdw1376Afn.forward) {
+    const forwarded = transparentForwardOf(req);
+    if (!forwarded) return [encodeGdw1376Deny(req)];
+    const answer = meterAnswer(forwarded.content, c, faults, businessDate(clock.now()));
+    return [encodeTransparentForwardReply(envelope, { port: forwarded.port, content: answer })];
+  }
   return [encodeGdw1376Deny(req)];
+}
+
+/**
+ * What a meter behind the concentrator answers a forwarded DL/T 645 frame: a relay order (拉合闸) to
+ * a meter it has and can reach is carried out and confirmed; anything else (a meter it does not have,
+ * an unreachable one, a garbled frame) gets silence, i.e. an empty forward reply.
+ */
+function meterAnswer(content: Uint8Array, c: SimConcentrator, faults: FaultIndex, day: string): Uint8Array {
+  let message: ReturnType<typeof decodeDlt645Message>;
+  try {
+    message = decodeDlt645Message(content);
+  } catch {
+    return new Uint8Array(0);
+  }
+  if (message.kind !== 'relayControlRequest') return new Uint8Array(0);
+  const meter = c.meters.find((m) => m.commAddress === message.address);
+  if (!meter || faults.isUnreachable(meter.meterId, day)) return new Uint8Array(0);
+  return encodeDlt645RelayControlReply(message.address);
 }
 
 /** Flip one byte between SEQ and CS: the checksum no longer matches, the length still does. */

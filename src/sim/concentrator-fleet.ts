@@ -6,6 +6,8 @@ export interface SimMeter {
   pn: number;
   meterId: number;
   category: MeterCategory;
+  /** The meter's 12-digit DL/T 645 address (what a forwarded relay order names). */
+  commAddress?: string;
 }
 
 /** A concentrator the simulator plays: its Q/GDW 1376.1 address and the meters behind it. */
@@ -23,9 +25,9 @@ export interface SimConcentrator {
  */
 export async function loadFleet(db: Db, opts: { count?: number } = {}): Promise<SimConcentrator[]> {
   const limit = opts.count && opts.count > 0 ? opts.count : 2_147_483_647;
-  const r = await sql<{ id: number; area_code: string; terminal_address: number; meter_id: number | null; pn: number | null; category: MeterCategory | null }>`
+  const r = await sql<{ id: number; area_code: string; terminal_address: number; meter_id: number | null; pn: number | null; comm_address: string | null; category: MeterCategory | null }>`
     WITH c AS (SELECT id, area_code, terminal_address FROM concentrator ORDER BY id LIMIT ${limit})
-    SELECT c.id, c.area_code, c.terminal_address, m.id AS meter_id, m.measuring_point AS pn, cu.category
+    SELECT c.id, c.area_code, c.terminal_address, m.id AS meter_id, m.measuring_point AS pn, m.comm_address, cu.category
     FROM c
     LEFT JOIN meter m ON m.concentrator_id = c.id AND m.state = 'installed' AND m.measuring_point IS NOT NULL
     LEFT JOIN service_point sp ON sp.meter_id = m.id AND sp.removed_on IS NULL
@@ -39,7 +41,7 @@ export async function loadFleet(db: Db, opts: { count?: number } = {}): Promise<
       fleet.push(current);
     }
     if (row.meter_id !== null && row.pn !== null) {
-      current.meters.push({ pn: row.pn, meterId: Number(row.meter_id), category: row.category ?? 'residential' });
+      current.meters.push({ pn: row.pn, meterId: Number(row.meter_id), category: row.category ?? 'residential', commAddress: row.comm_address ?? undefined });
     }
   }
   return fleet;

@@ -4,6 +4,7 @@ import { addDays, businessDate, type AppContext } from '../../platform/index.ts'
 import { ingestReadings } from '../ingest/ingest.ts';
 import { upsertReadings } from '../store/readings.repository.ts';
 import type { RawReading } from '../domain/raw-reading.ts';
+import { encodeTransparentForwardRequest, transparentForwardOf } from '../protocols/index.ts';
 import { collectConcentratorDay, type CollectOptions } from './collector.ts';
 import { LinkTracker } from './link-tracker.ts';
 import { ReadingSink, type ReadingSinkOptions } from './reading-sink.ts';
@@ -65,6 +66,12 @@ export interface Frontend {
   collectDay(day: string, concentratorIds?: number[]): Promise<CollectDaySummary>;
   /** Concentrator ids currently logged in. */
   onlineConcentrators(): number[];
+  /**
+   * Hand a DL/T 645 frame to a meter behind a concentrator (AFN 10 F1 transparent forwarding) and
+   * return what the meter answered: empty when it kept silent, 'offline' when the concentrator is not
+   * logged in, 'no_answer' when the concentrator did not answer in time.
+   */
+  forwardToMeter(concentratorId: number, frame: Uint8Array, timeoutMs?: number): Promise<Uint8Array | 'offline' | 'no_answer'>;
 }
 
 const DEFAULT_COLLECT: CollectOptions = { pnsPerRequest: 64, window: 4, requestTimeoutMs: 10_000, retries: 2 };
@@ -183,6 +190,18 @@ export async function startFrontend(ctx: AppContext, opts: FrontendOptions = {})
       return collectSessions(targets, day);
     },
     onlineConcentrators: () => [...byConcentrator.keys()].sort((a, b) => a - b),
+    async forwardToMeter(concentratorId, frame, timeoutMs = collect.requestTimeoutMs) {
+      const s = byConcentrator.get(concentratorId);
+      if (!s?.online) return 'offline';
+      // the concentrator waits up to half our timeout for the meter, so its (empty) answer still reaches us
+      const frames = await s.request((seq) => encodeTransparentForwardRequest({ address: s.address, seq, content: frame, frameTimeoutMs: timeoutMs / 2 }), timeoutMs);
+      if (!frames) return 'no_answer';
+      for (const f of frames) {
+        const forwarded = transparentForwardOf(f);
+        if (forwarded) return forwarded.content;
+      }
+      return 'no_answer';
+    },
     status: () => ({
       ...counters,
       frameErrors: { ...counters.frameErrors },

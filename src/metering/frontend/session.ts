@@ -180,7 +180,7 @@ export class ConcentratorSession {
 
   private onReply(f: Gdw1376Frame): void {
     const p = this.pending.get(f.seq.seq);
-    const isAnswer = !f.control.prm && (f.afn === Gdw1376Afn.historicalData || f.afn === Gdw1376Afn.currentData || f.afn === Gdw1376Afn.confirm);
+    const isAnswer = !f.control.prm && (f.afn === Gdw1376Afn.historicalData || f.afn === Gdw1376Afn.currentData || f.afn === Gdw1376Afn.forward || f.afn === Gdw1376Afn.confirm);
     if (!p || !isAnswer) {
       this.deps.counters.unmatchedReplies++;
       return;
