@@ -29,6 +29,8 @@ export interface Runtime {
   dispatcher: Dispatcher;
   frontend?: Frontend;
   concentrators?: ConcentratorSimulator;
+  /** How long each part took to start (ms), for the start-up figures. */
+  startMs: Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -43,28 +45,39 @@ export async function startChannelsForDemo(seed: number): Promise<ChannelSimulat
 }
 
 export async function startRuntime(ctx: AppContext, opts: RuntimeOptions): Promise<Runtime> {
+  const startMs: Record<string, number> = {};
+  let t = performance.now();
+  const lap = (name: string) => {
+    startMs[name] = Math.round(performance.now() - t);
+    t = performance.now();
+  };
   const app = await buildApp(ctx);
   await app.listen({ port: opts.port, host: opts.host ?? '0.0.0.0' });
+  lap('http');
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
   const url = `http://127.0.0.1:${port}`;
   const sims = await startChannelsForDemo(opts.seed);
   const channels = channelsFor(sims, `${url}/api/v1/channels/callbacks`, { now: () => ctx.clock.now() });
   const dispatcher = startDispatcher(ctx, { channels: channels.all, name: 'demo-dispatcher', batchSize: opts.dispatcherBatch ?? 500 });
+  lap('channels');
 
   let frontend: Frontend | undefined;
   let concentrators: ConcentratorSimulator | undefined;
   if (opts.field) {
     // collection is driven by the day-end schedule (collectDay), so the front-end's own timer is off
     frontend = await startFrontend(ctx, { port: opts.field.frontendPort, host: '127.0.0.1', scheduleEveryMs: 0 });
+    lap('frontend');
     const fleet = await loadFleet(ctx.db);
     const faults = randomFaults(fleet, parseFaultRates(opts.field.faults), opts.seed, opts.field.startDay);
+    lap('fleet');
     concentrators = startConcentratorSimulator({ host: '127.0.0.1', port: frontend.port, concentrators: fleet, faults, seed: opts.seed, clock: ctx.clock, log: ctx.log, reconnectMs: 2000 });
     await concentrators.ready;
+    lap('concentratorsOnline');
   }
 
   return {
-    app, url, sims, dispatcher, frontend, concentrators,
+    app, url, sims, dispatcher, frontend, concentrators, startMs,
     async stop() {
       await concentrators?.stop();
       await frontend?.stop();
