@@ -11,6 +11,7 @@ import { LiveClock } from '../sim/live-clock.ts';
 import { DEFAULT_FAULTS } from '../sim/month.ts';
 import { customersPay, gridManagersWork, teamsReRead } from '../sim/behaviour.ts';
 import { runBusinessDay } from '../flows/business-day.ts';
+import { sendRemoteSwitches } from '../flows/dunning-remote-switch.ts';
 import { openContext } from './context.ts';
 
 export const DEMO_CUSTOMERS = 20_000;
@@ -157,7 +158,9 @@ export async function start(opts: { customers: number; seed: number; secondsPerD
         }
         await runtime?.frontend?.collectDay(day);
         const r = await runBusinessDay(work, day);
-        log.info({ day, ms: r.ms, bills: r.billing, readSuccessRows: r.metering.rollupRows }, 'day closed');
+        // the relay orders the dunning run queued for cost-control meters go out through their concentrators
+        const switches = runtime?.frontend ? await sendRemoteSwitches(work, runtime.frontend) : null;
+        log.info({ day, ms: r.ms, bills: r.billing, readSuccessRows: r.metering.rollupRows, switches }, 'day closed');
       },
       // the people act every few simulated hours, not on every tick
       onTick: async () => {

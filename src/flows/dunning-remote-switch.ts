@@ -1,6 +1,7 @@
 import type { AppContext } from '../platform/index.ts';
 import { findMeterById } from '../assets/index.ts';
 import { claimPendingSwitches, markSwitch, type RemoteSwitchCommandRow } from '../dunning/index.ts';
+import { openTasks } from '../work/index.ts';
 import { decodeDlt645Message, fromHex } from '../metering/protocols/index.ts';
 import type { Frontend } from '../metering/index.ts';
 
@@ -14,8 +15,8 @@ export interface RemoteSwitchResult {
 /**
  * Remote disconnect / reconnect (远程停复电) of cost-control meters: the DL/T 645 relay orders the dunning
  * run queued go to each meter through its concentrator (Q/GDW 1376.1 AFN 10 F1), and the meter's answer
- * settles the command: a relay-control reply confirms it, an error reply or silence fails it (the
- * suspension flow then sends a field job). Commands for a concentrator that is offline stay pending.
+ * settles the command: a relay-control reply confirms it, an error reply or silence fails it and opens
+ * the same job for the field (停电 / 复电 on site). Commands for a concentrator that is offline stay pending.
  */
 export async function sendRemoteSwitches(ctx: AppContext, frontend: Frontend, opts: { limit?: number; timeoutMs?: number } = {}): Promise<RemoteSwitchResult> {
   const online = new Set(frontend.onlineConcentrators());
@@ -28,8 +29,7 @@ export async function sendRemoteSwitches(ctx: AppContext, frontend: Frontend, op
       const meter = await findMeterById(trx, Number(cmd.meter_id));
       const concentratorId = meter?.concentrator_id === null || meter?.concentrator_id === undefined ? null : Number(meter.concentrator_id);
       if (concentratorId === null) {
-        await markSwitch(trx, cmd.id, 'failed', ctx.clock.now(), 'the meter is not behind any concentrator');
-        result.failed++;
+        await fail(trx, cmd, 'the meter is not behind any concentrator');
       } else if (!online.has(concentratorId)) {
         result.waiting++;
       } else {
@@ -39,18 +39,23 @@ export async function sendRemoteSwitches(ctx: AppContext, frontend: Frontend, op
     }
     return out;
   });
-  await Promise.all(claimed.map(async ({ cmd, concentratorId }) => {
+  // one order at a time per concentrator (its link has 16 sequence numbers and one RS-485 bus), concentrators in parallel
+  const byConcentrator = new Map<number, RemoteSwitchCommandRow[]>();
+  for (const { cmd, concentratorId } of claimed) byConcentrator.set(concentratorId, [...(byConcentrator.get(concentratorId) ?? []), cmd]);
+  await Promise.all([...byConcentrator].map(async ([concentratorId, cmds]) => {
+    for (const cmd of cmds) await send(cmd, concentratorId);
+  }));
+  if (claimed.length || result.failed) ctx.log.info(result, 'remote switch orders sent to the meters');
+  return result;
+
+  async function send(cmd: RemoteSwitchCommandRow, concentratorId: number): Promise<void> {
     const answer = await frontend.forwardToMeter(concentratorId, fromHex(cmd.frame_hex), opts.timeoutMs);
     const at = ctx.clock.now();
     if (answer === 'offline' || answer === 'no_answer') {
-      await markSwitch(ctx.db, cmd.id, 'failed', at, `concentrator ${concentratorId}: ${answer === 'offline' ? 'went offline' : 'no answer'}`);
-      result.failed++;
-      return;
+      return fail(ctx.db, cmd, `concentrator ${concentratorId}: ${answer === 'offline' ? 'went offline' : 'no answer'}`);
     }
     if (answer.length === 0) {
-      await markSwitch(ctx.db, cmd.id, 'failed', at, 'the meter did not answer the concentrator');
-      result.failed++;
-      return;
+      return fail(ctx.db, cmd, 'the meter did not answer the concentrator');
     }
     let detail: string;
     let ok = false;
@@ -61,10 +66,20 @@ export async function sendRemoteSwitches(ctx: AppContext, frontend: Frontend, op
     } catch (e) {
       detail = `undecodable answer: ${(e as Error).message}`;
     }
-    await markSwitch(ctx.db, cmd.id, ok ? 'confirmed' : 'failed', at, detail);
-    if (ok) result.confirmed++;
-    else result.failed++;
-  }));
-  if (claimed.length || result.failed) ctx.log.info(result, 'remote switch orders sent to the meters');
-  return result;
+    if (!ok) return fail(ctx.db, cmd, detail);
+    await markSwitch(ctx.db, cmd.id, 'confirmed', at, detail);
+    result.confirmed++;
+  }
+
+  /** A remote order that did not work becomes the same job on site for the customer's team or manager. */
+  async function fail(db: AppContext['db'], cmd: RemoteSwitchCommandRow, detail: string): Promise<void> {
+    const at = ctx.clock.now();
+    await markSwitch(db, cmd.id, 'failed', at, detail);
+    const what = cmd.action === 'disconnect' ? '欠费停电' : '缴费复电';
+    await openTasks(db, at, [{
+      kind: cmd.action, idempotencyKey: `switch-fallback:${cmd.id}`, title: `${what}：远程${cmd.action === 'disconnect' ? '拉闸' : '合闸'}未成功，请现场处理（${detail}）`,
+      customerId: Number(cmd.customer_id), meterId: Number(cmd.meter_id), payload: { switchCommandId: Number(cmd.id), reason: detail }, createdBy: 'front-end',
+    }]);
+    result.failed++;
+  }
 }

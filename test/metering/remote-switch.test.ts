@@ -39,7 +39,7 @@ afterAll(async () => {
 });
 
 describe('remote disconnect through the concentrator (AFN 10 F1 carrying a DL/T 645 relay order)', () => {
-  it('confirms a reachable meter, fails a silent one, keeps an offline concentrator\'s order pending, and sends each once', async () => {
+  it('confirms a reachable meter, fails a silent one over to a field job, keeps an offline concentrator\'s order pending, and sends each once', async () => {
     const reachable = fleet[0]!.meters[0]!;
     const silent = fleet[0]!.meters[1]!;
     const behindOffline = fleet[1]!.meters[0]!;
@@ -58,6 +58,9 @@ describe('remote disconnect through the concentrator (AFN 10 F1 carrying a DL/T 
     expect((await status(reachable)).sent_at).not.toBeNull();
     expect(await status(silent)).toMatchObject({ status: 'failed', detail: 'the meter did not answer the concentrator' });
     expect(await status(behindOffline)).toMatchObject({ status: 'pending' });
+    // the order the meter did not take becomes the same job on site, once
+    const tasks = await sql<{ kind: string; meter_id: number }>`SELECT kind, meter_id FROM task WHERE idempotency_key LIKE 'switch-fallback:%'`.execute(ctx.db);
+    expect(tasks.rows.map((t) => ({ kind: t.kind, meter: Number(t.meter_id) }))).toEqual([{ kind: 'disconnect', meter: silent.meterId }]);
 
     // a second pass sends nothing again; the offline concentrator's order still waits
     expect(await sendRemoteSwitches(ctx, fe, { timeoutMs: 1000 })).toEqual({ confirmed: 0, failed: 0, waiting: 1 });
