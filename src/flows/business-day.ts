@@ -23,26 +23,37 @@ export interface BusinessDayResult {
   tasksReassigned: number;
   customerChanges: number;
   ms: number;
+  /** Milliseconds per step of the day-end schedule. */
+  stepMs: Record<string, number>;
 }
 
 /** `billing: false` skips the cycle runs (a simulation's tail, where the chase finishes without new bills). */
 export async function runBusinessDay(ctx: AppContext, day: string, opts: { billing?: boolean } = {}): Promise<BusinessDayResult> {
   const started = performance.now();
-  const metering = await runMeteringDay(ctx, day);
+  const stepMs: Record<string, number> = {};
+  const timed = async <T>(step: string, fn: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } finally {
+      stepMs[step] = (stepMs[step] ?? 0) + Math.round(performance.now() - t0);
+    }
+  };
+  const metering = await timed('metering', () => runMeteringDay(ctx, day));
   const billing: BusinessDayResult['billing'] = [];
   for (const cycle of opts.billing === false ? [] : await cyclesReadOn(ctx.db, Number(day.slice(8, 10)))) {
-    const run = await runBilling(ctx, { cycle, period: day.slice(0, 7), startedBy: 'schedule' });
+    const run = await timed('billing', () => runBilling(ctx, { cycle, period: day.slice(0, 7), startedBy: 'schedule' }));
     billing.push({ cycle, period: run.period, bills: run.bills_created, held: run.bills_held, status: run.status });
   }
   // business changes effective from tomorrow on take effect once today's periods are billed
-  const customerChanges = await applyDueCustomerChanges(ctx.db, ctx.clock.now(), addDays(day, 1));
-  const posted = await postReleasedBills(ctx);
-  const dunning = await runDunning(ctx, day);
-  const ordersEscalated = await escalateOverdueOrders(ctx, ctx.clock.now());
-  const tasksReassigned = await reassignForAbsences(ctx.db, ctx.clock.now());
-  await computeKpis(ctx, day);
+  const customerChanges = await timed('customerChanges', () => applyDueCustomerChanges(ctx.db, ctx.clock.now(), addDays(day, 1)));
+  const posted = await timed('postBills', () => postReleasedBills(ctx));
+  const dunning = await timed('dunning', () => runDunning(ctx, day));
+  const ordersEscalated = await timed('orders', () => escalateOverdueOrders(ctx, ctx.clock.now()));
+  const tasksReassigned = await timed('reassign', () => reassignForAbsences(ctx.db, ctx.clock.now()));
+  await timed('kpis', () => computeKpis(ctx, day));
   return {
     day, metering, billing, debitsPosted: posted.posted, dunning, ordersEscalated, tasksReassigned, customerChanges,
-    ms: Math.round(performance.now() - started),
+    ms: Math.round(performance.now() - started), stepMs,
   };
 }

@@ -9,7 +9,8 @@ import { businessDate, businessHour, type AppContext } from '../platform/index.t
 import { postPaymentBatch, validatePayment, type PaymentInput } from '../payments/index.ts';
 import { findTask, transitionTask } from '../work/index.ts';
 import { completeTaskWithOutcome } from '../flows/work-task-outcome.ts';
-import { enterManualReading } from '../flows/metering-reread.ts';
+import { closeReReadTasks } from '../flows/metering-reread.ts';
+import { ensureReadingPartitions, upsertReadings } from '../metering/index.ts';
 import { dailyFrozenRegisters, type MeterCategory } from './meter-model.ts';
 
 /** How customers respond to the chase (shares of customers; the rest never pay within the month). */
@@ -71,7 +72,11 @@ export async function customersPay(ctx: AppContext, seed: number): Promise<numbe
   return res.filter((r) => r.status === 'posted').length;
 }
 
-/** Collection teams read on site the meters of re-read tasks open for a while (4–36 h, by task). */
+/**
+ * Collection teams read on site the meters of re-read tasks open for a while (4–36 h, by task). The day's
+ * visits are stored as one batch: the readings (quality re_read) and their audit entries in one
+ * transaction, then the cases and tasks they settle are closed in one set-based pass.
+ */
 export async function teamsReRead(ctx: AppContext, seed: number, meterModelSeed = 1): Promise<number> {
   const now = ctx.clock.now();
   const due = await sql<{ id: number; comm_address: string; meter_id: number; category: MeterCategory }>`
@@ -80,14 +85,21 @@ export async function teamsReRead(ctx: AppContext, seed: number, meterModelSeed 
     WHERE t.kind = 're_read' AND t.closed_at IS NULL
       AND t.opened_at + make_interval(hours => 4 + floor(${unit(seed, sql`'reread:' || t.id`)} * 32)::int) <= ${now}::timestamptz
     ORDER BY t.id LIMIT 5000`.execute(ctx.db);
+  if (!due.rows.length) return 0;
   const day = businessDate(now);
-  let done = 0;
-  for (const t of due.rows) {
-    const r = dailyFrozenRegisters(meterModelSeed, { meterId: Number(t.meter_id), category: t.category }, day);
-    await enterManualReading(ctx, { meter: t.comm_address, date: day, values: r, enteredBy: 'sim:collection-team' });
-    done++;
-  }
-  return done;
+  const visits = due.rows.map((t) => ({ t, r: dailyFrozenRegisters(meterModelSeed, { meterId: Number(t.meter_id), category: t.category }, day) }));
+  await ensureReadingPartitions(ctx.db, day, day);
+  await ctx.db.transaction().execute(async (trx) => {
+    await upsertReadings(trx, now, visits.map(({ t, r }) => ({
+      meterId: Number(t.meter_id), readingDate: day, totalKwh: r.total, sharpKwh: r.sharp, peakKwh: r.peak, flatKwh: r.flat, valleyKwh: r.valley,
+      quality: 're_read' as const, source: 'manual' as const,
+    })));
+    await trx.insertInto('audit_log').values(visits.map(({ t, r }) => ({
+      at: now, actor: 'sim:collection-team', action: 'reading.reread.enter', subject: `meter:${t.comm_address}`, detail: JSON.stringify({ date: day, ...r }),
+    }))).execute();
+  });
+  await closeReReadTasks(ctx, visits.map(({ t }) => Number(t.meter_id)));
+  return visits.length;
 }
 
 /**

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { createLogger, loadConfig, migrate, openDatabase, SimulatedClock, type AppContext, type Database } from '../platform/index.ts';
+import { AppError, createLogger, loadConfig, migrate, openDatabase, SimulatedClock, type AppContext, type Database } from '../platform/index.ts';
 import { freshServerDatabase } from '../platform/fresh-database.ts';
 import { seedProvince } from './seed.ts';
 import { DEFAULT_FAULTS, simulateMonths } from './month.ts';
@@ -18,7 +18,7 @@ export function registerSimulateCommand(program: Command): void {
     .option('--tail-days <n>', 'days after the last billing month for the chase to finish', (v) => Number(v), 35)
     .option('--faults <spec>', 'field faults (see `zerotouch sim concentrators --help`)', DEFAULT_FAULTS)
     .option('--out <file>', 'where to write the JSON report', 'artifacts/simulation-report.json')
-    .option('--keep', 'keep the simulation database on the PostgreSQL server (default: drop it)')
+    .option('--keep', 'keep the simulation database: a new database on the DATABASE_URL server (its name is printed), else the PGlite folder ZEROTOUCH_DATA, which must be empty (default: a throwaway database)')
     .option('--quiet', 'no per-day progress')
     .action(async (o: { customers: number; months: number; seed: number; start: string; tailDays: number; faults: string; out: string; keep?: boolean; quiet?: boolean }) => {
       const config = loadConfig();
@@ -29,6 +29,13 @@ export function registerSimulateCommand(program: Command): void {
         const fresh = await freshServerDatabase(config.databaseUrl, 'zt_sim');
         database = fresh.database;
         drop = o.keep ? async () => { process.stderr.write(`kept database ${fresh.name}\n`); await database.close(); } : fresh.drop;
+      } else if (o.keep) {
+        if (fs.existsSync(config.dataDir) && fs.readdirSync(config.dataDir).length > 0) {
+          throw new AppError('SIMULATE_DATA_NOT_EMPTY', `--keep simulates into ZEROTOUCH_DATA (${config.dataDir}), which is not empty; point ZEROTOUCH_DATA at a new folder`);
+        }
+        database = await openDatabase({ dataDir: config.dataDir });
+        await migrate(database);
+        drop = async () => { process.stderr.write(`kept PGlite data in ${config.dataDir}\n`); await database.close(); };
       } else {
         database = await openDatabase({});
         await migrate(database);
