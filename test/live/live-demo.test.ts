@@ -67,11 +67,10 @@ async function dashboard(page: Page): Promise<{ asOf: string; cards: Record<stri
   return { asOf, cards };
 }
 
-/** Reload the page (the user pressing F5) until the dashboard shows KPIs as of a day after `after`. */
+/** Watch the open page (it refreshes itself; nobody presses F5) until it shows KPIs as of a day after `after`. */
 async function dashboardAfter(page: Page, after: string, timeoutMs: number): Promise<{ asOf: string; cards: Record<string, string> }> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    await page.reload();
     await page.getByTestId('as-of').waitFor();
     await page.locator('[data-testid="kpi-read_success"]').waitFor({ timeout: 15_000 }).catch(() => undefined);
     const d = await dashboard(page);

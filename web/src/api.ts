@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 
 /** The signed-in user as the login endpoints return it. */
 export interface User {
@@ -71,16 +71,25 @@ export async function api<T>(path: string, opts: { method?: string; body?: unkno
 }
 
 /** Fetch on mount and whenever the path or query changes; `null` path waits. */
-export function useApi<T>(path: string | null, query?: Query) {
+/**
+ * GET `path` (with `query`) and keep the answer; `refreshMs` polls it again on that period, quietly
+ * (no loading state, the previous data stays shown until the new one arrives): the monitoring
+ * center moves by itself as the day-end rollups land.
+ */
+export function useApi<T>(path: string | null, query?: Query, opts: { refreshMs?: number } = {}) {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<ApiError | undefined>(undefined);
   const [loading, setLoading] = useState(false);
   const [tick, setTick] = useState(0);
+  const [poll, setPoll] = useState(0);
+  const shown = useRef<string | null>(null);
   const key = path === null ? null : withQuery(path, query);
   useEffect(() => {
     if (key === null) return;
     let live = true;
-    setLoading(true);
+    // the same request again (a poll or a reload) keeps what is shown until the answer arrives
+    if (shown.current !== key) setLoading(true);
+    shown.current = key;
     api<T>(key)
       .then((d) => live && (setData(d), setError(undefined)))
       .catch((e: unknown) => live && setError(e instanceof ApiError ? e : new ApiError('NETWORK', String(e), 0)))
@@ -88,7 +97,13 @@ export function useApi<T>(path: string | null, query?: Query) {
     return () => {
       live = false;
     };
-  }, [key, tick]);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [key, tick, poll]);
+  useEffect(() => {
+    if (!opts.refreshMs || key === null) return;
+    const timer = setInterval(() => setPoll((p) => p + 1), opts.refreshMs);
+    return () => clearInterval(timer);
+  }, [key, opts.refreshMs]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
   return { data, error, loading, reload };
 }

@@ -17,6 +17,8 @@ interface SubjectPage { org: Org; day: string | null; kpi: string; items: Subjec
 const HEADLINE = ['read_success', 'meters_unread', 'reread_open', 'channel_coverage', 'cleared_without_person', 'collection_rate', 'arrears_total', 'households_per_staff', 'tasks_overdue', 'manual_collection_open', 'orders_in_limit', 'connections_in_limit'];
 const TABLE_KPIS = ['read_success', 'channel_coverage', 'reread_open', 'collection_rate', 'arrears_total', 'tasks_overdue'];
 const PAGE_SIZE = 20;
+/** The centers' screens follow the day-end rollups without a reload. */
+const REFRESH_MS = 5000;
 
 /** The province overview: KPI cards, a trend per KPI, and the units below worst first, drilling down to the grid. */
 export default function Monitoring() {
@@ -30,9 +32,9 @@ export default function Monitoring() {
 
   const defs = useApi<{ items: KpiDef[] }>('/kpis/definitions');
   const defOf = useMemo(() => new Map((defs.data?.items ?? []).map((d) => [d.kpi, d])), [defs.data]);
-  const series = useApi<{ org: Org; from: string; to: string; series: Record<string, SeriesPoint[]> }>('/kpis', { org: orgCode });
+  const series = useApi<{ org: Org; from: string; to: string; series: Record<string, SeriesPoint[]> }>('/kpis', { org: orgCode }, { refreshMs: REFRESH_MS });
   const org = series.data?.org;
-  const subjects = useApi<SubjectPage>(org ? (tab === 'teams' ? '/kpis/teams' : '/kpis/children') : null, { org: org?.code, kpi, limit: PAGE_SIZE, offset });
+  const subjects = useApi<SubjectPage>(org ? (tab === 'teams' ? '/kpis/teams' : '/kpis/children') : null, { org: org?.code, kpi, limit: PAGE_SIZE, offset }, { refreshMs: REFRESH_MS });
   const tree = useApi<{ items: Org[] }>('/org/tree', { maxLevel: 'county' });
 
   const def = defOf.get(kpi);
