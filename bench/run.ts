@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const NOT_BENCHES = new Set(['run', 'support', 'dunning-fixture']);
+const NOT_BENCHES = new Set(['run', 'support', 'dunning-fixture', 'metering-cpu']);
 const benches = readdirSync(here)
   .filter((f) => f.endsWith('.ts') && !NOT_BENCHES.has(f.slice(0, -3)))
   .map((f) => f.slice(0, -3))
@@ -31,7 +31,7 @@ const QUICK: Record<string, string[]> = {
   'monitoring-kpi-api': ['--customers', '50000', '--days', '60', '--requests', '100'],
   'payments-latefee': ['--customers', '100000'],
   'payments-post': ['--customers', '20000', '--payments', '5000'],
-  simulate: ['--customers', '5000'],
+  simulate: ['--customers', '5000', '--tail-days', '10'],
   'start-dashboard': [],
 };
 
