@@ -35,24 +35,26 @@ export async function runVeeRules(db: Db, day: string, at: Date, p: MeteringPoli
                     AND q.reading_date >= ${d} - ${p.lookbackDays}::int AND ${real('q')} ORDER BY q.reading_date DESC LIMIT 1) pr ON true
     WHERE t.reading_date = ${d} AND ${judged('t')} AND t.total_kwh < pr.total_kwh`);
 
-  // the day's consumption against the median of the meter's own daily consumption over the history window
+  // the day's consumption against the median of the meter's own daily consumption over the history window;
+  // only a day over the floor can be a spike, so history is read (by index, per meter) for those meters alone
   const spike = await insert('spike', sql`
-    WITH h AS MATERIALIZED (
-      SELECT meter_id, reading_date, total_kwh - lag(total_kwh) OVER w AS used, reading_date - lag(reading_date) OVER w AS gap
-      FROM meter_reading
-      WHERE reading_date BETWEEN ${d} - ${p.spikeHistoryDays + 1}::int AND ${d} AND ${real()}
-      WINDOW w AS (PARTITION BY meter_id ORDER BY reading_date)
-    ),
-    -- only a day over the floor can be a spike: the medians are computed for those meters alone
-    td AS MATERIALIZED (SELECT meter_id, used FROM h WHERE reading_date = ${d} AND gap = 1 AND used > ${p.spikeFloorKwh}::numeric),
-    med AS MATERIALIZED (
-      SELECT meter_id, percentile_cont(0.5) WITHIN GROUP (ORDER BY used)::numeric AS median, count(*) AS n
-      FROM h WHERE meter_id IN (SELECT meter_id FROM td) AND reading_date < ${d} AND gap = 1 AND used >= 0 GROUP BY meter_id
+    WITH td AS MATERIALIZED (
+      SELECT t.meter_id, t.total_kwh - y.total_kwh AS used
+      FROM meter_reading t
+      JOIN meter_reading y ON y.meter_id = t.meter_id AND y.reading_date = ${d} - 1 AND ${real('y')}
+      WHERE t.reading_date = ${d} AND ${judged('t')} AND ${real('t')} AND t.total_kwh - y.total_kwh > ${p.spikeFloorKwh}::numeric
     )
     SELECT td.meter_id, jsonb_build_object('reason', format('used %s kWh in a day, over %s x the 30-day median %s kWh', td.used, ${p.spikeFactor}::numeric, round(m.median, 2)),
              'used', td.used, 'median', round(m.median, 4), 'factor', ${p.spikeFactor}::numeric) AS detail
-    FROM td JOIN med m ON m.meter_id = td.meter_id
-    JOIN meter_reading t ON t.meter_id = td.meter_id AND t.reading_date = ${d} AND ${judged('t')}
+    FROM td
+    CROSS JOIN LATERAL (
+      SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY h.used)::numeric AS median, count(*) AS n
+      FROM (SELECT q.total_kwh - lag(q.total_kwh) OVER w AS used, q.reading_date - lag(q.reading_date) OVER w AS gap
+            FROM meter_reading q
+            WHERE q.meter_id = td.meter_id AND q.reading_date BETWEEN ${d} - ${p.spikeHistoryDays + 1}::int AND ${d} - 1 AND ${real('q')}
+            WINDOW w AS (ORDER BY q.reading_date)) h
+      WHERE h.gap = 1 AND h.used >= 0
+    ) m
     WHERE m.n >= ${p.spikeMinHistory}::int AND td.used > ${p.spikeFactor}::numeric * m.median`);
 
   // every register unchanged for N days while the premise is occupied (active customer)
