@@ -58,6 +58,23 @@ export interface Dispatcher {
 
 const MAX_REPORT_RETRIES = 100;
 const MAX_REPORTS_PER_WRITE = 4000;
+const DEADLOCK_RETRIES = 5;
+
+/**
+ * Runs a write again when PostgreSQL picked it as a deadlock victim (40P01): it rolled back whole, so
+ * running it again is safe. Receipts and send outcomes are written by several workers at once, and a
+ * lost write would leave a delivered notice "sent", or re-send a message after its lease.
+ */
+async function retryOnDeadlock<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if ((e as { code?: string }).code !== '40P01' || attempt >= DEADLOCK_RETRIES) throw e;
+      await new Promise((r) => setTimeout(r, 10 * attempt + Math.floor(Math.random() * 20)));
+    }
+  }
+}
 
 export function startDispatcher(ctx: AppContext, options: DispatcherOptions): Dispatcher {
   const o = {
@@ -107,8 +124,16 @@ export function startDispatcher(ctx: AppContext, options: DispatcherOptions): Di
     if (!batch.length || killed) return 0;
     const t0 = performance.now();
     const now = ctx.clock.now();
-    const { noticeIds, unmatched } = await recordReports(ctx.db, batch.map((b) => b.report), now);
-    await settleNotices(ctx.db, noticeIds, now);
+    let written: Awaited<ReturnType<typeof recordReports>>;
+    try {
+      written = await retryOnDeadlock(() => recordReports(ctx.db, batch.map((b) => b.report), now));
+      await retryOnDeadlock(() => settleNotices(ctx.db, written.noticeIds, now));
+    } catch (e) {
+      // nothing of the batch is lost: it goes back to the front of the buffer for the next flush
+      reportBuffer = [...batch, ...reportBuffer];
+      throw e;
+    }
+    const { unmatched } = written;
     stats.reportMs += performance.now() - t0;
     stats.reports += batch.length - unmatched.length;
     // a receipt can overtake the recording of its submit response: try it again shortly
@@ -226,7 +251,7 @@ export function startDispatcher(ctx: AppContext, options: DispatcherOptions): Di
       stats.sent += outcomes.filter((x) => x.accepted).length;
       const now = ctx.clock.now();
       const t0 = performance.now();
-      await ctx.db.transaction().execute(async (trx) => settleNotices(trx, await recordSendOutcomes(trx, outcomes, now), now));
+      await retryOnDeadlock(() => ctx.db.transaction().execute(async (trx) => settleNotices(trx, await recordSendOutcomes(trx, outcomes, now), now)));
       stats.recordMs += performance.now() - t0;
     }
   };
