@@ -88,6 +88,11 @@ function copySql(table: string, columns: string[]): string {
 async function openPostgres(url: string, max: number): Promise<Database> {
   for (const [oid, fn] of Object.entries(parsers)) pg.types.setTypeParser(Number(oid), fn);
   const pool = new pg.Pool({ connectionString: url, max });
+  // A server-side end of an idle or closing connection (a restart, pg_terminate_backend, DROP DATABASE …
+  // WITH (FORCE) racing a close) arrives as an 'error' event on that client; unheard it would crash the
+  // process. The pool discards the client, and a query on a broken connection still rejects to its caller.
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db: Db = new Kysely({ dialect: new PostgresDialect({ pool }) });
 
   const copyWith = async (client: pg.PoolClient, table: string, columns: string[], rows: Iterable<CopyValue[] | string>) => {
