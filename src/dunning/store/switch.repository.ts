@@ -23,14 +23,8 @@ export interface RemoteSwitchCommandRow {
   detail: string | null;
 }
 
-export interface SwitchRequest {
-  request_key: string;
-  meter_id: number;
-  customer_id: number;
-  comm_address: string;
-  action: SwitchAction;
-  frame_hex: string;
-}
+/** What the dunning run asks for: a command before the front-end has touched it. */
+export type SwitchRequest = Pick<RemoteSwitchCommandRow, 'request_key' | 'meter_id' | 'customer_id' | 'comm_address' | 'action' | 'frame_hex'>;
 
 export const switchRequestKey = (action: SwitchAction, customerId: number, billId: number, meterId: number) =>
   `${action}:${customerId}:${billId}:${meterId}`;
