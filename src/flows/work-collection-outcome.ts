@@ -1,38 +1,50 @@
 import type { Transaction } from 'kysely';
 import { AppError, businessDate } from '../platform/index.ts';
-import { findCustomerById, setContactStatus, upsertContact } from '../customers/index.ts';
-import { postPayment, validatePayment } from '../payments/index.ts';
+import { setContactStatus, upsertContact } from '../customers/index.ts';
+import { postPayments, settleOutcome, validatePayment, type PaymentInput } from '../payments/index.ts';
 import type { Outcome, TaskRow } from '../work/index.ts';
 
 /**
- * What a manual-collection outcome (人工催费结果) changes outside the task, in the caller's transaction.
- * Paid on site: the money is posted to the customer's account on the grid-manager channel, exactly once
- * per task (reference `task-<id>`), and allocated by the payments context like any other payment.
- * A corrected contact goes to the customer's contacts as verified (the manager just reached them on it).
+ * What manual-collection outcomes (人工催费结果) change outside their tasks, in the caller's transaction;
+ * returns each outcome with what was added. Paid on site: the money is posted to the customer's account on
+ * the grid-manager channel, exactly once per task (reference `task-<id>`), and allocated by the payments
+ * context like any other payment; the day's visits are posted in one statement. A corrected contact goes to
+ * the customer's contacts as verified (the manager just reached them on it).
  */
-export async function applyCollectionOutcome(
+export async function applyCollectionOutcomes(
   trx: Transaction<any>, // eslint-disable-line @typescript-eslint/no-explicit-any
   at: Date,
-  task: TaskRow,
+  items: readonly { task: TaskRow; outcome: Outcome }[],
   actor: string,
-  outcome: Outcome,
-): Promise<Outcome> {
-  if (task.customer_id === null) return outcome;
-  if (outcome.result === 'wrong_contact_corrected') {
-    const c = outcome.contact as { kind: 'mobile'; value: string };
-    const contactId = await upsertContact(trx, Number(task.customer_id), c.kind, c.value);
-    await setContactStatus(trx, [contactId], 'verified');
-    return { ...outcome, contactId };
+): Promise<Outcome[]> {
+  const out = items.map((i) => i.outcome);
+  const day = businessDate(at);
+  const paid: { k: number; p: PaymentInput }[] = [];
+  const paying = items.filter((i) => i.task.customer_id !== null && i.outcome.result === 'paid_on_site');
+  const numbers = new Map(paying.length
+    ? (await trx.selectFrom('customer').select(['id', 'number']).where('id', 'in', paying.map((i) => Number(i.task.customer_id))).execute()).map((c) => [Number(c.id), c.number as string])
+    : []);
+  for (const [k, { task, outcome }] of items.entries()) {
+    if (task.customer_id === null) continue;
+    if (outcome.result === 'wrong_contact_corrected') {
+      const c = outcome.contact as { kind: 'mobile'; value: string };
+      const contactId = await upsertContact(trx, Number(task.customer_id), c.kind, c.value);
+      await setContactStatus(trx, [contactId], 'verified');
+      out[k] = { ...outcome, contactId };
+    }
+    if (outcome.result === 'paid_on_site') {
+      const input = validatePayment(
+        { channel: 'grid_manager', reference: `task-${task.id}`, customerNumber: numbers.get(Number(task.customer_id)) ?? '', amount: String(outcome.amount), currency: 'CNY', paidOn: day },
+        day,
+      );
+      if ('code' in input) throw new AppError(input.code, input.reason, 400);
+      paid.push({ k, p: input });
+    }
   }
-  if (outcome.result === 'paid_on_site') {
-    const customer = (await findCustomerById(trx, Number(task.customer_id)))!;
-    const input = validatePayment(
-      { channel: 'grid_manager', reference: `task-${task.id}`, customerNumber: customer.number, amount: String(outcome.amount), currency: 'CNY', paidOn: businessDate(at) },
-      businessDate(at),
-    );
-    if ('code' in input) throw new AppError(input.code, input.reason, 400);
-    const { payment } = await postPayment(trx, { now: () => at }, input, actor, 'api');
-    return { ...outcome, payment: { id: payment.id, reference: payment.reference, amount: payment.amount, prepaid: payment.prepaid } };
-  }
-  return outcome;
+  const posted = await postPayments(trx, at, paid.map((x) => ({ p: x.p, actor })), 'api');
+  paid.forEach(({ k, p }, j) => {
+    const { payment } = settleOutcome(posted[j]!, p);
+    out[k] = { ...out[k], payment: { id: payment.id, reference: payment.reference, amount: payment.amount, prepaid: payment.prepaid } };
+  });
+  return out;
 }

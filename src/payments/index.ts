@@ -9,7 +9,7 @@
 export { lockAccountsForShare, openMissingAccounts } from './store/accounts.repository.ts';
 export { openBillsAsOf, statementFor, ledgerEntries, arrearsByAge, type OpenBill, type Statement, type StatementLine, type LedgerEntry, type ArrearsBand } from './store/statement.repository.ts';
 export { postDebits, postDebitsFrom, type DebitRow, type PostDebitsResult } from './store/debits.repository.ts';
-export { postPayment, postPayments, reversePayment, getPayment, listPayments, type Payment, type PostOutcome } from './store/payments.repository.ts';
+export { postPayment, postPayments, settleOutcome, reversePayment, getPayment, listPayments, type Payment, type PostOutcome } from './store/payments.repository.ts';
 export { PaymentPostQueue } from './store/post-queue.ts';
 export { validatePayment, PAYMENT_CHANNELS, type PaymentChannel, type PaymentInput } from './domain/payment-input.ts';
 export { paymentsRoutes } from './api/routes.ts';

@@ -7,8 +7,7 @@
 import { sql } from 'kysely';
 import { businessDate, businessHour, type AppContext } from '../platform/index.ts';
 import { postPaymentBatch, validatePayment, type PaymentInput } from '../payments/index.ts';
-import { findTask, transitionTask } from '../work/index.ts';
-import { completeTaskWithOutcome } from '../flows/work-task-outcome.ts';
+import { completeTasksWithOutcomes } from '../flows/work-task-outcome.ts';
 import { closeReReadTasks } from '../flows/metering-reread.ts';
 import { ensureReadingPartitions, upsertReadings } from '../metering/index.ts';
 import { dailyFrozenRegisters, type MeterCategory } from './meter-model.ts';
@@ -111,28 +110,31 @@ export async function gridManagersWork(ctx: AppContext, seed: number): Promise<n
   const now = ctx.clock.now();
   const hour = businessHour(now);
   if (hour < 8 || hour >= 18) return 0;
-  const due = await sql<{ id: number; kind: string; profile: string; owed: string | null; u: number }>`
-    SELECT t.id, t.kind, ${profileSql(seed)} AS profile, ${unit(seed, sql`'visit:' || t.id`)} AS u,
-           (SELECT sum(d.outstanding + d.late_fee)::text FROM payments_open_debt(${businessDate(now)}::date) d WHERE d.customer_id = c.id) AS owed
+  const day = businessDate(now);
+  const due = await sql<{ id: number; kind: string; status: string; customer_id: number; profile: string; u: number }>`
+    SELECT t.id, t.kind, t.status, t.customer_id, ${profileSql(seed)} AS profile, ${unit(seed, sql`'visit:' || t.id`)} AS u
     FROM task t JOIN customer c ON c.id = t.customer_id
     WHERE t.kind IN ('manual_collection', 'contact_verification') AND t.closed_at IS NULL
       AND t.opened_at + make_interval(hours => 24 + floor(${unit(seed, sql`'visit-delay:' || t.id`)} * 48)::int) <= ${now}::timestamptz
-    ORDER BY t.due_at LIMIT 2000`.execute(ctx.db);
-  let done = 0;
-  for (const t of due.rows) {
-    const task = await findTask(ctx.db, t.id);
-    if (!task || task.closed_at) continue;
-    const by = { actor: 'sim:grid-manager', staffId: task.assignee_staff_id ?? undefined };
-    if (task.status === 'open') await ctx.db.transaction().execute((trx) => transitionTask(trx, now, { taskId: t.id, action: 'start', actor: by.actor, actorStaffId: by.staffId }));
+    ORDER BY t.due_at LIMIT 5000`.execute(ctx.db);
+  if (!due.rows.length) return 0;
+  // what each visited customer owes today, in one pass over their debts
+  const owing = [...new Set(due.rows.filter((t) => t.kind === 'manual_collection').map((t) => Number(t.customer_id)))];
+  const owed = new Map(owing.length ? (await sql<{ customer_id: number; owed: string }>`
+    SELECT d.customer_id, sum(d.outstanding + d.late_fee)::numeric(14,2)::text AS owed
+    FROM payments_debt_as_of(${day}::date, ${owing}::bigint[]) d WHERE d.bill_id IS NOT NULL
+    GROUP BY d.customer_id HAVING sum(d.outstanding + d.late_fee) > 0`.execute(ctx.db)).rows.map((r) => [Number(r.customer_id), r.owed]) : []);
+  const visits = due.rows.map((t) => {
     const corrected = { kind: 'mobile', value: `139${String(10_000_000 + (t.id % 89_999_999)).padStart(8, '0')}` };
+    const debt = owed.get(Number(t.customer_id));
     let outcome: Record<string, unknown>;
     if (t.kind === 'contact_verification') outcome = { result: 'corrected', contact: corrected };
-    else if (!t.owed || Number(t.owed) <= 0) outcome = { result: 'dispute', reason: 'already settled when visited' };
+    else if (!debt) outcome = { result: 'dispute', reason: 'already settled when visited' };
     else if (t.profile === 'holdout') outcome = t.u < 0.5 ? { result: 'vacant_premises' } : { result: 'dispute', reason: 'disputes the reading' };
     else if (t.u < 0.1) outcome = { result: 'wrong_contact_corrected', contact: corrected };
-    else outcome = { result: 'paid_on_site', amount: t.owed };
-    await completeTaskWithOutcome(ctx, by, t.id, { outcome });
-    done++;
-  }
-  return done;
+    else outcome = { result: 'paid_on_site', amount: debt };
+    return { taskId: Number(t.id), outcome, start: t.status !== 'in_progress' };
+  });
+  const done = await completeTasksWithOutcomes(ctx, { actor: 'sim:grid-manager' }, visits);
+  return done.filter((r) => !(r instanceof Error)).length;
 }

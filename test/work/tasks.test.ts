@@ -3,7 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { testContext, type TestContext } from '../support/db.ts';
 import { signIn, testApp } from '../support/http.ts';
-import { hashPassword } from '../../src/platform/index.ts';
+import { AppError, hashPassword } from '../../src/platform/index.ts';
+import { completeTasksWithOutcomes } from '../../src/flows/work-task-outcome.ts';
 import { openTasks, type TaskKind } from '../../src/work/index.ts';
 import { DEMO_PASSWORD } from '../../src/sim/province.ts';
 
@@ -125,6 +126,34 @@ describe('task inbox', () => {
     expect(cannot.json().code).toBe('TASK_OUTCOME_INVALID');
     await post(`/api/v1/tasks/${other}/accept`, gm);
     expect((await post(`/api/v1/tasks/${other}/cannot-complete`, gm, { reason: 'customer moved away' })).json()).toMatchObject({ status: 'cannot_complete', outcome: { reason: 'customer moved away' } });
+  });
+
+  it('completes a day of visits in one batch: an unknown, refused or invalid one comes back as its error, the others go through', async () => {
+    const place = await customerIn('LN0101', 9);
+    const [paid, verify, closed, bad] = [await open('manual_collection', place.id), await open('contact_verification', place.id),
+      await open('consultation', place.id), await open('manual_collection', place.id)];
+    await completeTasksWithOutcomes(ctx, { actor: 'test' }, [{ taskId: closed, outcome: { answer: 'explained' }, start: true }]);
+    const r = await completeTasksWithOutcomes(ctx, { actor: 'test' }, [
+      { taskId: paid, outcome: { result: 'paid_on_site', amount: '12.34' }, start: true },
+      { taskId: closed, outcome: { answer: 'again' }, start: true },
+      { taskId: 987654321, outcome: { answer: 'x' } },
+      { taskId: bad, outcome: { result: 'paid_on_site', amount: 12.5 }, start: true },
+      { taskId: verify, outcome: { result: 'corrected', contact: { kind: 'mobile', value: '13912340000' } }, start: true },
+    ]);
+    expect(r.map((x) => (x instanceof AppError ? x.code : x.status))).toEqual(['done', 'TASK_TRANSITION_REFUSED', 'TASK_UNKNOWN', 'TASK_OUTCOME_INVALID', 'done']);
+    const events = await sql<{ task_id: number; action: string }>`SELECT task_id::int, action FROM task_event WHERE task_id IN (${paid}, ${closed}, ${bad}, ${verify}) AND action <> 'open' ORDER BY id`.execute(ctx.db);
+    expect(events.rows).toEqual([
+      { task_id: closed, action: 'start' }, { task_id: closed, action: 'complete' },
+      { task_id: paid, action: 'start' }, { task_id: paid, action: 'complete' },
+      { task_id: verify, action: 'start' }, { task_id: verify, action: 'complete' },
+    ]);
+    const money = await sql<{ amount: string }>`SELECT amount FROM payment WHERE channel = 'grid_manager' AND reference = ${`task-${paid}`}`.execute(ctx.db);
+    expect(money.rows).toEqual([{ amount: '12.34' }]);
+    expect((r[0] as unknown as { outcome: { payment: { amount: string } } }).outcome.payment.amount).toBe('12.34');
+    const contact = await sql<{ status: string }>`SELECT status FROM contact WHERE customer_id = ${place.id} AND value = '13912340000'`.execute(ctx.db);
+    expect(contact.rows).toEqual([{ status: 'verified' }]);
+    const untouched = await sql<{ status: string }>`SELECT status FROM task WHERE id = ${bad}`.execute(ctx.db);
+    expect(untouched.rows).toEqual([{ status: 'open' }]);
   });
 
   it("the workbench lists the worker's open tasks soonest due first, with the customer card and the amount owed", async () => {

@@ -67,28 +67,58 @@ export interface Transition {
  * transaction so that any cross-context effect of the outcome commits or fails with it.
  */
 export async function transitionTask(trx: Transaction<any>, at: Date, t: Transition): Promise<TaskRow> { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const task = await lockTask(trx, t.taskId);
-  const to = nextTaskStatus(task.status, t.action);
-  const closes = CLOSED_STATUSES.includes(to);
-  const assignee = t.action === 'accept' && task.assignee_staff_id === null && t.actorStaffId ? t.actorStaffId : task.assignee_staff_id;
-  const updated = (await trx
-    .updateTable('task')
-    .set({
-      status: to,
-      assignee_staff_id: assignee,
-      ...(closes ? { closed_at: at, outcome: JSON.stringify(t.outcome ?? {}) } : {}),
-    })
-    .where('id', '=', task.id)
-    .returningAll()
-    .executeTakeFirstOrThrow()) as TaskRow;
-  await trx
-    .insertInto('task_event')
-    .values({
+  const [result] = await transitionTasks(trx, at, [t]);
+  if (result instanceof AppError) throw result;
+  return result!;
+}
+
+/**
+ * Apply transitions to many tasks at once, in list order (a task may take several, e.g. start then
+ * complete): the tasks are locked in id order, each step is checked by the same flow rules, and the
+ * tasks and their audit entries are written in two statements. A refused or unknown transition is
+ * returned as its error in its place and changes nothing; the others go through.
+ */
+export async function transitionTasks(trx: Transaction<any>, at: Date, ts: readonly Transition[]): Promise<(TaskRow | AppError)[]> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  if (!ts.length) return [];
+  const ids = [...new Set(ts.map((t) => t.taskId))].sort((a, b) => a - b);
+  const locked = (await trx.selectFrom('task').selectAll().where('id', 'in', ids).orderBy('id').forUpdate().execute()) as TaskRow[];
+  const state = new Map(locked.map((r) => [Number(r.id), { ...r }]));
+  const touched = new Set<number>();
+  const events: Omit<TaskEventRow, 'id'>[] = [];
+  const results = ts.map((t): TaskRow | AppError => {
+    const task = state.get(t.taskId);
+    if (!task) return notFound('TASK_UNKNOWN', `no task ${t.taskId}`);
+    let to: TaskStatus;
+    try {
+      to = nextTaskStatus(task.status, t.action);
+    } catch (e) {
+      if (e instanceof AppError) return e;
+      throw e;
+    }
+    const assignee = t.action === 'accept' && task.assignee_staff_id === null && t.actorStaffId ? t.actorStaffId : task.assignee_staff_id;
+    events.push({
       task_id: task.id, at, actor: t.actor, action: t.action, from_status: task.status, to_status: to,
       from_assignee: task.assignee_staff_id, to_assignee: assignee, note: t.note ?? null,
-    })
-    .execute();
-  return updated;
+    });
+    Object.assign(task, { status: to, assignee_staff_id: assignee }, CLOSED_STATUSES.includes(to) ? { closed_at: at, outcome: t.outcome ?? {} } : {});
+    touched.add(t.taskId);
+    return { ...task };
+  });
+  const changed = [...touched].map((id) => state.get(id)!);
+  if (changed.length) {
+    await sql`
+      UPDATE task t SET status = v.status, assignee_staff_id = v.assignee, closed_at = v.closed_at, outcome = v.outcome
+      FROM unnest(${changed.map((r) => r.id)}::bigint[], ${changed.map((r) => r.status)}::text[], ${changed.map((r) => r.assignee_staff_id)}::int[],
+                  ${changed.map((r) => r.closed_at)}::timestamptz[], ${changed.map((r) => (r.outcome === null ? null : JSON.stringify(r.outcome)))}::jsonb[])
+           AS v(id, status, assignee, closed_at, outcome)
+      WHERE t.id = v.id`.execute(trx);
+    await sql`
+      INSERT INTO task_event (task_id, at, actor, action, from_status, to_status, from_assignee, to_assignee, note)
+      SELECT * FROM unnest(${events.map((e) => e.task_id)}::bigint[], ${events.map((e) => e.at)}::timestamptz[], ${events.map((e) => e.actor)}::text[],
+                           ${events.map((e) => e.action)}::text[], ${events.map((e) => e.from_status)}::text[], ${events.map((e) => e.to_status)}::text[],
+                           ${events.map((e) => e.from_assignee)}::int[], ${events.map((e) => e.to_assignee)}::int[], ${events.map((e) => e.note)}::text[])`.execute(trx);
+  }
+  return results;
 }
 
 export interface StaffRef {
@@ -191,5 +221,13 @@ export async function reassignForAbsences(db: Db, at: Date): Promise<number> {
 
 /** Replace a closed task's outcome with what its cross-context effects added (payment, contact ids). */
 export async function setTaskOutcome(db: Db, taskId: number, outcome: Record<string, unknown>): Promise<void> {
-  await db.updateTable('task').set({ outcome: JSON.stringify(outcome) }).where('id', '=', taskId).execute();
+  await setTaskOutcomes(db, [{ taskId, outcome }]);
+}
+
+export async function setTaskOutcomes(db: Db, rows: readonly { taskId: number; outcome: Record<string, unknown> }[]): Promise<void> {
+  if (!rows.length) return;
+  await sql`
+    UPDATE task t SET outcome = v.outcome
+    FROM unnest(${rows.map((r) => r.taskId)}::bigint[], ${rows.map((r) => JSON.stringify(r.outcome))}::jsonb[]) AS v(id, outcome)
+    WHERE t.id = v.id`.execute(db);
 }
