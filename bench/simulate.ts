@@ -22,7 +22,8 @@ const start = argString('start', '2026-01-01');
 const secs = (ms: number) => (ms / 1000).toFixed(1);
 const sum = (p: PhaseMs) => Object.values(p).reduce((a, b) => a + b, 0);
 
-/** Phases whose name has no dot, plus the day-end steps; `day.dunning.*` are inside `day.dunning`. */
+/** Phases whose name has no dot, plus the day-end steps; `day.dunning.*` are inside `day.dunning`, `day.metering.*` inside `day.metering`. */
+const nested = (k: string) => k.split('.').length > 2;
 function totals(days: SimulationTimings['days']): PhaseMs {
   const t: PhaseMs = {};
   for (const d of days) for (const [k, v] of Object.entries(d.phases)) t[k] = (t[k] ?? 0) + v;
@@ -44,7 +45,7 @@ async function main() {
     const r = await simulateMonths(ctx, {
       months, seed, start, tailDays, faults: DEFAULT_FAULTS, timings,
       onDay: (day, ms, phases) => {
-        const top = Object.entries(phases).filter(([k]) => !k.startsWith('day.dunning.')).sort((a, b) => b[1] - a[1]).slice(0, 4);
+        const top = Object.entries(phases).filter(([k]) => !nested(k)).sort((a, b) => b[1] - a[1]).slice(0, 4);
         process.stderr.write(`  ${day} ${secs(ms).padStart(6)} s  ${top.map(([k, v]) => `${k} ${secs(v)}`).join(', ')}\n`);
       },
     });
@@ -65,10 +66,12 @@ async function main() {
       'tail days (s)': `${secs(dayTotal(tail))} over ${tail.length} days`,
       'report (s)': secs(timings.reportMs),
     });
-    const phases = Object.entries(all).filter(([k]) => !k.startsWith('day.dunning.')).sort((a, b) => b[1] - a[1]);
+    const phases = Object.entries(all).filter(([k]) => !nested(k)).sort((a, b) => b[1] - a[1]);
     report('time per phase over all days (s, share of day time)', Object.fromEntries(phases.map(([k, v]) => [k, `${secs(v).padStart(8)}  ${((v / dayMs) * 100).toFixed(1)}%`])));
-    const dunning = Object.entries(all).filter(([k]) => k.startsWith('day.dunning.')).sort((a, b) => b[1] - a[1]);
-    report('inside the dunning run (s)', Object.fromEntries(dunning.map(([k, v]) => [k.slice('day.dunning.'.length), secs(v)])));
+    for (const step of ['metering', 'dunning', 'kpis']) {
+      const inside = Object.entries(all).filter(([k]) => k.startsWith(`day.${step}.`)).sort((a, b) => b[1] - a[1]);
+      report(`inside the ${step} step (s)`, Object.fromEntries(inside.map(([k, v]) => [k.slice(`day.${step}.`.length), secs(v)])));
+    }
     const scale = 1_000_000 / customers;
     report('linear extrapolation to 1,000,000 customers (assumes every phase scales with customers; it does not for fixed per-call costs)', {
       'billing month + tail (min)': ((simMs * scale) / 60_000).toFixed(1),

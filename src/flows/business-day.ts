@@ -25,6 +25,8 @@ export interface BusinessDayResult {
   ms: number;
   /** Milliseconds per step of the day-end schedule. */
   stepMs: Record<string, number>;
+  /** Milliseconds per KPI family of the day's rollup. */
+  kpiMs: Record<string, number>;
 }
 
 /** `billing: false` skips the cycle runs (a simulation's tail, where the chase finishes without new bills). */
@@ -51,9 +53,9 @@ export async function runBusinessDay(ctx: AppContext, day: string, opts: { billi
   const dunning = await timed('dunning', () => runDunning(ctx, day));
   const ordersEscalated = await timed('orders', () => escalateOverdueOrders(ctx, ctx.clock.now()));
   const tasksReassigned = await timed('reassign', () => reassignForAbsences(ctx.db, ctx.clock.now()));
-  await timed('kpis', () => computeKpis(ctx, day));
+  const kpis = await timed('kpis', () => computeKpis(ctx, day));
   return {
     day, metering, billing, debitsPosted: posted.posted, dunning, ordersEscalated, tasksReassigned, customerChanges,
-    ms: Math.round(performance.now() - started), stepMs,
+    ms: Math.round(performance.now() - started), stepMs, kpiMs: kpis.familyMs,
   };
 }

@@ -12,17 +12,28 @@ export interface MeteringDayResult {
   flags: Awaited<ReturnType<typeof runVeeRules>>;
   estimated: Awaited<ReturnType<typeof estimateCycleReadings>>;
   reReadTasks: { opened: number; closedManual: number; closedAutomatic: number };
+  /** Milliseconds per step. */
+  stepMs: Record<string, number>;
 }
 
 /** Idempotent: running a day twice changes nothing the first run did not. */
 export async function runMeteringDay(ctx: AppContext, day: string): Promise<MeteringDayResult> {
   const at = ctx.clock.now();
+  const stepMs: Record<string, number> = {};
+  const timed = async <T>(step: string, fn: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } finally {
+      stepMs[step] = Math.round(performance.now() - t0);
+    }
+  };
   const policy = await loadMeteringPolicy(ctx.db);
   await ensureReadingPartitions(ctx.db, day, day);
-  const rollupRows = await rollupReadSuccess(ctx.db, day, at);
-  const flags = await runVeeRules(ctx.db, day, at, policy);
-  const estimated = await estimateCycleReadings(ctx.db, day, at, policy);
-  const closed = await closeReReadTasks(ctx);
-  const opened = await openReReadTasks(ctx, day);
-  return { day, rollupRows, flags, estimated, reReadTasks: { opened: opened.opened, closedManual: closed.manual, closedAutomatic: closed.automatic } };
+  const rollupRows = await timed('rollup', () => rollupReadSuccess(ctx.db, day, at));
+  const flags = await timed('vee', () => runVeeRules(ctx.db, day, at, policy));
+  const estimated = await timed('estimate', () => estimateCycleReadings(ctx.db, day, at, policy));
+  const closed = await timed('rereadClose', () => closeReReadTasks(ctx));
+  const opened = await timed('rereadOpen', () => openReReadTasks(ctx, day));
+  return { day, rollupRows, flags, estimated, reReadTasks: { opened: opened.opened, closedManual: closed.manual, closedAutomatic: closed.automatic }, stepMs };
 }

@@ -28,7 +28,7 @@ export interface SimulateOptions {
   timings?: SimulationTimings;
 }
 
-/** Milliseconds per phase; day-end schedule steps are prefixed `day.` (`day.billing`, `day.dunning.chaseNotices`). */
+/** Milliseconds per phase; day-end schedule steps are prefixed `day.` (`day.billing`, `day.metering.vee`, `day.dunning.chaseNotices`). */
 export type PhaseMs = Record<string, number>;
 
 export interface SimulationTimings {
@@ -120,6 +120,8 @@ export async function simulateMonths(ctx: AppContext & { clock: SimulatedClock }
       await timed(phases, 'headEnd', () => deliverHeadEndDay(ctx, opts.seed, meters, faults, day));
       const result = await runBusinessDay(ctx, day, { billing: day <= billingEnd });
       for (const [step, ms] of Object.entries(result.stepMs)) phases[`day.${step}`] = ms;
+      for (const [step, ms] of Object.entries(result.metering.stepMs)) phases[`day.metering.${step}`] = ms;
+      for (const [family, ms] of Object.entries(result.kpiMs)) phases[`day.kpis.${family}`] = ms;
       for (const [step, ms] of Object.entries(result.dunning.stepMs)) phases[`day.dunning.${step}`] = ms;
       const ms = Math.round(performance.now() - t0);
       timings.days.push({ day, ms, phases });
