@@ -18,7 +18,7 @@ const at = (date: string, r: Omit<ReadingUpsert, 'readingDate' | 'quality' | 'so
 
 beforeAll(async () => {
   ctx = await testContext({ customers: 300, now: '2026-01-12T10:00:00+08:00' });
-  m = await meterRefs(ctx, 8, sql`c.billing_cycle <> 'C11'`);
+  m = await meterRefs(ctx, 9, sql`c.billing_cycle <> 'C11'`);
   c11 = await meterRefs(ctx, 2, sql`c.billing_cycle = 'C11'`);
   // 31 days of clean history (+10 kWh a day) up to the day before D for every test meter
   await upsertReadings(ctx.db, ctx.clock.now(), series([...m, ...c11].map((x) => x.id), day(-31), 31));
@@ -36,6 +36,9 @@ beforeAll(async () => {
     rows.push(at(day(k), { meterId: stuck!.id, totalKwh: '1230', peakKwh: String(600 + 10 * (k + 7)) }));
   }
   await upsertReadings(ctx.db, ctx.clock.now(), rows);
+  // not read yesterday: the previous reading is the day before
+  await sql`DELETE FROM meter_reading WHERE meter_id = ${m[8]!.id} AND reading_date = ${day(-1)}::date`.execute(ctx.db);
+  await upsertReadings(ctx.db, ctx.clock.now(), [at(D, { meterId: m[8]!.id, totalKwh: '1200' })]);
   // dated D but received the evening before (Shanghai)
   await upsertReadings(ctx.db, new Date('2026-01-10T20:00:00+08:00'), [at(D, { meterId: future!.id, totalKwh: '1310' })]);
 });
@@ -59,6 +62,8 @@ describe('VEE rules', () => {
     expect(rulesOf(m[5]!)).toEqual(['tariff_sum']);
     expect(rulesOf(m[6]!)).toEqual(['clock_error']);
     expect(rulesOf(m[7]!)).toEqual(['clock_error']);
+    expect(rulesOf(m[8]!)).toEqual(['reverse']);
+    expect(got.find((f) => f.meter_id === m[8]!.id)!.detail).toMatchObject({ previousDate: day(-2) });
     expect(new Set(got.map((f) => f.meter_id))).toEqual(new Set(m.slice(1).map((x) => x.id)));
     expect(got.find((f) => f.rule === 'reverse')!.detail.reason).toMatch(/below the previous reading/);
     // rerunning adds nothing

@@ -26,14 +26,24 @@ export async function runVeeRules(db: Db, day: string, at: Date, p: MeteringPoli
     return Number(r.numAffectedRows ?? 0);
   };
 
-  // the total register went below the meter's previous real reading
+  // the total register went below the meter's previous real reading: yesterday's for the meters read
+  // yesterday (one join of two days), else the latest within the lookback, looked up for those meters alone
   const reverse = await insert('reverse', sql`
-    SELECT t.meter_id, jsonb_build_object('reason', format('total %s kWh is below the previous reading %s kWh of %s', t.total_kwh, pr.total_kwh, pr.reading_date),
-             'total', t.total_kwh, 'previousTotal', pr.total_kwh, 'previousDate', pr.reading_date) AS detail
-    FROM meter_reading t
-    JOIN LATERAL (SELECT reading_date, total_kwh FROM meter_reading q WHERE q.meter_id = t.meter_id AND q.reading_date < ${d}
-                    AND q.reading_date >= ${d} - ${p.lookbackDays}::int AND ${real('q')} ORDER BY q.reading_date DESC LIMIT 1) pr ON true
-    WHERE t.reading_date = ${d} AND ${judged('t')} AND t.total_kwh < pr.total_kwh`);
+    WITH t AS MATERIALIZED (
+      SELECT t.meter_id, t.total_kwh, y.total_kwh AS y_total
+      FROM meter_reading t
+      LEFT JOIN meter_reading y ON y.meter_id = t.meter_id AND y.reading_date = ${d} - 1 AND ${real('y')}
+      WHERE t.reading_date = ${d} AND ${judged('t')} AND t.total_kwh IS NOT NULL),
+    pr AS (
+      SELECT t.meter_id, t.total_kwh, t.y_total AS prev_total, ${d} - 1 AS prev_date FROM t WHERE t.y_total IS NOT NULL
+      UNION ALL
+      SELECT t.meter_id, t.total_kwh, p.total_kwh, p.reading_date
+      FROM t JOIN LATERAL (SELECT reading_date, total_kwh FROM meter_reading q WHERE q.meter_id = t.meter_id AND q.reading_date < ${d} - 1
+                             AND q.reading_date >= ${d} - ${p.lookbackDays}::int AND ${real('q')} ORDER BY q.reading_date DESC LIMIT 1) p ON true
+      WHERE t.y_total IS NULL)
+    SELECT pr.meter_id, jsonb_build_object('reason', format('total %s kWh is below the previous reading %s kWh of %s', pr.total_kwh, pr.prev_total, pr.prev_date),
+             'total', pr.total_kwh, 'previousTotal', pr.prev_total, 'previousDate', pr.prev_date) AS detail
+    FROM pr WHERE pr.total_kwh < pr.prev_total`);
 
   // the day's consumption against the median of the meter's own daily consumption over the history window;
   // only a day over the floor can be a spike, so history is read (by index, per meter) for those meters alone
@@ -57,13 +67,19 @@ export async function runVeeRules(db: Db, day: string, at: Date, p: MeteringPoli
     ) m
     WHERE m.n >= ${p.spikeMinHistory}::int AND td.used > ${p.spikeFactor}::numeric * m.median`);
 
+  // a register standing still for N days stood still since yesterday: only those meters' windows are read
+  const unchanged = sql`
+    SELECT t.meter_id FROM meter_reading t
+    JOIN meter_reading y ON y.meter_id = t.meter_id AND y.reading_date = ${d} - 1 AND ${real('y')} AND y.total_kwh = t.total_kwh
+    WHERE t.reading_date = ${d} AND ${judged('t')}`;
+
   // every register unchanged for N days while the premise is occupied (active customer)
   const zero = await insert('zero_streak', sql`
     SELECT w.meter_id, jsonb_build_object('reason', format('no consumption for %s days on an occupied premise', ${p.zeroStreakDays}::int),
              'days', ${p.zeroStreakDays}::int, 'total', w.total) AS detail
     FROM (
       SELECT meter_id, max(total_kwh) AS total FROM meter_reading
-      WHERE reading_date BETWEEN ${d} - ${p.zeroStreakDays}::int AND ${d} AND ${real()}
+      WHERE reading_date BETWEEN ${d} - ${p.zeroStreakDays}::int AND ${d} AND ${real()} AND meter_id IN (${unchanged})
       GROUP BY meter_id
       HAVING count(*) = ${p.zeroStreakDays + 1}::int AND max(total_kwh) = min(total_kwh)
          AND max(${TARIFF_SUM}) IS NOT DISTINCT FROM min(${TARIFF_SUM})
@@ -77,7 +93,7 @@ export async function runVeeRules(db: Db, day: string, at: Date, p: MeteringPoli
     SELECT meter_id, jsonb_build_object('reason', format('total register unchanged for %s days while the tariff registers advanced %s kWh',
              ${p.stuckDays}::int, max(${TARIFF_SUM}) - min(${TARIFF_SUM})), 'days', ${p.stuckDays}::int, 'total', max(total_kwh)) AS detail
     FROM meter_reading
-    WHERE reading_date BETWEEN ${d} - ${p.stuckDays}::int AND ${d} AND ${real()}
+    WHERE reading_date BETWEEN ${d} - ${p.stuckDays}::int AND ${d} AND ${real()} AND meter_id IN (${unchanged})
     GROUP BY meter_id
     HAVING count(*) = ${p.stuckDays + 1}::int AND max(total_kwh) = min(total_kwh)
        AND max(${TARIFF_SUM}) - min(${TARIFF_SUM}) > ${p.tariffToleranceKwh}::numeric
