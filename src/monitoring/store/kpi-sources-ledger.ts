@@ -26,16 +26,15 @@ export const LEDGER_SOURCES: KpiSource[] = [
     requires: ['receivable', 'allocation', 'customer'],
     // 电费回收率 month to date: principal collected by the day on what was billed this month
     leaf: (p) => sql`
-      WITH r AS MATERIALIZED (
-        SELECT r.id, r.customer_id, r.amount FROM receivable r
+      WITH r AS (
+        SELECT r.id, r.customer_id, r.amount,
+               (SELECT coalesce(sum(a.principal), 0) FROM allocation a WHERE a.receivable_id = r.id AND a.applied_on <= ${p.day}::date) AS collected
+        FROM receivable r
         WHERE r.kind IN ('bill', 'rebill', 'credit', 'adjustment')
           AND r.issued_on BETWEEN date_trunc('month', ${p.day}::date)::date AND ${p.day}::date),
-      paid AS (
-        SELECT a.receivable_id, sum(a.principal) AS collected
-        FROM allocation a JOIN r ON r.id = a.receivable_id WHERE a.applied_on <= ${p.day}::date GROUP BY a.receivable_id),
       per AS (
-        SELECT c.org_path, ta.team_id, sum(r.amount) AS billed, sum(coalesce(p.collected, 0)) AS collected
-        FROM r LEFT JOIN paid p ON p.receivable_id = r.id JOIN customer c ON c.id = r.customer_id JOIN transformer_area ta ON ta.id = c.transformer_area_id
+        SELECT c.org_path, ta.team_id, sum(r.amount) AS billed, sum(r.collected) AS collected
+        FROM r JOIN customer c ON c.id = r.customer_id JOIN transformer_area ta ON ta.id = c.transformer_area_id
         GROUP BY c.org_path, ta.team_id),
       fees AS (
         SELECT c.org_path, ta.team_id, sum(a.late_fee) AS fee
@@ -70,21 +69,22 @@ export const LEDGER_SOURCES: KpiSource[] = [
     requires: ['receivable', 'allocation', 'dunning_escalation', 'customer'],
     // overdue cases: bills due in the 90 days before the day and not paid by their due date;
     // cleared without a person: paid in full by the day with no manual-collection escalation before it.
-    // One aggregate pass over the cases' allocations and one over escalations, never a subquery per case.
+    // One index probe of allocations per case and one aggregate over the cases' escalations.
     leaf: (p) => sql`
       WITH r AS MATERIALIZED (
         SELECT r.id, r.customer_id, r.bill_id, r.amount, r.due_date FROM receivable r
         WHERE r.bill_id IS NOT NULL AND r.amount > 0 AND r.due_date >= ${p.day}::date - 90 AND r.due_date < ${p.day}::date),
-      paid AS (
-        SELECT a.receivable_id, sum(a.principal) FILTER (WHERE a.applied_on <= r.due_date) AS by_due, sum(a.principal) AS paid, max(a.applied_on) AS last_on
-        FROM allocation a JOIN r ON r.id = a.receivable_id WHERE a.applied_on <= ${p.day}::date GROUP BY a.receivable_id),
-      esc AS (
+      esc AS MATERIALIZED (
         SELECT e.bill_id, min(e.created_on) AS first_on FROM dunning_escalation e
         WHERE e.kind = 'manual_collection' AND e.bill_id IN (SELECT bill_id FROM r) GROUP BY e.bill_id)
       SELECT 'cleared_without_person' AS kpi, c.org_path, ta.team_id,
              count(*) FILTER (WHERE p.paid >= r.amount AND (e.first_on IS NULL OR e.first_on > p.last_on))::numeric AS numerator,
              count(*)::numeric AS denominator
-      FROM r LEFT JOIN paid p ON p.receivable_id = r.id LEFT JOIN esc e ON e.bill_id = r.bill_id
+      FROM r
+      CROSS JOIN LATERAL (
+        SELECT sum(a.principal) FILTER (WHERE a.applied_on <= r.due_date) AS by_due, sum(a.principal) AS paid, max(a.applied_on) AS last_on
+        FROM allocation a WHERE a.receivable_id = r.id AND a.applied_on <= ${p.day}::date) p
+      LEFT JOIN esc e ON e.bill_id = r.bill_id
       JOIN customer c ON c.id = r.customer_id JOIN transformer_area ta ON ta.id = c.transformer_area_id
       WHERE coalesce(p.by_due, 0) < r.amount
       GROUP BY c.org_path, ta.team_id`,
