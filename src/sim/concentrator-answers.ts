@@ -24,13 +24,31 @@ const NO_REGISTERS: EnergyRegisters = { total: null, tariffs: [null, null, null,
 
 const toWire = (r: MeterRegisters): EnergyRegisters => ({ total: r.total, tariffs: [r.sharp, r.peak, r.flat, r.valley] });
 
+/** 'YYYY-MM-DD hh:mm' in Beijing time of an instant. */
+function localMinute(ms: number): string {
+  const local = new Date(ms + 8 * 3600_000).toISOString();
+  return `${local.slice(0, 10)} ${local.slice(11, 16)}`;
+}
+
+/** The freeze instant of each day (00:00 after it, Beijing time) and its read-time text: one per day, not per meter. */
+const freezes = new Map<string, { at: number; readAt: string }>();
+function freezeOf(day: string): { at: number; readAt: string } {
+  let f = freezes.get(day);
+  if (!f) {
+    const at = Date.parse(`${addDays(day, 1)}T00:00:00+08:00`);
+    if (freezes.size > 1000) freezes.clear();
+    freezes.set(day, (f = { at, readAt: localMinute(at) }));
+  }
+  return f;
+}
+
 /** The daily frozen registers a simulated meter reports for `day`, faults included (null = unreachable). */
 export function simulatedDailyReading(seed: number, faults: FaultIndex, m: SimMeter, day: string): { registers: MeterRegisters; readAt: string } | null {
   if (faults.isUnreachable(m.meterId, day)) return null;
   const total = cumulativeHundredths(seed, m, day) - faults.backwardsHundredths(m.meterId, day);
-  const frozen = Date.parse(`${addDays(day, 1)}T00:00:00+08:00`) + faults.driftMinutes(m.meterId) * 60_000;
-  const local = new Date(frozen + 8 * 3600_000).toISOString();
-  return { registers: splitRegisters(m.category, total), readAt: `${local.slice(0, 10)} ${local.slice(11, 16)}` };
+  const freeze = freezeOf(day);
+  const drift = faults.driftMinutes(m.meterId);
+  return { registers: splitRegisters(m.category, total), readAt: drift === 0 ? freeze.readAt : localMinute(freeze.at + drift * 60_000) };
 }
 
 function inFrames<T>(items: T[], encode: (chunk: T[], fir: boolean, fin: boolean) => Uint8Array): Uint8Array[] {

@@ -94,7 +94,8 @@ export class FaultIndex {
   }
 
   isUnreachable(meterId: number, day: string): boolean {
-    return (this.unreachable.get(meterId) ?? []).some((u) => day >= u.from && day < addDays(u.from, u.days));
+    const spells = this.unreachable.get(meterId);
+    return spells !== undefined && spells.some((u) => day >= u.from && day < addDays(u.from, u.days));
   }
 
   driftMinutes(meterId: number): number {

@@ -25,17 +25,31 @@ export interface MeterPoint {
   commAddress: string;
 }
 
+/** When the day's registers froze (00:00 after it, Beijing time), kept per day: every reading of a day asks. */
+const freezes = new Map<string, number>();
+function frozenAtOf(day: string): number {
+  let at = freezes.get(day);
+  if (at === undefined) {
+    at = Date.parse(`${addDays(day, 1)}T00:00:00+08:00`);
+    if (freezes.size > 1000) freezes.clear();
+    freezes.set(day, at);
+  }
+  return at;
+}
+
 /** Meter clock minus master clock, read off F161's reading time: a healthy meter freezes at 00:00 after the day. */
 export function clockDriftSeconds(day: string, readAt: string | null): number | null {
   if (!readAt) return null;
-  const frozenAt = Date.parse(`${addDays(day, 1)}T00:00:00+08:00`);
   const reported = Date.parse(`${readAt.replace(' ', 'T')}:00+08:00`);
-  return Number.isNaN(reported) ? null : Math.round((reported - frozenAt) / 1000);
+  return Number.isNaN(reported) ? null : Math.round((reported - frozenAtOf(day)) / 1000);
 }
 
 /** The stored form of a daily frozen reply: tariff registers 1-4 are 尖 峰 平 谷 (sharp, peak, flat, valley). */
 export function readingsFromReply(frames: Gdw1376Frame[], day: string, byPn: Map<number, MeterPoint>, asked: Set<number>): { pn: number; row: FrontendReading }[] {
   const out: { pn: number; row: FrontendReading }[] = [];
+  // most meters of a concentrator report the same read time: work its drift out once
+  let lastReadAt: string | null = null;
+  let lastDrift: number | null = null;
   for (const f of frames) {
     for (const r of forwardEnergyReadings(f)) {
       const point = byPn.get(r.pn);
@@ -54,7 +68,7 @@ export function readingsFromReply(frames: Gdw1376Frame[], day: string, byPn: Map
           peak: four ? t[1] : null,
           flat: four ? t[2] : null,
           valley: four ? t[3] : null,
-          clockDriftSeconds: clockDriftSeconds(day, r.readAt),
+          clockDriftSeconds: r.readAt !== null && r.readAt === lastReadAt ? lastDrift : (lastDrift = clockDriftSeconds(day, (lastReadAt = r.readAt))),
         },
       });
     }

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { findConcentrator, listConcentratorMeters } from '../../assets/index.ts';
+import { findConcentrator } from '../../assets/index.ts';
 import { addDays, businessDate, type AppContext } from '../../platform/index.ts';
 import { ingestReadings } from '../ingest/ingest.ts';
 import { upsertReadings } from '../store/readings.repository.ts';
@@ -9,7 +9,7 @@ import { collectConcentratorDay, type CollectOptions } from './collector.ts';
 import { LinkTracker } from './link-tracker.ts';
 import { ReadingSink, type ReadingSinkOptions } from './reading-sink.ts';
 import { ConcentratorSession, type FrontendCounters } from './session.ts';
-import { markAllOffline, metersReadOn, saveCollections, type CollectionRecord } from './store.ts';
+import { collectionWork, markAllOffline, saveCollections, type CollectionRecord, type ConcentratorWork } from './store.ts';
 
 export interface FrontendOptions {
   port?: number;
@@ -123,17 +123,14 @@ export async function startFrontend(ctx: AppContext, opts: FrontendOptions = {})
   const port = (server.address() as net.AddressInfo).port;
   links.start();
 
-  const collectSession = async (s: ConcentratorSession, day: string): Promise<CollectionRecord | null> => {
+  const collectSession = async (s: ConcentratorSession, day: string, work: ConcentratorWork): Promise<CollectionRecord | null> => {
     if (s.collecting || !s.online) return null;
     s.collecting = true;
     try {
-      const meters = await listConcentratorMeters(ctx.db, s.concentrator!.id);
-      const done = await metersReadOn(ctx.db, day, meters.map((m) => m.id));
-      const points = meters.filter((m) => m.measuring_point !== null && !done.has(m.id)).map((m) => ({ pn: m.measuring_point!, meterId: m.id, commAddress: m.comm_address }));
-      const record = await collectConcentratorDay(s, day, points, sink, collect, () => ctx.clock.now());
+      const record = await collectConcentratorDay(s, day, work.points, sink, collect, () => ctx.clock.now());
       // meters stored on an earlier run count as read for the day
-      record.meters += done.size;
-      record.read += done.size;
+      record.meters += work.alreadyRead;
+      record.read += work.alreadyRead;
       if (record.outcome !== 'disconnected') s.lastCollectedDay = day;
       return record;
     } catch (e) {
@@ -146,8 +143,14 @@ export async function startFrontend(ctx: AppContext, opts: FrontendOptions = {})
 
   const collectSessions = async (targets: ConcentratorSession[], day: string): Promise<CollectDaySummary> => {
     const started = performance.now();
+    // what each concentrator still owes for the day, read for all of them in one statement (master data, not the field)
+    const ids = targets.filter((s) => s.online && !s.collecting).map((s) => s.concentrator!.id);
+    const work = await collectionWork(ctx.db, day, ids);
+    const none: ConcentratorWork = { points: [], alreadyRead: 0 };
     // each concentrator runs on its own; the only shared wait is for the last one to finish
-    const records = (await Promise.all(targets.map((s) => collectSession(s, day)))).filter((r): r is CollectionRecord => r !== null);
+    const records = (await Promise.all(targets.map((s) => collectSession(s, day, work.get(s.concentrator!.id) ?? none)))).filter(
+      (r): r is CollectionRecord => r !== null,
+    );
     await sink.flush();
     await saveCollections(ctx.db, records);
     collectionsRun++;

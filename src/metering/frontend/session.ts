@@ -69,14 +69,19 @@ export class ConcentratorSession {
   ) {
     this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     socket.setNoDelay(true);
-    socket.setTimeout(deps.idleTimeoutMs, () =>
+    // 'on', not setTimeout's callback (a 'once' listener): an early or stale timeout must not end idle detection for good
+    socket.on('timeout', () =>
       // after a stalled event loop the timer can fire before bytes that already arrived are read: look again after the poll phase
       setImmediate(() => {
-        if (performance.now() - this.lastDataAt < deps.idleTimeoutMs) return;
+        if (socket.destroyed) return;
+        const idle = performance.now() - this.lastDataAt;
+        // data came meanwhile, or the timer ran early (libuv's loop time lags after a long busy turn): wait for the rest
+        if (idle < deps.idleTimeoutMs) return void socket.setTimeout(Math.max(1, Math.ceil(deps.idleTimeoutMs - idle)));
         deps.log.warn({ remote: this.remoteAddress, concentrator: this.concentrator?.id }, 'front-end: idle connection dropped');
         socket.destroy();
       }),
     );
+    socket.setTimeout(deps.idleTimeoutMs);
     socket.on('data', (chunk: Buffer) => {
       this.lastDataAt = performance.now();
       this.onData(chunk);

@@ -52,13 +52,38 @@ export async function markAllOffline(db: Db): Promise<void> {
   await sql`UPDATE concentrator_link SET online = false WHERE online`.execute(db);
 }
 
-/** Meters (of the given ones) that already have a reading for the day: a re-run asks only for the rest. */
-export async function metersReadOn(db: Db, day: string, meterIds: number[]): Promise<Set<number>> {
-  if (!meterIds.length) return new Set();
-  const r = await sql<{ meter_id: number }>`
-    SELECT meter_id FROM meter_reading
-    WHERE reading_date = ${day}::date AND meter_id = ANY(${`{${meterIds.join(',')}}`}::bigint[]) AND total_kwh IS NOT NULL`.execute(db);
-  return new Set(r.rows.map((x) => Number(x.meter_id)));
+/** What one concentrator is asked for on a day: its points not read yet, and how many of its meters were. */
+export interface ConcentratorWork {
+  points: { pn: number; meterId: number; commAddress: string }[];
+  /** Installed meters that already have the day's reading (an earlier run or another path stored it). */
+  alreadyRead: number;
+}
+
+/**
+ * The day's work for many concentrators in one statement: every installed meter behind them with a
+ * measuring point and no reading for the day yet, grouped per concentrator (a re-run asks only for
+ * the rest). Concentrators without meters are absent from the map.
+ */
+export async function collectionWork(db: Db, day: string, concentratorIds: number[]): Promise<Map<number, ConcentratorWork>> {
+  const out = new Map<number, ConcentratorWork>();
+  if (!concentratorIds.length) return out;
+  const r = await sql<{ concentrator_id: number; points: [number, number, string][] | string | null; already_read: number }>`
+    SELECT m.concentrator_id,
+           json_agg(json_build_array(m.measuring_point, m.id, m.comm_address) ORDER BY m.measuring_point)
+             FILTER (WHERE m.measuring_point IS NOT NULL AND r.meter_id IS NULL) AS points,
+           count(r.meter_id)::int AS already_read
+    FROM meter m
+    LEFT JOIN meter_reading r ON r.meter_id = m.id AND r.reading_date = ${day}::date AND r.total_kwh IS NOT NULL
+    WHERE m.concentrator_id = ANY(${`{${concentratorIds.join(',')}}`}::int[]) AND m.state = 'installed'
+    GROUP BY m.concentrator_id`.execute(db);
+  for (const row of r.rows) {
+    const points = (typeof row.points === 'string' ? JSON.parse(row.points) : row.points ?? []) as [number, number, string][];
+    out.set(Number(row.concentrator_id), {
+      points: points.map(([pn, meterId, commAddress]) => ({ pn: Number(pn), meterId: Number(meterId), commAddress })),
+      alreadyRead: Number(row.already_read),
+    });
+  }
+  return out;
 }
 
 export interface CollectionRecord {

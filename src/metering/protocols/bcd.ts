@@ -78,6 +78,24 @@ export class ByteReader {
     return (b[0] as number) | ((b[1] as number) << 8);
   }
 
+  /** The bytes being read (for decoders that read in place after `advance`). */
+  get source(): Uint8Array {
+    return this.bytes;
+  }
+
+  /** Like `take`, without the view: checks and consumes `length` bytes, gives their start offset. */
+  advance(length: number, what: string): number {
+    if (length < 0 || this.offset + length > this.end) {
+      throw new ProtocolError(
+        this.truncatedCode,
+        `${what}: needs ${length} byte(s) at offset ${this.offset}, only ${this.remaining} left`,
+      );
+    }
+    const at = this.offset;
+    this.offset += length;
+    return at;
+  }
+
   take(length: number, what: string): Uint8Array {
     if (length < 0 || this.offset + length > this.end) {
       throw new ProtocolError(
@@ -126,8 +144,50 @@ export function parseBcdFormat(pattern: string, signed = false): BcdFormat {
   return { byteLength: digits / 2, decimals: match[2]?.length ?? 0, signed };
 }
 
+const POW10 = Array.from({ length: 16 }, (_, i) => 10 ** i);
+/** Integer digits that a double holds exactly (2^53 ≈ 9.007e15): 7 BCD bytes are 14 digits. */
+const FAST_BYTES = 7;
+
+/**
+ * Decodes the BCD value at `bytes[offset .. offset + format.byteLength)` (least significant byte
+ * first) into a canonical decimal string; the same result as `decodeBcdDecimal` on that slice,
+ * without slicing. Up to 7 bytes the digits are gathered in an exact integer; anything that is not
+ * BCD goes to the general decoder for its error.
+ */
+export function decodeBcdDecimalAt(bytes: Uint8Array, offset: number, format: BcdFormat, what = 'value'): string {
+  const n = format.byteLength;
+  if (n > FAST_BYTES || offset + n > bytes.length) return decodeBcdDecimal(bytes.subarray(offset, offset + n), format, what);
+  let v = 0;
+  let negative = false;
+  for (let i = offset + n - 1; i >= offset; i--) {
+    let byte = bytes[i]!;
+    if (format.signed && i === offset + n - 1) {
+      negative = (byte & 0x80) !== 0;
+      byte &= 0x7f;
+    }
+    const hi = byte >> 4;
+    const lo = byte & 0x0f;
+    if (hi > 9 || lo > 9) return decodeBcdDecimal(bytes.subarray(offset, offset + n), format, what);
+    v = v * 100 + hi * 10 + lo;
+  }
+  const sign = negative && v !== 0 ? '-' : '';
+  if (format.decimals === 0) return `${sign}${v}`;
+  const scale = POW10[format.decimals]!;
+  const intPart = Math.floor(v / scale);
+  const frac = String(v - intPart * scale).padStart(format.decimals, '0');
+  return `${sign}${intPart}.${frac}`;
+}
+
 /** Decodes BCD transmitted least significant byte first into a canonical decimal string. */
 export function decodeBcdDecimal(bytesLsbFirst: Uint8Array, format: BcdFormat, what = 'value'): string {
+  if (bytesLsbFirst.length === format.byteLength && format.byteLength <= FAST_BYTES) {
+    let plain = true;
+    for (let i = 0; i < bytesLsbFirst.length; i++) {
+      const b = bytesLsbFirst[i]!;
+      if ((b & 0x0f) > 9 || ((format.signed && i === bytesLsbFirst.length - 1 ? b & 0x7f : b) >> 4) > 9) plain = false;
+    }
+    if (plain) return decodeBcdDecimalAt(bytesLsbFirst, 0, format, what);
+  }
   if (bytesLsbFirst.length !== format.byteLength) {
     throw new ProtocolError(
       'BCD_INVALID',
@@ -161,6 +221,46 @@ export function decodeBcdDecimal(bytesLsbFirst: Uint8Array, format: BcdFormat, w
  * digits, extra non-zero decimals, a sign the format cannot carry) rather than rounding.
  */
 export function encodeBcdDecimal(value: string, format: BcdFormat, what = 'value'): Uint8Array {
+  const out = new Uint8Array(format.byteLength);
+  if (!format.signed && encodePlainBcdInto(value, format, out, 0)) return out;
+  return encodeBcdDecimalSlow(value, format, what);
+}
+
+/**
+ * Fast path of `encodeBcdDecimal` for the common shape, an unsigned "digits[.digits]" that fits:
+ * writes the BCD bytes at `out[offset ..]` and says true. Says false (writing nothing that matters)
+ * for anything else, which the general encoder then accepts or refuses with its reason.
+ */
+export function encodePlainBcdInto(value: string, format: BcdFormat, out: Uint8Array, offset: number): boolean {
+  const len = value.length;
+  if (len === 0) return false;
+  let dot = -1;
+  for (let i = 0; i < len; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 46 && dot < 0 && i > 0 && i < len - 1) dot = i;
+    else if (c < 48 || c > 57) return false;
+  }
+  const intEnd = dot < 0 ? len : dot;
+  const fracLen = dot < 0 ? 0 : len - dot - 1;
+  if (fracLen > format.decimals) return false;
+  let lead = 0;
+  while (lead < intEnd && value.charCodeAt(lead) === 48) lead++;
+  const totalDigits = format.byteLength * 2;
+  if (intEnd - lead > totalDigits - format.decimals) return false;
+  // digit k counts from the least significant end: position of the last integer digit is `decimals`
+  for (let i = 0; i < format.byteLength; i++) out[offset + i] = 0;
+  for (let i = intEnd - 1, k = format.decimals; i >= lead; i--, k++) {
+    const d = value.charCodeAt(i) - 48;
+    out[offset + (k >> 1)] |= k & 1 ? d << 4 : d;
+  }
+  for (let j = 0, k = format.decimals - 1; j < fracLen; j++, k--) {
+    const d = value.charCodeAt(dot + 1 + j) - 48;
+    out[offset + (k >> 1)] |= k & 1 ? d << 4 : d;
+  }
+  return true;
+}
+
+function encodeBcdDecimalSlow(value: string, format: BcdFormat, what: string): Uint8Array {
   const match = /^(-)?(\d+)(?:\.(\d+))?$/.exec(value);
   if (!match) throw new ProtocolError('BCD_OUT_OF_RANGE', `${what}: "${value}" is not a decimal number`);
   const negative = match[1] === '-';

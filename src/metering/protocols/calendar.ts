@@ -105,12 +105,100 @@ function parseFields(text: string, shape: keyof typeof SHAPES, what: string): Fi
   return fields;
 }
 
+/** Two-digit strings 00..99. */
+const TWO = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
+
+/** BCD byte → 0..99, or -1 when it is not BCD. */
+function bcdOrMinus(byte: number): number {
+  const hi = byte >> 4;
+  const lo = byte & 0x0f;
+  return hi > 9 || lo > 9 ? -1 : hi * 10 + lo;
+}
+
+/**
+ * Fast path for the two shapes every daily frozen reading carries (Td_d and the A.15 read time):
+ * the date or date-time text of `length` BCD bytes at `offset` (mm hh DD MM YY or DD MM YY), or
+ * null when anything is off, in which case the general decoder gives the reason.
+ */
+function quickDecode(bytes: Uint8Array, offset: number, withTime: boolean): string | null {
+  const base = withTime ? offset + 2 : offset;
+  const day = bcdOrMinus(bytes[base]!);
+  const month = bcdOrMinus(bytes[base + 1]!);
+  const year = bcdOrMinus(bytes[base + 2]!);
+  if (day < 1 || month < 1 || month > 12 || year < 0 || day > daysInMonth(2000 + year, month)) return null;
+  const date = `20${TWO[year]}-${TWO[month]}-${TWO[day]}`;
+  if (!withTime) return date;
+  const minute = bcdOrMinus(bytes[offset]!);
+  const hour = bcdOrMinus(bytes[offset + 1]!);
+  if (minute < 0 || minute > 59 || hour < 0 || hour > 23) return null;
+  return `${date} ${TWO[hour]}:${TWO[minute]}`;
+}
+
+/** Digits of `text` at [from, from + 2) as a number, -1 when not two ASCII digits. */
+function twoDigits(text: string, from: number): number {
+  const a = text.charCodeAt(from) - 48;
+  const b = text.charCodeAt(from + 1) - 48;
+  return a < 0 || a > 9 || b < 0 || b > 9 ? -1 : a * 10 + b;
+}
+
+function bcd(n: number): number {
+  return (((n / 10) | 0) << 4) | n % 10;
+}
+
+/**
+ * Fast path of encodeDate / encodeMinuteTime for well-formed text: writes the 3 (DD MM YY) or 5
+ * (mm hh DD MM YY) BCD bytes at `out[offset]` and says true; false sends the caller to the general path.
+ */
+function quickEncodeInto(text: string, withTime: boolean, out: Uint8Array, offset: number): boolean {
+  if (text.length !== (withTime ? 16 : 10) || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45) return false;
+  if (twoDigits(text, 0) !== 20) return false;
+  const year = twoDigits(text, 2);
+  const month = twoDigits(text, 5);
+  const day = twoDigits(text, 8);
+  if (year < 0 || month < 1 || month > 12 || day < 1 || day > daysInMonth(2000 + year, month)) return false;
+  let o = offset;
+  if (withTime) {
+    if (text.charCodeAt(10) !== 32 || text.charCodeAt(13) !== 58) return false;
+    const hour = twoDigits(text, 11);
+    const minute = twoDigits(text, 14);
+    if (hour < 0 || hour > 23 || minute < 0 || minute > 59) return false;
+    out[o++] = bcd(minute);
+    out[o++] = bcd(hour);
+  }
+  out[o++] = bcd(day);
+  out[o++] = bcd(month);
+  out[o] = bcd(year);
+  return true;
+}
+
+function quickEncode(text: string, withTime: boolean): Uint8Array | null {
+  const out = new Uint8Array(withTime ? 5 : 3);
+  return quickEncodeInto(text, withTime, out, 0) ? out : null;
+}
+
+/** encodeMinuteTime written at `out[offset]` (5 bytes). */
+export function writeMinuteTime(out: Uint8Array, offset: number, text: string, what = 'time'): void {
+  if (quickEncodeInto(text, true, out, offset)) return;
+  const bytes = encodeMinuteTime(text, what);
+  for (let i = 0; i < bytes.length; i++) out[offset + i] = bytes[i]!;
+}
+
+/** 'YYYY-MM-DD hh:mm' from the 5 BCD bytes (mm hh DD MM YY) at `offset`, validated as decodeMinuteTime does. */
+export function decodeMinuteTimeAt(bytes: Uint8Array, offset: number, what = 'time'): string {
+  return (offset + 5 <= bytes.length ? quickDecode(bytes, offset, true) : null) ?? decodeMinuteTime(bytes.subarray(offset, offset + 5), what);
+}
+
+/** 'YYYY-MM-DD' from the 3 BCD bytes (DD MM YY) at `offset`, validated as decodeDate does. */
+export function decodeDateAt(bytes: Uint8Array, offset: number, what = 'date'): string {
+  return (offset + 3 <= bytes.length ? quickDecode(bytes, offset, false) : null) ?? decodeDate(bytes.subarray(offset, offset + 3), what);
+}
+
 export function decodeMinuteTime(bytes: Uint8Array, what = 'time'): string {
-  return formatFields(decodeTimeFields(bytes, MINUTE_TIME_LAYOUT, what));
+  return (bytes.length === 5 ? quickDecode(bytes, 0, true) : null) ?? formatFields(decodeTimeFields(bytes, MINUTE_TIME_LAYOUT, what));
 }
 
 export function encodeMinuteTime(text: string, what = 'time'): Uint8Array {
-  return encodeTimeFields(parseFields(text, 'minute', what), MINUTE_TIME_LAYOUT, what);
+  return quickEncode(text, true) ?? encodeTimeFields(parseFields(text, 'minute', what), MINUTE_TIME_LAYOUT, what);
 }
 
 export function decodeSecondTime(bytes: Uint8Array, what = 'time'): string {
@@ -122,11 +210,11 @@ export function encodeSecondTime(text: string, what = 'time'): Uint8Array {
 }
 
 export function decodeDate(bytes: Uint8Array, what = 'date'): string {
-  return formatFields(decodeTimeFields(bytes, DATE_LAYOUT, what));
+  return (bytes.length === 3 ? quickDecode(bytes, 0, false) : null) ?? formatFields(decodeTimeFields(bytes, DATE_LAYOUT, what));
 }
 
 export function encodeDate(text: string, what = 'date'): Uint8Array {
-  return encodeTimeFields(parseFields(text, 'date', what), DATE_LAYOUT, what);
+  return quickEncode(text, false) ?? encodeTimeFields(parseFields(text, 'date', what), DATE_LAYOUT, what);
 }
 
 export function decodeMonth(bytes: Uint8Array, what = 'month'): string {

@@ -1,12 +1,13 @@
 import {
   ByteReader,
   concatBytes,
-  decodeBcdDecimal,
+  decodeBcdDecimalAt,
   encodeBcdDecimal,
+  encodePlainBcdInto,
   parseBcdFormat,
   type BcdFormat,
 } from './bcd.ts';
-import { decodeDate, decodeMinuteTime, decodeMonth, encodeDate, encodeMinuteTime, encodeMonth } from './calendar.ts';
+import { decodeDateAt, decodeMinuteTimeAt, decodeMonth, encodeDate, encodeMonth, writeMinuteTime } from './calendar.ts';
 import { ProtocolError } from './errors.ts';
 import { decodeDataUnitId } from './gdw1376-ids.ts';
 
@@ -23,8 +24,9 @@ export const NO_DATA = 0xee;
  * Any EE byte voids the field, not only all-EE: real terminals send "00 EE EE EE EE" for an
  * unread register (conformance samples rafn12f34, rafn13f2), and EE can never be valid BCD.
  */
-function isNoData(bytes: Uint8Array): boolean {
-  return bytes.includes(NO_DATA);
+function isNoDataAt(bytes: Uint8Array, at: number, length: number): boolean {
+  for (let i = at; i < at + length; i++) if (bytes[i] === NO_DATA) return true;
+  return false;
 }
 
 /** A.14: XXXXXX.XXXX kWh, 5 bytes. A.11: XXXXXX.XX kvarh, 4 bytes. */
@@ -111,18 +113,30 @@ export interface FnContext {
 }
 
 function value(r: ByteReader, format: BcdFormat, what: string): string | null {
-  const bytes = r.take(format.byteLength, what);
-  return isNoData(bytes) ? null : decodeBcdDecimal(bytes, format, what);
+  const at = r.advance(format.byteLength, what);
+  const bytes = r.source;
+  return isNoDataAt(bytes, at, format.byteLength) ? null : decodeBcdDecimalAt(bytes, at, format, what);
 }
 
 function readAt(r: ByteReader): string | null {
-  const bytes = r.take(5, 'meter-reading time (A.15)');
-  return isNoData(bytes) ? null : decodeMinuteTime(bytes, 'meter-reading time (A.15)');
+  const at = r.advance(5, 'meter-reading time (A.15)');
+  const bytes = r.source;
+  return isNoDataAt(bytes, at, 5) ? null : decodeMinuteTimeAt(bytes, at, 'meter-reading time (A.15)');
+}
+
+/** Field names for error messages ("forward active tariff 3"), built once per register block name. */
+const registerLabels = new Map<string, { total: string; tariffs: string[] }>();
+function labelsOf(what: string): { total: string; tariffs: string[] } {
+  let l = registerLabels.get(what);
+  if (!l) registerLabels.set(what, (l = { total: `${what} total`, tariffs: Array.from({ length: 15 }, (_, i) => `${what} tariff ${i + 1}`) }));
+  return l;
 }
 
 function registers(r: ByteReader, format: BcdFormat, count: number, what: string): EnergyRegisters {
-  const total = value(r, format, `${what} total`);
-  const tariffs = Array.from({ length: count }, (_, i) => value(r, format, `${what} tariff ${i + 1}`));
+  const labels = labelsOf(what);
+  const total = value(r, format, labels.total);
+  const tariffs: (string | null)[] = new Array(count);
+  for (let i = 0; i < count; i++) tariffs[i] = value(r, format, labels.tariffs[i] ?? `${what} tariff ${i + 1}`);
   return { total, tariffs };
 }
 
@@ -248,7 +262,7 @@ export function decodeFnData(ctx: FnContext, fn: number, r: ByteReader): Gdw1376
   if (afn === 0x0d) {
     const tag = frozenTag(fn);
     if (!tag) return null;
-    const date = tag === 'date' ? decodeDate(r.take(3, 'Td_d'), 'Td_d') : null;
+    const date = tag === 'date' ? decodeDateAt(r.source, r.advance(3, 'Td_d'), 'Td_d') : null;
     const month = tag === 'month' ? decodeMonth(r.take(2, 'Td_m'), 'Td_m') : null;
     if (dir === 'down') return date !== null ? { kind: 'frozenDate', date } : { kind: 'frozenMonth', month: month as string };
     if (fn === 1 || fn === 17) return indications(r, 'forward', date, month);
@@ -259,27 +273,50 @@ export function decodeFnData(ctx: FnContext, fn: number, r: ByteReader): Gdw1376
   return null;
 }
 
-function encodeValue(v: string | null, format: BcdFormat, what: string): Uint8Array {
-  return v === null ? new Uint8Array(format.byteLength).fill(NO_DATA) : encodeBcdDecimal(v, format, what);
+/** Writes one value (EE when null) at `out[offset]`; the general encoder only for what the fast path does not take. */
+/** Writes one register (EE when null) at `out[offset]`; `tariff` 0 is the total (names the field in an error). */
+function writeValue(out: Uint8Array, offset: number, v: string | null, format: BcdFormat, what: string, tariff: number): void {
+  if (v === null) {
+    for (let i = 0; i < format.byteLength; i++) out[offset + i] = NO_DATA;
+  } else if (format.signed || !encodePlainBcdInto(v, format, out, offset)) {
+    out.set(encodeBcdDecimal(v, format, tariff === 0 ? `${what} total` : `${what} tariff ${tariff}`), offset);
+  }
+}
+
+function writeEnergyRegisters(out: Uint8Array, offset: number, regs: EnergyRegisters, format: BcdFormat, what: string): void {
+  writeValue(out, offset, regs.total, format, what, 0);
+  for (let i = 0; i < regs.tariffs.length; i++) {
+    writeValue(out, offset + (i + 1) * format.byteLength, regs.tariffs[i] ?? null, format, what, i + 1);
+  }
 }
 
 export function encodeEnergyRegisters(regs: EnergyRegisters, format: BcdFormat, what: string): Uint8Array {
-  return concatBytes([
-    encodeValue(regs.total, format, `${what} total`),
-    ...regs.tariffs.map((t, i) => encodeValue(t, format, `${what} tariff ${i + 1}`)),
-  ]);
+  const out = new Uint8Array(format.byteLength * (1 + regs.tariffs.length));
+  writeEnergyRegisters(out, 0, regs, format, what);
+  return out;
 }
 
-function encodeReadAt(at: string | null): Uint8Array {
-  return at === null ? new Uint8Array(5).fill(NO_DATA) : encodeMinuteTime(at, 'meter-reading time (A.15)');
+/** Bytes of the F129 / F161 body (read time, M, total and M tariffs). */
+export function forwardActiveBodyLength(regs: EnergyRegisters): number {
+  return 6 + A14.byteLength * (1 + regs.tariffs.length);
+}
+
+/** Writes the F129 / F161 body at `out[offset]` (`forwardActiveBodyLength(regs)` bytes). */
+export function writeForwardActiveBody(out: Uint8Array, offset: number, at: string | null, regs: EnergyRegisters): void {
+  if (regs.tariffs.length > 14) {
+    throw new ProtocolError('GDW1376_BAD_DATA', `${regs.tariffs.length} tariffs exceed what the terminal can report`);
+  }
+  if (at === null) out.fill(NO_DATA, offset, offset + 5);
+  else writeMinuteTime(out, offset, at, 'meter-reading time (A.15)');
+  out[offset + 5] = regs.tariffs.length;
+  writeEnergyRegisters(out, offset + 6, regs, A14, 'forward active');
 }
 
 /** A.15 read time + M + total and M tariff registers (A.14): the body of F129 and of F161 after Td_d. */
 export function encodeForwardActiveBody(at: string | null, regs: EnergyRegisters): Uint8Array {
-  if (regs.tariffs.length > 14) {
-    throw new ProtocolError('GDW1376_BAD_DATA', `${regs.tariffs.length} tariffs exceed what the terminal can report`);
-  }
-  return concatBytes([encodeReadAt(at), Uint8Array.of(regs.tariffs.length), encodeEnergyRegisters(regs, A14, 'forward active')]);
+  const out = new Uint8Array(forwardActiveBodyLength(regs));
+  writeForwardActiveBody(out, 0, at, regs);
+  return out;
 }
 
 export function encodeTdD(date: string): Uint8Array {

@@ -10,7 +10,14 @@ import {
   type Gdw1376Tp,
   type Gdw1376UnitInput,
 } from './gdw1376.ts';
-import { encodeForwardActiveBody, encodeTdD, encodeTransparentForwardBody, type EnergyRegisters } from './gdw1376-data.ts';
+import {
+  encodeForwardActiveBody,
+  encodeTdD,
+  encodeTransparentForwardBody,
+  forwardActiveBodyLength,
+  writeForwardActiveBody,
+  type EnergyRegisters,
+} from './gdw1376-data.ts';
 
 /**
  * The exchanges the collection system runs over Q/GDW 1376.1: the terminal's login, logout and
@@ -176,26 +183,31 @@ export function encodeDailyFrozenEnergyReply(
   envelope: ReplyEnvelope,
   readings: readonly DailyFrozenEnergyReading[],
 ): Uint8Array {
+  const tdd = new Map<string, Uint8Array>();
   return reply(
     envelope,
     Gdw1376Afn.historicalData,
-    readings.map((r) => ({
-      pn: [r.pn],
-      fn: [FN_DAILY_FORWARD_ACTIVE],
-      data: concatBytes([encodeTdD(r.date), encodeForwardActiveBody(r.readAt, r.registers)]),
-    })),
+    readings.map((r) => {
+      let td = tdd.get(r.date);
+      if (!td) tdd.set(r.date, (td = encodeTdD(r.date)));
+      const data = new Uint8Array(td.length + forwardActiveBodyLength(r.registers));
+      for (let i = 0; i < td.length; i++) data[i] = td[i]!;
+      writeForwardActiveBody(data, td.length, r.readAt, r.registers);
+      return { pn: [r.pn], fn: [FN_DAILY_FORWARD_ACTIVE], data };
+    }),
   );
 }
 
 /** The forward active energy readings (F129 or F161) in a terminal's reply, in wire order. */
 export function forwardEnergyReadings(frame: Gdw1376Frame): (ForwardEnergyReading & { readonly date: string | null })[] {
-  return frame.units.flatMap((unit) =>
-    unit.items.flatMap((item) =>
-      item.value.kind === 'forwardActiveEnergy'
-        ? [{ pn: item.pn, date: item.value.date, readAt: item.value.readAt, registers: item.value.registers }]
-        : [],
-    ),
-  );
+  const out: (ForwardEnergyReading & { readonly date: string | null })[] = [];
+  for (const unit of frame.units) {
+    for (const item of unit.items) {
+      const v = item.value;
+      if (v.kind === 'forwardActiveEnergy') out.push({ pn: item.pn, date: v.date, readAt: v.readAt, registers: v.registers });
+    }
+  }
+  return out;
 }
 
 /** Master → terminal AFN 10 F1: hand a frame (e.g. DL/T 645 relay control) to a meter behind the terminal. */

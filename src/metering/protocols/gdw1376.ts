@@ -152,6 +152,7 @@ function decodeTp(bytes: Uint8Array): Gdw1376Tp {
 function decodeUnits(bytes: Uint8Array, start: number, end: number, afn: number, dir: 'down' | 'up') {
   const units: Gdw1376DataUnit[] = [];
   const r = new ByteReader(bytes, 'GDW1376_BAD_DATA', start, end);
+  const ctx = { afn, dir };
   while (r.remaining >= 4) {
     const p = r.position;
     const id = decodeDataUnitId(bytes[p] as number, bytes[p + 1] as number, bytes[p + 2] as number, bytes[p + 3] as number);
@@ -162,12 +163,12 @@ function decodeUnits(bytes: Uint8Array, start: number, end: number, afn: number,
     for (const pn of id.pn) {
       for (const fn of id.fn) {
         if (raw) break;
-        const value = decodeFnData({ afn, dir }, fn, r);
+        const value = decodeFnData(ctx, fn, r);
         if (value) items.push({ pn, fn, value });
         else raw = r.rest().slice();
       }
     }
-    units.push({ ...id, items, raw });
+    units.push({ pn: id.pn, fn: id.fn, items, raw });
     if (raw) break;
   }
   return { units, trailing: r.rest().slice() };
@@ -294,24 +295,47 @@ export function encodeGdw1376Frame(input: Gdw1376FrameInput): Uint8Array {
     byte(control.func, 0x0f, 'function code');
   const seqByte =
     (tp ? 0x80 : 0) | (seq.fir ?? true ? 0x40 : 0) | (seq.fin ?? true ? 0x20 : 0) | (seq.con ? 0x10 : 0) | byte(seq.seq, 0x0f, 'SEQ');
-  const body = concatBytes([
-    Uint8Array.of(c),
-    encodeAddress(input.address),
-    Uint8Array.of(byte(input.afn, 0xff, 'AFN'), seqByte),
-    ...input.units.flatMap((u) => [encodeDa(u.pn), encodeDt(u.fn), u.data ?? new Uint8Array(0)]),
+  const head = concatBytes([Uint8Array.of(c), encodeAddress(input.address), Uint8Array.of(byte(input.afn, 0xff, 'AFN'), seqByte)]);
+  // DA and DT of every unit, checked before anything is laid out
+  const ids = input.units.map((u) => [encodeDa(u.pn), encodeDt(u.fn)] as const);
+  const aux = concatBytes([
     needsPw ? (input.pw ?? new Uint8Array(PW_LENGTH)) : new Uint8Array(0),
     ec ? Uint8Array.of(byte(ec.important, 0xff, 'EC1'), byte(ec.normal, 0xff, 'EC2')) : new Uint8Array(0),
     tp
       ? concatBytes([Uint8Array.of(byte(tp.pfc, 0xff, 'PFC')), encodeDayTime(tp.sentAt), Uint8Array.of(byte(tp.delayMinutes, 0xff, 'Tp delay'))])
       : new Uint8Array(0),
   ]);
-  if (body.length > MAX_USER_DATA) throw new ProtocolError('GDW1376_BAD_LENGTH', `user data of ${body.length} bytes exceeds L`);
-  const l = (body.length << 2) | PROTOCOL_ID;
-  return concatBytes([
-    Uint8Array.of(0x68, l & 0xff, l >> 8, l & 0xff, l >> 8, 0x68),
-    body,
-    Uint8Array.of(sum8(body), 0x16),
-  ]);
+  let bodyLength = head.length + aux.length;
+  for (const u of input.units) bodyLength += 4 + (u.data?.length ?? 0);
+  if (bodyLength > MAX_USER_DATA) throw new ProtocolError('GDW1376_BAD_LENGTH', `user data of ${bodyLength} bytes exceeds L`);
+  // one buffer: 68 L L 68, the user data written in place, CS 16
+  const out = new Uint8Array(HEAD + bodyLength + 2);
+  const l = (bodyLength << 2) | PROTOCOL_ID;
+  out[0] = 0x68;
+  out[1] = out[3] = l & 0xff;
+  out[2] = out[4] = l >> 8;
+  out[5] = 0x68;
+  let o = HEAD;
+  for (let i = 0; i < head.length; i++) out[o++] = head[i]!;
+  input.units.forEach((u, i) => {
+    const [da, dt] = ids[i]!;
+    out[o++] = da[0]!;
+    out[o++] = da[1]!;
+    out[o++] = dt[0]!;
+    out[o++] = dt[1]!;
+    const data = u.data;
+    if (data && data.length > 64) {
+      out.set(data, o);
+      o += data.length;
+    } else if (data) {
+      for (let k = 0; k < data.length; k++) out[o++] = data[k]!;
+    }
+  });
+  out.set(aux, o);
+  o += aux.length;
+  out[o++] = sum8(out, HEAD, HEAD + bodyLength);
+  out[o] = 0x16;
+  return out;
 }
 
 export interface Gdw1376ScanResult {
