@@ -107,9 +107,9 @@ async function main() {
     const st = await s.db.transaction().execute(async (trx) => {
     // a batch run over every account aggregates millions of rows: give it the memory (as arrearsByAge does)
     await sql`SET LOCAL work_mem = '256MB'`.execute(trx);
+    // payments_statement_totals: open items, outstanding, late fee, total due per account (summed in fen)
     await sql`CREATE TEMP TABLE statement_run ON COMMIT DROP AS
-      SELECT customer_id, count(*) AS open_bills, sum(outstanding) AS outstanding, sum(late_fee) AS late_fee, sum(outstanding + late_fee) AS total_due
-      FROM payments_open_debt(${asOf}::date) GROUP BY customer_id`.execute(trx);
+      SELECT customer_id, open_items, outstanding, late_fee, total_due FROM payments_statement_totals(${asOf}::date)`.execute(trx);
     const totals = (await sql<{ n: number; due: string; fee: string }>`SELECT count(*)::int AS n, sum(total_due)::text AS due, sum(late_fee)::text AS fee FROM statement_run`.execute(trx)).rows[0]!;
     // a residential account without credit note, to check against the hand formula below
     const sample = (await sql<{ id: number; late_fee: string; total_due: string }>`

@@ -39,8 +39,9 @@ describe('open debt in one pass', () => {
     // each fee recomputed item by item with the rule functions of 0601
     const rule = await sql<{ receivable_id: number; fee: string }>`
       SELECT d.receivable_id, payments_fee_due(d.outstanding, d.late_fee_paid, payments_fee_factor(c.kind, d.due_date, ${asOf}::date),
-                                               payments_fee_minimum(c.kind, ${asOf}::date))::text AS fee
+                                               payments_fee_minimum(c.kind, ${asOf}::date))::numeric(14,2)::text AS fee
       FROM payments_debt_as_of(${asOf}::date, ${ids}::bigint[]) d JOIN customer c ON c.id = d.customer_id ORDER BY d.receivable_id`.execute(ctx.db);
+    // (compared at numeric(14,2): the pass now gives a fee of nothing as 0.00, the rule as 0)
     expect(rule.rows.map((r) => r.fee)).toEqual(all.rows.map((r) => r.late_fee));
   });
 
@@ -64,5 +65,31 @@ describe('open debt in one pass', () => {
     expect(province.total.customers).toBe(everyone.customers);
     expect(province.total.customers).toBeGreaterThanOrEqual(scoped.total.customers);
     expect(province.bands.reduce((n, b) => n + b.items, 0)).toBe((await sql<{ n: number }>`SELECT count(*)::int AS n FROM payments_debt_as_of(${asOf}::date, NULL)`.execute(ctx.db)).rows[0]!.n);
+  });
+
+  it.each(['2026-01-01', '2026-02-15', '2026-04-30'])('as of %s: the statement totals per account are the sums of its statement lines', async (asOf) => {
+    const ids = who.map((c) => c.id);
+    const totals = await sql<{ customer_id: number; open_items: number; outstanding: string; late_fee: string; total_due: string }>`
+      SELECT customer_id, open_items, outstanding::text, late_fee::text, total_due::text FROM payments_statement_totals(${asOf}::date)
+      WHERE customer_id = ANY (${ids}::bigint[]) ORDER BY customer_id`.execute(ctx.db);
+    const lines = await sql<{ customer_id: number; open_items: number; outstanding: string; late_fee: string; total_due: string }>`
+      SELECT customer_id, count(*)::int AS open_items, sum(outstanding)::numeric(14,2)::text AS outstanding, sum(late_fee)::numeric(14,2)::text AS late_fee,
+             sum(outstanding + late_fee)::numeric(14,2)::text AS total_due
+      FROM payments_debt_as_of(${asOf}::date, ${ids}::bigint[]) GROUP BY customer_id ORDER BY customer_id`.execute(ctx.db);
+    expect(lines.rows.length).toBeGreaterThan(0);
+    expect(totals.rows).toEqual(lines.rows);
+  });
+
+  it('the fee in fen is the fee of the numeric rule, to the fen, for small, half-fen and huge amounts (the bigint guard)', async () => {
+    // outstanding (fen) × factor (millionths): round half up, the minimum top-up, and amounts whose product leaves bigint
+    const r = await sql<{ o: string; paid: string; k: string; fen: string; rule: string }>`
+      SELECT o::text, paid::text, k::text, payments_fee_due_fen(o, paid, k, 100, 9000000000000000000 / greatest(k, 1))::text AS fen,
+             (payments_fee_due(o * 0.01, paid * 0.01, k * 0.000001, 1.00) * 100)::bigint::text AS rule
+      FROM unnest(ARRAY[1, 50, 99, 12345, 2000000, 100100, 12345678901, 99999999999999, 99999999999999, 100000]::bigint[],
+                  ARRAY[0, 0, 40, 0, 0, 0, 0, 0, 0, 100]::bigint[],
+                  ARRAY[1000, 500, 3000, 35000, 2500, 5000, 192000, 3000, 30000000, 0]::bigint[]) AS t(o, paid, k)`.execute(ctx.db);
+    for (const x of r.rows) expect({ ...x, fen: x.fen }).toEqual({ ...x, fen: x.rule });
+    // the minimum (1 yuan, 40 fen already paid → 60); 1001.00 × 0.005 = 5.005 → 5.01 (half up); not overdue → 0
+    expect(r.rows.map((x) => x.fen)).toEqual(['100', '100', '60', '432', '5000', '501', '2370370349', '300000000000', '2999999999999970', '0']);
   });
 });

@@ -109,6 +109,26 @@ describe('posting many payments in one statement', () => {
     expect(q.stats.batches).toBeLessThan(12);
   });
 
+  it('the queue keeps a posting out of the batches in flight when they hold its customer or its reference', async () => {
+    // one slot per posting: without the rule all five would run at once, the customer's four waiting on its account lock
+    const q = new PaymentPostQueue(ctx.db, ctx.clock, 'api', { concurrency: 5, maxBatch: 1 });
+    const c = res[18]!;
+    const other = res[19]!;
+    const outs = await Promise.all([
+      q.post(input(c.number, 'HOLD-1', '3.00'), 'test'),
+      q.post(input(c.number, 'HOLD-2', '4.00'), 'test'),
+      q.post(input(other.number, 'HOLD-X', '5.00'), 'test'),
+      q.post(input(other.number, 'HOLD-X', '5.00'), 'test'), // a retry while the first is in flight
+      q.post(input(c.number, 'HOLD-3', '6.00'), 'test'),
+    ]);
+    expect(outs.map((o) => o.status)).toEqual(['posted', 'posted', 'posted', 'duplicate', 'posted']);
+    expect(outs[3]!.payment!.id).toBe(outs[2]!.payment!.id);
+    // a customer's payments are posted in arrival order
+    const ids = [outs[0]!, outs[1]!, outs[4]!].map((o) => o.payment!.id);
+    expect([...ids].sort((a, b) => a - b)).toEqual(ids);
+    expect(q.stats.batches).toBe(5);
+  });
+
   it('a file import posts set-based with the same allocations as posting each row', async () => {
     const [a, b] = [res[16]!, res[17]!];
     for (const c of [a, b]) await postBills(ctx, bill(c.id, '60.00', '2026-01-31'), bill(c.id, '45.10', '2026-02-20', { issuedOn: '2026-02-01' }));

@@ -16,6 +16,14 @@ export interface PostQueueOptions {
   maxBatch: number;
 }
 
+const keyOf = (p: PaymentInput) => `${p.channel}\u0000${p.reference}`;
+
+function release(m: Map<string, number>, k: string): void {
+  const n = m.get(k)!;
+  if (n <= 1) m.delete(k);
+  else m.set(k, n - 1);
+}
+
 // deadlock_detected, serialization_failure: the whole batch rolled back, nothing posted; safe to run again
 const RETRYABLE = new Set(['40P01', '40001']);
 
@@ -31,6 +39,9 @@ export class PaymentPostQueue {
   private readonly waiting: Waiting[] = [];
   private inFlight = 0;
   private scheduled = false;
+  /** References (channel + reference) and customer numbers in the batches in flight, with their counts. */
+  private readonly busyKeys = new Map<string, number>();
+  private readonly busyCustomers = new Map<string, number>();
   readonly stats = { batches: 0, postings: 0, largestBatch: 0 };
 
   constructor(private readonly db: Db, private readonly clock: Clock, private readonly source: PaymentSource,
@@ -55,13 +66,50 @@ export class PaymentPostQueue {
 
   private pump(): void {
     while (this.inFlight < this.opts.concurrency && this.waiting.length) {
-      const batch = this.waiting.splice(0, this.opts.maxBatch);
+      const batch = this.take();
+      if (!batch.length) return; // everything waiting touches a batch in flight: its end pumps again
+      const keys = batch.map((w) => keyOf(w.p));
+      const customers = batch.map((w) => w.p.customerNumber);
+      for (const k of keys) this.busyKeys.set(k, (this.busyKeys.get(k) ?? 0) + 1);
+      for (const c of customers) this.busyCustomers.set(c, (this.busyCustomers.get(c) ?? 0) + 1);
       this.inFlight++;
       void this.run(batch).finally(() => {
+        for (const k of keys) release(this.busyKeys, k);
+        for (const c of customers) release(this.busyCustomers, c);
         this.inFlight--;
         if (this.waiting.length) this.schedule();
       });
     }
+  }
+
+  /**
+   * The next batch, in arrival order, leaving out postings whose reference or customer is in a batch in
+   * flight: those would only wait in the database for that batch's locks (the account row, the unique key)
+   * and hold their own batch's locks meanwhile; they go in a later batch, after it. A retry of a reference
+   * in flight therefore gets the first posting's stored result as a duplicate, and two payments of one
+   * customer are allocated in arrival order. (The database still serialises them if another server
+   * process posts the same reference or customer at the same moment.)
+   */
+  private take(): Waiting[] {
+    const batch: Waiting[] = [];
+    const rest: Waiting[] = [];
+    // a customer or reference held back stays held back for its later postings too (they keep their order)
+    const heldCustomers = new Set<string>();
+    const heldKeys = new Set<string>();
+    const limit = Math.min(this.waiting.length, this.opts.maxBatch * 4);
+    for (let i = 0; i < limit; i++) {
+      const w = this.waiting[i]!;
+      const c = w.p.customerNumber;
+      const k = keyOf(w.p);
+      if (batch.length < this.opts.maxBatch && !heldCustomers.has(c) && !heldKeys.has(k) && !this.busyKeys.has(k) && !this.busyCustomers.has(c)) batch.push(w);
+      else {
+        heldCustomers.add(c);
+        heldKeys.add(k);
+        rest.push(w);
+      }
+    }
+    this.waiting.splice(0, limit, ...rest);
+    return batch;
   }
 
   private async run(batch: Waiting[]): Promise<void> {

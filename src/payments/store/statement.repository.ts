@@ -154,26 +154,27 @@ export interface ArrearsBand {
 export async function arrearsByAge(db: Db, asOf: string, scopePath: string): Promise<{ asOf: string; bands: ArrearsBand[]; total: { customers: number; outstanding: string; lateFee: string } }> {
   // the whole province needs no scope join (every org path starts with '/')
   const scoped = scopePath !== '/';
-  // ROLLUP: one pass gives every band and the scope total (band NULL); a province is millions of rows, so
-  // the pass gets the memory to aggregate them without spilling to disk
+  // ROLLUP: one pass gives every band and the scope total (band NULL). The items come in integer fen
+  // (payments_debt_fen): the sums are bigint sums, converted to yuan once per band, exact. A province is
+  // millions of rows, so the pass gets the memory to aggregate them without spilling to disk.
+  const order: ArrearsBand['band'][] = ['not_due', '1-30', '31-60', '61-90', '91-180', '181-365', '>365'];
   const r = await db.transaction().execute(async (trx) => {
     await sql`SET LOCAL work_mem = '256MB'`.execute(trx);
-    return sql<{ band: ArrearsBand['band'] | null; items: number; customers: number; outstanding: string; late_fee: string }>`
+    return sql<{ band: number | null; items: number; customers: number; outstanding: string; late_fee: string }>`
     WITH d AS (
-      SELECT d.customer_id, d.outstanding, d.late_fee,
-             CASE WHEN ${asOf}::date - d.due_date <= 0 THEN 'not_due' WHEN ${asOf}::date - d.due_date <= 30 THEN '1-30'
-                  WHEN ${asOf}::date - d.due_date <= 60 THEN '31-60' WHEN ${asOf}::date - d.due_date <= 90 THEN '61-90'
-                  WHEN ${asOf}::date - d.due_date <= 180 THEN '91-180' WHEN ${asOf}::date - d.due_date <= 365 THEN '181-365' ELSE '>365' END AS band
-      FROM payments_debt_as_of(${asOf}::date, NULL) d
+      SELECT d.customer_id, d.outstanding_fen, d.late_fee_fen,
+             CASE WHEN ${asOf}::date - d.due_date <= 0 THEN 0 WHEN ${asOf}::date - d.due_date <= 30 THEN 1
+                  WHEN ${asOf}::date - d.due_date <= 60 THEN 2 WHEN ${asOf}::date - d.due_date <= 90 THEN 3
+                  WHEN ${asOf}::date - d.due_date <= 180 THEN 4 WHEN ${asOf}::date - d.due_date <= 365 THEN 5 ELSE 6 END AS band
+      FROM payments_debt_fen(${asOf}::date, NULL) d
       ${scoped ? sql`WHERE d.customer_id IN (SELECT c.id FROM customer c WHERE c.org_path LIKE ${`${scopePath}%`})` : sql``}
     )
     SELECT band, count(*)::int AS items, count(DISTINCT customer_id)::int AS customers,
-           coalesce(sum(outstanding), 0)::numeric(14,2)::text AS outstanding, coalesce(sum(late_fee), 0)::numeric(14,2)::text AS late_fee
+           (coalesce(sum(outstanding_fen), 0) * 0.01)::numeric(14,2)::text AS outstanding, (coalesce(sum(late_fee_fen), 0) * 0.01)::numeric(14,2)::text AS late_fee
     FROM d GROUP BY ROLLUP (band)`.execute(trx);
   });
   const tot = r.rows.find((x) => x.band === null);
-  const order: ArrearsBand['band'][] = ['not_due', '1-30', '31-60', '61-90', '91-180', '181-365', '>365'];
-  const byBand = new Map(r.rows.filter((x) => x.band !== null).map((x) => [x.band, x]));
+  const byBand = new Map(r.rows.filter((x) => x.band !== null).map((x) => [order[x.band!]!, x]));
   return {
     asOf,
     bands: order.map((band) => {
