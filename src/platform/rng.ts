@@ -21,12 +21,29 @@ export class Rng {
   }
 }
 
+/** FNV-1a over the code points of `s` (a surrogate pair counts once, by its high half), from state `h`. */
+function fnv(h: number, s: string): number {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    h = Math.imul(h ^ c, 16777619);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const low = s.charCodeAt(i + 1);
+      if (low >= 0xdc00 && low <= 0xdfff) i++;
+    }
+  }
+  return h;
+}
+
 /** A stable hash of a string into a seed. */
 export function seedOf(...parts: (string | number)[]): number {
-  let h = 2166136261;
-  for (const ch of parts.join('|')) {
-    h ^= ch.charCodeAt(0);
-    h = Math.imul(h, 16777619);
-  }
-  return h >>> 0;
+  return fnv(2166136261, parts.join('|')) >>> 0;
+}
+
+/**
+ * seedOf(...prefix, ...rest) for many `rest` after one fixed prefix, without rebuilding the string:
+ * the hash state after the prefix is kept (hot loops: a seed per meter and day).
+ */
+export function seedOfPrefix(...prefix: (string | number)[]): (...rest: (string | number)[]) => number {
+  const h0 = fnv(2166136261, `${prefix.join('|')}|`);
+  return (...rest) => fnv(h0, rest.join('|')) >>> 0;
 }

@@ -1,4 +1,4 @@
-import { addDays, Rng, seedOf } from '../platform/index.ts';
+import { addDays, Rng, seedOf, seedOfPrefix } from '../platform/index.ts';
 
 /**
  * A deterministic model of what a meter's registers say on any day: daily consumption with a
@@ -48,8 +48,15 @@ const EPOCH = Date.parse('2024-01-01T00:00:00Z');
 /** A.14 registers hold 999999.9999 kWh and roll over like a real meter's. */
 const ROLLOVER = 100_000_000;
 
+let lastDay = '';
+let lastIndex = 0;
 export function dayIndex(day: string): number {
-  return Math.round((Date.parse(`${day}T00:00:00Z`) - EPOCH) / 86_400_000);
+  // a simulator asks for one day for hundreds of thousands of meters in a row
+  if (day !== lastDay) {
+    lastIndex = Math.round((Date.parse(`${day}T00:00:00Z`) - EPOCH) / 86_400_000);
+    lastDay = day;
+  }
+  return lastIndex;
 }
 
 function shapeOf(shape: CategoryShape, index: number): number {
@@ -77,18 +84,25 @@ interface MeterTraits {
   jitter: number;
 }
 
-const traitCache = new Map<string, MeterTraits>();
+/** Per seed and category, the traits of each meter id (numeric keys: no string per lookup). */
+const traitCache = new Map<string, Map<number, MeterTraits>>();
+let cachedTraits = 0;
 function traits(seed: number, m: MeterProfile): MeterTraits {
-  const key = `${seed}:${m.meterId}:${m.category}`;
-  let t = traitCache.get(key);
+  const group = `${seed}:${m.category}`;
+  let byMeter = traitCache.get(group);
+  if (!byMeter) traitCache.set(group, (byMeter = new Map()));
+  let t = byMeter.get(m.meterId);
   if (!t) {
     const rng = new Rng(seedOf('meter-model', seed, m.meterId));
     const mean = SHAPES[m.category].meanKwh;
     // households differ: 0.6× to 1.75× the category mean (residential lands at ~5-15 kWh/day)
     const scale = mean * (0.6 + rng.next() * 1.15) * 100;
     t = { base: Math.floor(rng.next() * 30_000 * 100), scale, jitter: scale * 0.05 };
-    if (traitCache.size > 2_000_000) traitCache.clear();
-    traitCache.set(key, t);
+    if (++cachedTraits > 2_000_000) {
+      for (const g of traitCache.values()) g.clear();
+      cachedTraits = 1;
+    }
+    byMeter.set(m.meterId, t);
   }
   return t;
 }
@@ -98,10 +112,13 @@ function traits(seed: number, m: MeterProfile): MeterTraits {
  * of a kWh before rollover. The day-to-day noise j(d) ∈ [0, 0.05·scale) telescopes, so a day's
  * consumption is scale·shape(d) + j(d) − j(d−1), and every shape is ≥ 0.5: never negative.
  */
+const daySeeds = new Map<number, (...rest: (string | number)[]) => number>();
 export function cumulativeHundredths(seed: number, m: MeterProfile, day: string): number {
   const t = traits(seed, m);
   const i = dayIndex(day);
-  const noise = new Rng(seedOf('meter-day', seed, m.meterId, i)).next() * t.jitter;
+  let daySeed = daySeeds.get(seed);
+  if (!daySeed) daySeeds.set(seed, (daySeed = seedOfPrefix('meter-day', seed)));
+  const noise = new Rng(daySeed(m.meterId, i)).next() * t.jitter;
   return Math.floor(t.base + t.scale * cumulativeShape(m.category, i) + noise);
 }
 
