@@ -5,7 +5,7 @@
  */
 export * from './domain/policy.ts';
 export { loadPolicies, updatePolicy, type DunningPolicyRow, type DunningPolicyStepRow } from './store/policy.repository.ts';
-export { snapshotOpenDebt, dropOpenDebtSnapshot, decideChaseNotices, decideBillNotices, cancelPaidNotices, type DecidedCount } from './store/run.repository.ts';
+export { snapshotOpenDebt, dropOpenDebtSnapshot, decideNotices, cancelPaidNotices, type DecidedCount } from './store/run.repository.ts';
 export * from './store/escalation.repository.ts';
 export {
   requestSwitches, claimPendingSwitches, markSwitch, listSwitchCommands, switchRequestKey,
@@ -17,6 +17,6 @@ export { callbackChannelFor } from './dispatch/registry.ts';
 export { dunningRoutes } from './api/routes.ts';
 export { registerDunningCommands } from './cli.ts';
 export {
-  startChannelSimulators, channelsFor, channelCallbackRoutes,
-  type Channel, type ChannelKind, type ChannelSet, type ChannelSimulators, type DeliveryReport,
+  startChannelSimulators, channelsFor, channelCallbackRoutes, createSmppChannel, startSmscWorker,
+  type Channel, type ChannelKind, type ChannelSet, type ChannelSimulators, type DeliveryReport, type SmscWorker,
 } from './channels/index.ts';

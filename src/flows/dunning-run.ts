@@ -6,7 +6,7 @@
  */
 import type { AppContext } from '../platform/index.ts';
 import {
-  cancelPaidNotices, decideBillNotices, decideChaseNotices, dropOpenDebtSnapshot, snapshotOpenDebt, type DecidedCount,
+  cancelPaidNotices, decideNotices, dropOpenDebtSnapshot, snapshotOpenDebt, type DecidedCount,
 } from '../dunning/index.ts';
 import { escalateToManualCollection, verifyFailingContacts } from './dunning-escalation.ts';
 import { reconnectPaidSupply, suspendOverdueSupply } from './dunning-suspension.ts';
@@ -43,15 +43,14 @@ export async function runDunning(ctx: AppContext, asOf: string): Promise<Dunning
     try {
       const openDebts = await timed('openDebt', () => snapshotOpenDebt(run.db, asOf));
       const cancelled = await timed('cancelPaid', () => cancelPaidNotices(run.db, at));
-      const bill = await timed('billNotices', () => decideBillNotices(run.db, asOf, at));
-      const chase = await timed('chaseNotices', () => decideChaseNotices(run.db, asOf, at));
+      const notices = await timed('notices', () => decideNotices(run.db, asOf, at));
       const reconnected = await timed('reconnect', () => reconnectPaidSupply(run, asOf));
       const manualCollection = await timed('manualCollection', () => escalateToManualCollection(run, asOf));
       const suspended = await timed('suspension', () => suspendOverdueSupply(run, asOf));
       const contactVerification = await timed('contactVerification', () => verifyFailingContacts(run, asOf));
       ctx.log.info({ asOf, openDebts, cancelled, manualCollection, suspended, reconnected, contactVerification, stepMs }, 'dunning run done');
       return {
-        asOf, openDebts, notices: [...bill, ...chase], cancelled, manualCollection, suspended, reconnected, contactVerification,
+        asOf, openDebts, notices, cancelled, manualCollection, suspended, reconnected, contactVerification,
         ms: Math.round(performance.now() - started), stepMs,
       };
     } finally {

@@ -28,7 +28,7 @@ export interface SimulateOptions {
   timings?: SimulationTimings;
 }
 
-/** Milliseconds per phase; day-end schedule steps are prefixed `day.` (`day.billing`, `day.metering.vee`, `day.dunning.chaseNotices`). */
+/** Milliseconds per phase; day-end schedule steps are prefixed `day.` (`day.billing`, `day.metering.vee`, `day.dunning.notices`). */
 export type PhaseMs = Record<string, number>;
 
 export interface SimulationTimings {

@@ -107,12 +107,18 @@ export function startDispatcher(ctx: AppContext, options: DispatcherOptions): Di
   // ---- receipts and callbacks: buffered, written in batches ----
   let reportBuffer: { report: ReportInput; tries: number }[] = [];
   let flushing: Promise<void> | undefined;
+  // Messages handed to a channel whose outcome this dispatcher has not written yet, and the
+  // receipts that came for them meanwhile: those are written with the outcome, in one statement
+  // (and never race it from the receipt writer).
+  const unrecorded = new Set<string>();
+  const early = new Map<string, ReportInput>();
   const onReport = (r: DeliveryReport) => {
     if (killed) return;
-    reportBuffer.push({
-      report: { message_key: r.messageKey ?? null, provider_message_id: r.providerMessageId, state: r.state, at: r.at.toISOString(), detail: r.detail ?? null },
-      tries: 0,
-    });
+    const report: ReportInput = {
+      message_key: r.messageKey ?? null, provider_message_id: r.providerMessageId, state: r.state, at: r.at.toISOString(), detail: r.detail ?? null,
+    };
+    if (r.messageKey && unrecorded.has(r.messageKey) && !early.has(r.messageKey)) early.set(r.messageKey, report);
+    else reportBuffer.push({ report, tries: 0 });
   };
   const unsubscribe = options.channels.map((c) => c.onReport(onReport));
   const unregister = registerCallbackChannels(ctx, options.channels);
@@ -227,33 +233,67 @@ export function startDispatcher(ctx: AppContext, options: DispatcherOptions): Di
     const channel = channels.get(kind);
     for (let i = 0; i < rows.length && !killed; i += o.sendChunk) {
       const chunk = rows.slice(i, i + o.sendChunk);
-      const outcomes: SendOutcome[] = [];
-      const ready: OutboundMessage[] = [];
-      for (const row of chunk) {
-        const m = messageFor(row, render);
-        if ('error' in m) outcomes.push({ message_key: row.message_key, accepted: false, error_code: 'NOTICE_FIELD_INVALID', detail: m.error, permanent: true });
-        else if (!channel) outcomes.push({ message_key: row.message_key, accepted: false, error_code: 'CHANNEL_NOT_CONFIGURED', detail: `no ${kind} channel in ${o.name}`, permanent: false });
-        else ready.push(m);
-      }
-      if (ready.length && channel) {
-        await limiters.get(kind)?.take(ready.length);
-        const t0 = performance.now();
-        const results: SendResult[] = await channel.send(ready);
-        stats.sendMs += performance.now() - t0;
-        for (const r of results) {
-          outcomes.push({
-            message_key: r.messageKey, accepted: r.accepted, provider_message_id: r.providerMessageId ?? null,
-            error_code: r.error?.code ?? null, detail: r.error?.message ?? null, permanent: r.error?.permanent ?? false,
-          });
+      for (const row of chunk) unrecorded.add(row.message_key);
+      try {
+        await sendChunk(kind, channel, chunk);
+      } finally {
+        // receipts that came while the outcomes were being written go to the receipt writer
+        for (const row of chunk) {
+          unrecorded.delete(row.message_key);
+          const late = early.get(row.message_key);
+          if (late) {
+            early.delete(row.message_key);
+            if (!killed) reportBuffer.push({ report: late, tries: 0 });
+          }
         }
       }
-      if (killed) return;
-      stats.sent += outcomes.filter((x) => x.accepted).length;
-      const now = ctx.clock.now();
-      const t0 = performance.now();
-      await retryOnDeadlock(() => ctx.db.transaction().execute(async (trx) => settleNotices(trx, await recordSendOutcomes(trx, outcomes, now), now)));
-      stats.recordMs += performance.now() - t0;
     }
+  };
+
+  const sendChunk = async (kind: string, channel: Channel | undefined, chunk: ClaimedMessageRow[]): Promise<void> => {
+    const outcomes: SendOutcome[] = [];
+    const ready: OutboundMessage[] = [];
+    for (const row of chunk) {
+      const m = messageFor(row, render);
+      if ('error' in m) outcomes.push({ message_key: row.message_key, accepted: false, error_code: 'NOTICE_FIELD_INVALID', detail: m.error, permanent: true });
+      else if (!channel) outcomes.push({ message_key: row.message_key, accepted: false, error_code: 'CHANNEL_NOT_CONFIGURED', detail: `no ${kind} channel in ${o.name}`, permanent: false });
+      else ready.push(m);
+    }
+    if (ready.length && channel) {
+      await limiters.get(kind)?.take(ready.length);
+      const t0 = performance.now();
+      const results: SendResult[] = await channel.send(ready);
+      stats.sendMs += performance.now() - t0;
+      for (const r of results) {
+        outcomes.push({
+          message_key: r.messageKey, accepted: r.accepted, provider_message_id: r.providerMessageId ?? null,
+          error_code: r.error?.code ?? null, detail: r.error?.message ?? null, permanent: r.error?.permanent ?? false,
+        });
+      }
+    }
+    if (killed) return;
+    stats.sent += outcomes.filter((x) => x.accepted).length;
+    let merged = 0;
+    for (const out of outcomes) {
+      const report = early.get(out.message_key);
+      if (!report) continue;
+      early.delete(out.message_key);
+      out.report = { state: report.state, at: report.at, detail: report.detail ?? null };
+      merged++;
+    }
+    const now = ctx.clock.now();
+    const t0 = performance.now();
+    try {
+      await retryOnDeadlock(() => ctx.db.transaction().execute(async (trx) => settleNotices(trx, await recordSendOutcomes(trx, outcomes, now), now)));
+    } catch (e) {
+      // the receipts are not lost with the outcomes: the receipt writer applies them
+      for (const out of outcomes) {
+        if (out.report && !killed) reportBuffer.push({ report: { message_key: out.message_key, provider_message_id: out.provider_message_id ?? '', ...out.report }, tries: 0 });
+      }
+      throw e;
+    }
+    stats.recordMs += performance.now() - t0;
+    stats.reports += merged;
   };
 
   const runOnce = async (): Promise<number> => {

@@ -19,20 +19,43 @@ export const contactVerificationKey = (contactId: number) => `dunning:contact_ve
 export const disconnectKey = (customerId: number, billId: number) => `dunning:disconnect:${customerId}:${billId}`;
 export const reconnectKey = (customerId: number, billId: number) => `dunning:reconnect:${customerId}:${billId}`;
 
-/** Open debts whose overdue notice 3 and its grace passed, or whose chase has no channel to use. */
-export async function manualCollectionDue(db: Db, asOf: string): Promise<ManualCollectionRow[]> {
-  const r = await sql<ManualCollectionRow>`
-    SELECT DISTINCT ON (n.customer_id, n.bill_id) n.customer_id, n.bill_id, n.bill_no, d.outstanding::text AS amount,
-           CASE WHEN n.status = 'no_channel' THEN 'no_channel' ELSE 'after_notice_3' END AS reason
-    FROM dunning_notice n
-    JOIN dunning_policy p ON p.segment = n.segment
-    JOIN dunning_open_debt d ON d.customer_id = n.customer_id AND d.bill_id = n.bill_id
-    LEFT JOIN dunning_escalation e ON e.escalation_key = 'dunning:manual_collection:' || n.customer_id || ':' || n.bill_id
-    WHERE e.id IS NULL
-      AND ((n.step = 'overdue_3' AND n.status <> 'cancelled' AND n.created_on + p.escalation_grace_days <= ${asOf}::date)
-           OR (n.status = 'no_channel' AND n.step NOT IN ('bill_notice', 'reconnect')))
-    ORDER BY n.customer_id, n.bill_id, n.status = 'no_channel'`.execute(db);
-  return r.rows.map((x) => ({ ...x, customer_id: Number(x.customer_id), bill_id: Number(x.bill_id) }));
+/**
+ * Open debts whose overdue notice 3 and its grace passed, or whose chase has no channel to use,
+ * and that have no manual collection yet: records their escalations in one statement, with no
+ * round trip of the rows through the caller, and returns the ones it recorded (a key already there
+ * is skipped): the caller opens their tasks in the same transaction.
+ */
+export async function recordManualCollectionsDue(trx: Db, asOf: string, at: Date): Promise<ManualCollectionRow[]> {
+  const r = await sql<ManualCollectionRow & { recorded: string | null }>`
+    WITH due AS (
+      SELECT DISTINCT ON (n.customer_id, n.bill_id) n.customer_id, n.bill_id, n.bill_no, d.outstanding::text AS amount,
+             CASE WHEN n.status = 'no_channel' THEN 'no_channel' ELSE 'after_notice_3' END AS reason
+      FROM dunning_notice n
+      JOIN dunning_policy p ON p.segment = n.segment
+      JOIN dunning_open_debt d ON d.customer_id = n.customer_id AND d.bill_id = n.bill_id
+      LEFT JOIN dunning_escalation e ON e.escalation_key = 'dunning:manual_collection:' || n.customer_id || ':' || n.bill_id
+      WHERE e.id IS NULL
+        AND ((n.step = 'overdue_3' AND n.status <> 'cancelled' AND n.created_on + p.escalation_grace_days <= ${asOf}::date)
+             OR (n.status = 'no_channel' AND n.step NOT IN ('bill_notice', 'reconnect')))
+      ORDER BY n.customer_id, n.bill_id, n.status = 'no_channel'
+    ), ins AS (
+      INSERT INTO dunning_escalation (escalation_key, kind, reason, customer_id, bill_id, org_path, handled_by, created_on, created_at)
+      SELECT 'dunning:manual_collection:' || d.customer_id || ':' || d.bill_id, 'manual_collection', d.reason, d.customer_id, d.bill_id,
+             c.org_path, 'task', ${asOf}::date, ${at}::timestamptz
+      FROM due d JOIN customer c ON c.id = d.customer_id
+      ORDER BY d.customer_id, d.bill_id
+      ON CONFLICT ON CONSTRAINT dunning_escalation_key DO NOTHING
+      RETURNING escalation_key
+    )
+    -- the rows selected, then the keys recorded (matched here, not by a join of two CTEs the
+    -- planner cannot estimate)
+    SELECT d.customer_id, d.bill_id, d.bill_no, d.amount, d.reason, NULL AS recorded FROM due d
+    UNION ALL
+    SELECT NULL, NULL, NULL, NULL, NULL, i.escalation_key FROM ins i`.execute(trx);
+  const recorded = new Set(r.rows.filter((x) => x.recorded !== null).map((x) => x.recorded));
+  return r.rows
+    .filter((x) => x.recorded === null && recorded.has(manualCollectionKey(Number(x.customer_id), Number(x.bill_id))))
+    .map(({ recorded: _, ...x }) => ({ ...x, customer_id: Number(x.customer_id), bill_id: Number(x.bill_id) }));
 }
 
 export interface EscalationInput {

@@ -135,6 +135,7 @@ export interface ClaimedMessageRow {
  * Leases the notices to this dispatcher and writes their attempts ('sending') before anything is
  * sent: a dispatcher that dies leaves them for the next one, which resends under the same key.
  * A channel whose agreement was withdrawn since the decision fails at once (and fails over).
+ * One statement: the lease, the new attempts, the resumed ones, and what the messages need.
  */
 export async function leaseNotices(
   trx: Db,
@@ -142,41 +143,43 @@ export async function leaseNotices(
 ): Promise<{ messages: ClaimedMessageRow[]; failedAtOnce: number[] }> {
   const { ids, channels, dispatcher, now, leaseUntil, today } = args;
   if (!ids.length) return { messages: [], failedAtOnce: [] };
-  await sql`
-    UPDATE dunning_notice SET status = 'sending', claimed_by = ${dispatcher}, claimed_until = ${leaseUntil}::timestamptz,
-           dispatched_on = COALESCE(dispatched_on, ${today}::date)
-    WHERE id = ANY(${ids}::bigint[])`.execute(trx);
   const fresh = channels.filter((c) => !c.resume_key).map((c) => ({ notice_id: c.notice_id, channel: c.channel, attempt_no: c.next_attempt_no }));
   const resumed = channels.filter((c) => c.resume_key).map((c) => c.resume_key!);
-  const failed = fresh.length
-    ? await sql<{ notice_id: number; message_key: string; status: string }>`
-        INSERT INTO dunning_attempt (notice_id, customer_id, channel, attempt_no, contact_id, recipient, message_key, status,
-                                     error_code, queued_at, dispatcher)
-        SELECT n.id, n.customer_id, f.channel, f.attempt_no, ct.id, ct.value, 'N' || n.id || '-' || f.channel || '-' || f.attempt_no,
-               CASE WHEN ct.id IS NULL THEN 'failed' ELSE 'sending' END,
-               CASE WHEN ct.id IS NULL THEN 'CHANNEL_NOT_AGREED' END, ${now}::timestamptz, ${dispatcher}
-        FROM jsonb_to_recordset(${JSON.stringify(fresh)}::jsonb) AS f(notice_id bigint, channel text, attempt_no integer)
-        JOIN dunning_notice n ON n.id = f.notice_id
-        LEFT JOIN channel_agreement ag ON ag.customer_id = n.customer_id AND ag.channel = f.channel AND ag.withdrawn_at IS NULL
-        LEFT JOIN contact ct ON ct.id = ag.contact_id AND ct.status <> 'invalid'
-        ON CONFLICT ON CONSTRAINT dunning_attempt_notice_channel_no_key DO NOTHING
-        RETURNING notice_id, message_key, status`.execute(trx)
-    : { rows: [] };
-  if (resumed.length) {
-    await sql`UPDATE dunning_attempt SET dispatcher = ${dispatcher} WHERE message_key = ANY(${resumed}::text[])`.execute(trx);
+  const r = await sql<ClaimedMessageRow & { status: string; attempt_id: number }>`
+    WITH leased AS (
+      UPDATE dunning_notice SET status = 'sending', claimed_by = ${dispatcher}, claimed_until = ${leaseUntil}::timestamptz,
+             dispatched_on = COALESCE(dispatched_on, ${today}::date)
+      WHERE id = ANY(${ids}::bigint[])
+      RETURNING id
+    ), ins AS (
+      INSERT INTO dunning_attempt (notice_id, customer_id, channel, attempt_no, contact_id, recipient, message_key, status,
+                                   error_code, queued_at, dispatcher)
+      SELECT n.id, n.customer_id, f.channel, f.attempt_no, ct.id, ct.value, 'N' || n.id || '-' || f.channel || '-' || f.attempt_no,
+             CASE WHEN ct.id IS NULL THEN 'failed' ELSE 'sending' END,
+             CASE WHEN ct.id IS NULL THEN 'CHANNEL_NOT_AGREED' END, ${now}::timestamptz, ${dispatcher}
+      FROM jsonb_to_recordset(${JSON.stringify(fresh)}::jsonb) AS f(notice_id bigint, channel text, attempt_no integer)
+      JOIN dunning_notice n ON n.id = f.notice_id
+      LEFT JOIN channel_agreement ag ON ag.customer_id = n.customer_id AND ag.channel = f.channel AND ag.withdrawn_at IS NULL
+      LEFT JOIN contact ct ON ct.id = ag.contact_id AND ct.status <> 'invalid'
+      ORDER BY n.id, f.channel
+      ON CONFLICT ON CONSTRAINT dunning_attempt_notice_channel_no_key DO NOTHING
+      RETURNING id, notice_id, message_key, channel, recipient, status
+    ), res AS (
+      UPDATE dunning_attempt SET dispatcher = ${dispatcher} WHERE message_key = ANY(${resumed}::text[])
+      RETURNING id, notice_id, message_key, channel, recipient, status
+    )
+    SELECT a.id AS attempt_id, a.status, a.message_key, a.notice_id, a.channel, a.recipient, n.step, n.bill_no, n.period, n.due_date,
+           n.amount, n.late_fee, n.suspend_on, c.number AS customer_number, c.name AS customer_name
+    FROM (SELECT * FROM ins UNION ALL SELECT * FROM res) a
+    JOIN dunning_notice n ON n.id = a.notice_id JOIN customer c ON c.id = n.customer_id
+    ORDER BY a.id`.execute(trx);
+  const messages: ClaimedMessageRow[] = [];
+  const failed = new Set<number>();
+  for (const { status, attempt_id: _, ...m } of r.rows) {
+    if (status === 'sending') messages.push({ ...m, notice_id: Number(m.notice_id) });
+    else failed.add(Number(m.notice_id));
   }
-  const keys = [...resumed, ...failed.rows.filter((r) => r.status === 'sending').map((r) => r.message_key)];
-  const messages = keys.length
-    ? await sql<ClaimedMessageRow>`
-        SELECT a.message_key, a.notice_id, a.channel, a.recipient, n.step, n.bill_no, n.period, n.due_date, n.amount, n.late_fee,
-               n.suspend_on, c.number AS customer_number, c.name AS customer_name
-        FROM dunning_attempt a JOIN dunning_notice n ON n.id = a.notice_id JOIN customer c ON c.id = n.customer_id
-        WHERE a.message_key = ANY(${keys}::text[]) ORDER BY a.id`.execute(trx)
-    : { rows: [] };
-  return {
-    messages: messages.rows.map((m) => ({ ...m, notice_id: Number(m.notice_id) })),
-    failedAtOnce: [...new Set(failed.rows.filter((r) => r.status === 'failed').map((r) => Number(r.notice_id)))],
-  };
+  return { messages, failedAtOnce: [...failed] };
 }
 
 export interface SendOutcome {
@@ -186,24 +189,62 @@ export interface SendOutcome {
   error_code?: string | null;
   detail?: string | null;
   permanent?: boolean;
+  /** A receipt (or callback) that came before this outcome was written: applied in the same write. */
+  report?: { state: string; at: string; detail?: string | null } | null;
 }
 
-/** Records the provider's answer to each hand-over; a receipt that came first is not overwritten. */
+/**
+ * Records the provider's answer to each hand-over, with any receipt that already came for it,
+ * in one statement. A notice whose attempts here all went out (and has no other attempt in
+ * flight) is settled right there — sent, or delivered when a receipt says so; the others
+ * (a failure: retry, failover, give up; or an attempt still in flight) are returned for
+ * settleNotices. Rows are locked in id order, as every multi-row write of the outbox does, so
+ * concurrent writers queue instead of deadlocking.
+ */
 export async function recordSendOutcomes(db: Db, outcomes: SendOutcome[], now: Date): Promise<number[]> {
   if (!outcomes.length) return [];
+  const rows = outcomes.map((o) => ({
+    message_key: o.message_key, accepted: o.accepted, provider_message_id: o.provider_message_id ?? null, error_code: o.error_code ?? null,
+    detail: o.detail ?? null, permanent: o.permanent ?? false, r_state: o.report?.state ?? null, r_at: o.report?.at ?? null, r_detail: o.report?.detail ?? null,
+  }));
   const r = await sql<{ notice_id: number }>`
-    UPDATE dunning_attempt a SET
-      status = CASE WHEN a.status <> 'sending' THEN a.status WHEN o.accepted THEN 'sent' ELSE 'failed' END,
-      retryable = CASE WHEN a.status <> 'sending' THEN a.retryable ELSE NOT o.accepted AND NOT COALESCE(o.permanent, false) END,
-      provider_message_id = COALESCE(o.provider_message_id, a.provider_message_id),
-      error_code = COALESCE(a.error_code, o.error_code),
-      detail = COALESCE(a.detail, o.detail),
-      sent_at = CASE WHEN o.accepted THEN ${now}::timestamptz ELSE a.sent_at END
-    FROM jsonb_to_recordset(${JSON.stringify(outcomes)}::jsonb)
-         AS o(message_key text, accepted boolean, provider_message_id text, error_code text, detail text, permanent boolean)
-    WHERE a.message_key = o.message_key AND a.status <> 'cancelled'
-    RETURNING a.notice_id`.execute(db);
-  return [...new Set(r.rows.map((x) => Number(x.notice_id)))];
+    WITH o AS (
+      SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+        AS o(message_key text, accepted boolean, provider_message_id text, error_code text, detail text, permanent boolean,
+             r_state text, r_at timestamptz, r_detail text)
+    ), locked AS (
+      SELECT a.id, o.* FROM dunning_attempt a JOIN o ON o.message_key = a.message_key
+      WHERE a.status <> 'cancelled' ORDER BY a.id FOR UPDATE OF a
+    ), upd AS (
+      UPDATE dunning_attempt a SET
+        status = COALESCE(l.r_state, CASE WHEN a.status <> 'sending' THEN a.status WHEN l.accepted THEN 'sent' ELSE 'failed' END),
+        retryable = CASE WHEN l.r_state IS NOT NULL THEN l.r_state IN ('no_answer', 'busy')
+                         WHEN a.status <> 'sending' THEN a.retryable ELSE NOT l.accepted AND NOT l.permanent END,
+        provider_message_id = COALESCE(l.provider_message_id, a.provider_message_id),
+        error_code = COALESCE(a.error_code, l.error_code),
+        detail = COALESCE(l.r_detail, a.detail, l.detail),
+        sent_at = CASE WHEN l.accepted THEN ${now}::timestamptz ELSE COALESCE(a.sent_at, l.r_at) END,
+        reported_at = COALESCE(l.r_at, a.reported_at)
+      FROM locked l WHERE a.id = l.id
+      RETURNING a.id, a.notice_id, a.status
+    ), per_notice AS (
+      SELECT u.notice_id, bool_or(u.status IN ('delivered', 'answered')) AS ok, bool_and(u.status IN ('sent', 'delivered', 'answered')) AS out,
+             array_agg(u.id) AS ids
+      FROM upd u GROUP BY u.notice_id
+    ), settled AS (
+      SELECT n.id, CASE WHEN p.ok THEN 'delivered' ELSE 'sent' END AS status
+      FROM per_notice p JOIN dunning_notice n ON n.id = p.notice_id
+      WHERE n.status NOT IN ('cancelled', 'no_channel', 'delivered')
+        AND (p.ok OR (p.out AND NOT EXISTS (SELECT 1 FROM dunning_attempt x WHERE x.notice_id = p.notice_id AND x.status = 'sending' AND x.id <> ALL(p.ids))))
+      ORDER BY n.id FOR UPDATE OF n
+    ), nupd AS (
+      UPDATE dunning_notice n SET status = s.status, claimed_by = NULL, claimed_until = NULL,
+             finished_at = CASE WHEN s.status = 'delivered' THEN COALESCE(n.finished_at, ${now}::timestamptz) ELSE n.finished_at END
+      FROM settled s WHERE n.id = s.id
+      RETURNING n.id
+    )
+    SELECT p.notice_id FROM per_notice p WHERE p.notice_id NOT IN (SELECT id FROM nupd)`.execute(db);
+  return r.rows.map((x) => Number(x.notice_id));
 }
 
 export interface ReportInput {
@@ -219,7 +260,7 @@ export interface ReportInput {
  * settles its notice as delivered right there — whatever its other attempts say, that is the
  * notice's state (see settleNotices) — so the common receipt costs no second pass. Returns the
  * notices whose report needs the full settle (failures: retry, failover, give up) and the reports
- * that matched nothing yet.
+ * that matched nothing yet. Attempts, then notices, are locked in id order.
  */
 export async function recordReports(db: Db, reports: ReportInput[], now: Date): Promise<{ noticeIds: number[]; unmatched: ReportInput[] }> {
   if (!reports.length) return { noticeIds: [], unmatched: [] };
@@ -229,20 +270,27 @@ export async function recordReports(db: Db, reports: ReportInput[], now: Date): 
         AS r(message_key text, provider_message_id text, state text, at timestamptz, detail text)
     ), target AS (
       SELECT a.id, r.state, r.at, r.detail, r.provider_message_id FROM rep r JOIN dunning_attempt a ON a.message_key = r.message_key
+      WHERE a.status <> 'cancelled'
       UNION ALL
       SELECT a.id, r.state, r.at, r.detail, r.provider_message_id FROM rep r JOIN dunning_attempt a ON a.provider_message_id = r.provider_message_id
-      WHERE r.message_key IS NULL
+      WHERE r.message_key IS NULL AND a.status <> 'cancelled'
+    ), locked AS (
+      SELECT a.id FROM dunning_attempt a WHERE a.id IN (SELECT t.id FROM target t) ORDER BY a.id FOR UPDATE
     ), upd AS (
       UPDATE dunning_attempt a SET status = t.state, retryable = t.state IN ('no_answer', 'busy'), reported_at = t.at,
              detail = COALESCE(t.detail, a.detail), provider_message_id = COALESCE(a.provider_message_id, t.provider_message_id),
              sent_at = COALESCE(a.sent_at, t.at)
-      FROM target t WHERE a.id = t.id AND a.status <> 'cancelled'
+      FROM (SELECT DISTINCT ON (t.id) t.* FROM target t JOIN locked l ON l.id = t.id ORDER BY t.id) t WHERE a.id = t.id
       RETURNING a.notice_id, a.message_key, a.provider_message_id, a.status
+    ), to_deliver AS (
+      SELECT n.id FROM dunning_notice n
+      WHERE n.id IN (SELECT u.notice_id FROM upd u WHERE u.status IN ('delivered', 'answered'))
+        AND n.status NOT IN ('cancelled', 'no_channel', 'delivered')
+      ORDER BY n.id FOR UPDATE OF n
     ), delivered AS (
       UPDATE dunning_notice n SET status = 'delivered', claimed_by = NULL, claimed_until = NULL,
              finished_at = COALESCE(n.finished_at, ${now}::timestamptz)
-      WHERE n.id IN (SELECT u.notice_id FROM upd u WHERE u.status IN ('delivered', 'answered'))
-        AND n.status NOT IN ('cancelled', 'no_channel', 'delivered')
+      FROM to_deliver d WHERE n.id = d.id
     )
     SELECT notice_id, message_key, provider_message_id, status FROM upd`.execute(db);
   const keys = new Set(r.rows.map((x) => x.message_key));
@@ -262,6 +310,7 @@ export async function settleNotices(db: Db, ids: number[], now: Date): Promise<v
   await sql`
     WITH n AS (
       SELECT * FROM dunning_notice WHERE id = ANY(${ids}::bigint[]) AND status NOT IN ('cancelled', 'no_channel')
+      ORDER BY id FOR UPDATE
     ), agg AS (
       SELECT a.notice_id AS id, bool_or(a.status IN ('delivered', 'answered')) AS ok,
              bool_or(a.status = 'sending') AS waiting, bool_or(a.status = 'sent') AS sent

@@ -22,8 +22,18 @@ const AGREED_CHANNELS = sql`
 export async function snapshotOpenDebt(db: Db, asOf: string): Promise<number> {
   // one run at a time (a second one waits): the chase decision inserts what is not there yet
   await sql`SELECT pg_advisory_lock(${RUN_LOCK})`.execute(db);
-  // the run's sorts and hashes span every account: let them stay in memory on this session
+  // the run's sorts and hashes span every account: let them stay in memory on this session; its
+  // statements run once a day over every account, where compiling them (JIT) costs more than it saves
   await sql`SET work_mem = '256MB'`.execute(db);
+  await sql`SET jit = off`.execute(db);
+  // the snapshot is ~100 bytes per open bill: with the default 8 MB of temp buffers a province's
+  // snapshot is written out and read back by every step. A session can size them only before its
+  // first temp table; a pooled session that already had one keeps its buffers.
+  try {
+    await sql`SET temp_buffers = '256MB'`.execute(db);
+  } catch {
+    // this session used temp tables before (an earlier run): the default buffers
+  }
   await sql`DROP TABLE IF EXISTS dunning_open_debt`.execute(db);
   await sql`CREATE TEMP TABLE dunning_open_debt AS
     SELECT customer_id, bill_id, bill_no, period, due_date, outstanding, late_fee,
@@ -31,26 +41,16 @@ export async function snapshotOpenDebt(db: Db, asOf: string): Promise<number> {
     FROM payments_open_debt(${asOf}::date) WHERE outstanding > 0
     WINDOW w AS (PARTITION BY customer_id ORDER BY due_date, bill_id)`.execute(db);
   const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM dunning_open_debt`.execute(db);
-  // a pooled session may still hold the channels of an earlier run that failed half-way
-  await sql`DROP TABLE IF EXISTS dunning_agreed`.execute(db);
   // autovacuum never sees a temp table: without this the planner guesses its size
   await sql`ANALYZE dunning_open_debt`.execute(db);
   return r.rows[0]!.n;
 }
 
-/** The run's agreed channels (temp table dunning_agreed), computed on first use: once for the bill notices and the chase. */
-async function ensureAgreedChannels(db: Db): Promise<void> {
-  const r = await sql<{ t: string | null }>`SELECT to_regclass('pg_temp.dunning_agreed')::text AS t`.execute(db);
-  if (r.rows[0]!.t) return;
-  await sql`CREATE TEMP TABLE dunning_agreed AS ${AGREED_CHANNELS}`.execute(db);
-  await sql`ANALYZE dunning_agreed`.execute(db);
-}
-
 export async function dropOpenDebtSnapshot(db: Db): Promise<void> {
   try {
     await sql`DROP TABLE IF EXISTS dunning_open_debt`.execute(db);
-    await sql`DROP TABLE IF EXISTS dunning_agreed`.execute(db);
     await sql`RESET work_mem`.execute(db);
+    await sql`RESET jit`.execute(db);
   } finally {
     await sql`SELECT pg_advisory_unlock(${RUN_LOCK})`.execute(db);
   }
@@ -80,79 +80,71 @@ export interface DecidedCount {
   n: number;
 }
 
-
+/** Join key of the bill-notice step (no number of days past a due date). */
+const NO_DAY = sql.raw('(-2147483647)');
 
 /**
- * The chase decision for every account in one statement: each customer's case is its oldest open
+ * Every notice the day adds, in one statement. The chase: each customer's case is its oldest open
  * bill; the step due is the policy step whose window (from its offset to the next step's offset)
- * holds the days past that bill's due date. The amount is the case bill plus the other bills due
- * by then. The notice key (customer, bill, step) makes a rerun add nothing: the cases that already
- * have today's step are dropped by one hash anti-join with the outbox, so the insert is a plain one
- * (no per-row speculative insertion; runs are serialised by the run lock, and the unique key still
- * refuses a duplicate). A customer without an agreed channel gets the notice as 'no_channel'
- * (→ manual task).
+ * holds the days past that bill's due date; the amount is the case bill plus the other bills due
+ * by then; a customer without an agreed channel gets the notice as 'no_channel' (→ manual task).
+ * The bill notices: bills released within the policy window up to the end of `asOf` (Shanghai).
+ * Both kinds of candidate go through one join with the customers, one computation of the agreed
+ * channels (no temp table: they are read once), one anti-join with the outbox on the notice key
+ * (customer, bill, step), so a rerun adds nothing (runs are serialised by the run lock, and the
+ * unique key still refuses a duplicate), and one plain insert.
  */
-export async function decideChaseNotices(db: Db, asOf: string, at: Date): Promise<DecidedCount[]> {
-  await ensureAgreedChannels(db);
+export async function decideNotices(db: Db, asOf: string, at: Date): Promise<DecidedCount[]> {
   const r = await provinceWide(db, () => sql<DecidedCount>`
     WITH windows AS (
       SELECT segment, step, channel_mode, offset_days AS from_day,
              COALESCE(lead(offset_days) OVER (PARTITION BY segment ORDER BY offset_days) - 1, 2147483647) AS to_day
       FROM dunning_policy_step WHERE offset_days IS NOT NULL
+    ), steps AS (
+      -- the step due per segment and days past the due date, for the days the cases have (a few
+      -- dozen), so each candidate finds its step by one hash probe instead of being tested against
+      -- every step of its segment; the bill notice step has no day (NO_DAY)
+      SELECT w.segment, dd.days AS day_key, w.step, w.channel_mode
+      FROM (SELECT DISTINCT ${asOf}::date - due_date AS days FROM dunning_open_debt WHERE is_case) dd
+      JOIN windows w ON dd.days BETWEEN w.from_day AND w.to_day
+      UNION ALL
+      SELECT segment, NULL, step, channel_mode FROM dunning_policy_step WHERE step = 'bill_notice'
+    ), window_start AS (
+      SELECT min((${asOf}::date - bill_notice_window_days)::timestamp AT TIME ZONE 'Asia/Shanghai') AS since FROM dunning_policy
     ), also_due AS (
       SELECT customer_id, sum(outstanding) AS outstanding, sum(late_fee) AS late_fee FROM dunning_open_debt
       WHERE NOT is_case AND due_date <= GREATEST(${asOf}::date, case_due) GROUP BY customer_id
-    ), ins AS (
-      INSERT INTO dunning_notice (customer_id, bill_id, step, segment, org_path, channel_mode, channels, status, bill_no, period,
-                                  due_date, amount, late_fee, suspend_on, created_on, created_at, next_attempt_at)
-      SELECT k.customer_id, k.bill_id, w.step, c.kind, c.org_path, w.channel_mode, COALESCE(ag.channels, '{}'),
-             CASE WHEN ag.channels IS NULL THEN 'no_channel' ELSE 'pending' END,
-             k.bill_no, k.period, k.due_date, k.outstanding + COALESCE(x.outstanding, 0), COALESCE(k.late_fee, 0) + COALESCE(x.late_fee, 0),
-             CASE WHEN w.step = 'suspension_notice' THEN ${asOf}::date + p.suspension_notice_days END,
-             ${asOf}::date, ${at}::timestamptz, ${at}::timestamptz
-      FROM dunning_open_debt k
-      JOIN customer c ON c.id = k.customer_id AND c.status <> 'closed'
-      JOIN dunning_policy p ON p.segment = c.kind
-      JOIN windows w ON w.segment = c.kind AND (${asOf}::date - k.due_date) BETWEEN w.from_day AND w.to_day
-      LEFT JOIN also_due x ON x.customer_id = k.customer_id
-      LEFT JOIN dunning_agreed ag ON ag.customer_id = k.customer_id
+    ), candidate AS (
+      SELECT k.customer_id, k.bill_id, k.bill_no, k.period, k.due_date, k.outstanding + COALESCE(x.outstanding, 0) AS amount,
+             COALESCE(k.late_fee, 0) + COALESCE(x.late_fee, 0) AS late_fee, NULL::timestamptz AS released_at
+      FROM dunning_open_debt k LEFT JOIN also_due x ON x.customer_id = k.customer_id
       WHERE k.is_case
-        AND NOT EXISTS (SELECT 1 FROM dunning_notice n WHERE n.customer_id = k.customer_id AND n.bill_id = k.bill_id AND n.step = w.step)
-      RETURNING step, status
-    )
-    SELECT step, status, count(*)::int AS n FROM ins GROUP BY step, status ORDER BY step, status`.execute(db));
-  return r.rows;
-}
-
-/**
- * Bill notices for bills released within the policy window up to the end of `asOf` (Shanghai): a
- * range of the released-bills index, and a notice already given skipped by a probe of the notice
- * key (a day's releases are few: no anti-join over the whole outbox).
- */
-export async function decideBillNotices(db: Db, asOf: string, at: Date): Promise<DecidedCount[]> {
-  await ensureAgreedChannels(db);
-  const r = await provinceWide(db, () => sql<DecidedCount>`
-    WITH window_start AS (
-      SELECT min((${asOf}::date - bill_notice_window_days)::timestamp AT TIME ZONE 'Asia/Shanghai') AS since FROM dunning_policy
-    ), released AS (
-      SELECT r.customer_id, r.bill_id, r.bill_no, r.period, r.due_date, r.amount, c.kind, c.org_path, s.channel_mode, ag.channels
+      UNION ALL
+      SELECT r.customer_id, r.bill_id, r.bill_no, r.period, r.due_date, r.amount, 0, r.released_at
       FROM v_billing_receivable r
-      JOIN customer c ON c.id = r.customer_id
-      JOIN dunning_policy p ON p.segment = c.kind
-      JOIN dunning_policy_step s ON s.segment = c.kind AND s.step = 'bill_notice'
-      LEFT JOIN dunning_agreed ag ON ag.customer_id = r.customer_id
       WHERE r.kind IN ('bill', 'rebill') AND r.amount > 0
         AND r.released_at < ((${asOf}::date + 1)::timestamp AT TIME ZONE 'Asia/Shanghai')
         AND r.released_at >= (SELECT since FROM window_start)
-        AND r.released_at >= ((${asOf}::date - p.bill_notice_window_days)::timestamp AT TIME ZONE 'Asia/Shanghai')
+    ), agreed AS (${AGREED_CHANNELS}
+    ), decided AS (
+      SELECT d.customer_id, d.bill_id, s.step, c.kind, c.org_path, s.channel_mode, d.bill_no, d.period, d.due_date, d.amount, d.late_fee,
+             CASE WHEN s.step = 'suspension_notice' THEN ${asOf}::date + p.suspension_notice_days END AS suspend_on
+      FROM candidate d
+      JOIN customer c ON c.id = d.customer_id
+      JOIN dunning_policy p ON p.segment = c.kind
+      JOIN steps s ON s.segment = c.kind
+                  AND COALESCE(s.day_key, ${NO_DAY}) = CASE WHEN d.released_at IS NULL THEN ${asOf}::date - d.due_date ELSE ${NO_DAY} END
+      WHERE CASE WHEN d.released_at IS NULL THEN c.status <> 'closed'
+                 ELSE d.released_at >= ((${asOf}::date - p.bill_notice_window_days)::timestamp AT TIME ZONE 'Asia/Shanghai') END
     ), ins AS (
       INSERT INTO dunning_notice (customer_id, bill_id, step, segment, org_path, channel_mode, channels, status, bill_no, period,
-                                  due_date, amount, late_fee, created_on, created_at, next_attempt_at)
-      SELECT r.customer_id, r.bill_id, 'bill_notice', r.kind, r.org_path, r.channel_mode, COALESCE(r.channels, '{}'),
-             CASE WHEN r.channels IS NULL THEN 'no_channel' ELSE 'pending' END,
-             r.bill_no, r.period, r.due_date, r.amount, 0, ${asOf}::date, ${at}::timestamptz, ${at}::timestamptz
-      FROM released r
-      ON CONFLICT ON CONSTRAINT dunning_notice_key DO NOTHING
+                                  due_date, amount, late_fee, suspend_on, created_on, created_at, next_attempt_at)
+      SELECT d.customer_id, d.bill_id, d.step, d.kind, d.org_path, d.channel_mode, COALESCE(ag.channels, '{}'),
+             CASE WHEN ag.channels IS NULL THEN 'no_channel' ELSE 'pending' END,
+             d.bill_no, d.period, d.due_date, d.amount, d.late_fee, d.suspend_on, ${asOf}::date, ${at}::timestamptz, ${at}::timestamptz
+      FROM decided d
+      LEFT JOIN agreed ag ON ag.customer_id = d.customer_id
+      WHERE NOT EXISTS (SELECT 1 FROM dunning_notice n WHERE n.customer_id = d.customer_id AND n.bill_id = d.bill_id AND n.step = d.step)
       RETURNING step, status
     )
     SELECT step, status, count(*)::int AS n FROM ins GROUP BY step, status ORDER BY step, status`.execute(db));
