@@ -18,7 +18,7 @@ const file = (name: string, content: string) => {
 
 beforeAll(async () => {
   ctx = await testContext({ customers: 300, now: '2026-01-10T10:00:00+08:00' });
-  meters = await meterRefs(ctx, 6);
+  meters = await meterRefs(ctx, 12);
 });
 afterAll(async () => {
   await ctx?.drop();
@@ -123,5 +123,94 @@ describe('ingestReadings', () => {
     ]);
     expect(r.byReason).toEqual({ date_too_old: 1, out_of_range: 1, unparseable: 1 });
     expect(r.stored).toBe(0);
+  });
+});
+
+describe('file ingest: plain lines (the COPY fast lane)', () => {
+  const lineOf = (m: MeterRef, date: string, total: string, rest = ',,,') => `${m.commAddress},${date},${total},${rest}`;
+
+  it('stores plain lines, quarantines the others with the line number they had (blank and CRLF lines counted), and a rerun changes nothing', async () => {
+    const [h, i, m] = [meters[6]!, meters[7]!, meters[11]!];
+    await sql`UPDATE meter SET asset_no = '666666666666' WHERE id = ${m.id}`.execute(ctx.db);
+    const csv = file('plain.csv', [
+      '',
+      'meter,date,total,sharp,peak,flat,valley,clock_drift_s,comment',
+      `${h.commAddress},2026-01-02,500.25,50,150,200,100.25,-12,ok`,
+      '',
+      `888888888888,2026-01-02,10,,,,,,`,
+      `${i.commAddress},2026-01-02,0,,,,,,\r`,
+      `${i.commAddress},2026-01-02x,5,,,,,,`,
+      `${h.commAddress},2026-01-03,510,,,,,,plain text`,
+      `666666666666,2026-01-03,12.5,,,,,,`,
+      `${i.commAddress},2026-01-03,7.5,,,,,,`,
+      `${i.commAddress},2026-01-04,999999999999.99999,,,,,,`,
+    ].join('\n'));
+    const first = await ingestReadingsFile(ctx, csv);
+    expect([first.stored, first.quarantined]).toEqual([5, 3]);
+    expect(first.byReason).toEqual({ unknown_meter: 1, bad_date: 1, out_of_range: 1 });
+    expect(first.errors.map((e) => [e.row, e.reason])).toEqual([[5, 'unknown_meter'], [7, 'bad_date'], [11, 'out_of_range']]);
+    expect(await readingOf(ctx, m.id, '2026-01-03')).toMatchObject({ total_kwh: '12.5000' });
+    const raw = await sql<{ raw: Record<string, unknown> }>`SELECT raw FROM reading_quarantine WHERE origin = 'plain.csv' AND reason = 'unknown_meter'`.execute(ctx.db);
+    expect(raw.rows.map((r) => r.raw)).toEqual([{ line: 5, meter: '888888888888', date: '2026-01-02', total: '10' }]);
+    expect(await readingOf(ctx, h.id, '2026-01-02')).toMatchObject({ total_kwh: '500.2500', sharp_kwh: '50.0000', valley_kwh: '100.2500', quality: 'actual', source: 'file' });
+    expect(await readingOf(ctx, h.id, '2026-01-03')).toMatchObject({ total_kwh: '510.0000' });
+    expect(await readingOf(ctx, i.id, '2026-01-02')).toMatchObject({ total_kwh: '0.0000' });
+    expect(await readingOf(ctx, i.id, '2026-01-03')).toMatchObject({ total_kwh: '7.5000' });
+    const drift = await sql<{ d: number }>`SELECT clock_drift_s AS d FROM meter_reading WHERE meter_id = ${h.id} AND reading_date = '2026-01-02'`.execute(ctx.db);
+    expect(drift.rows[0]!.d).toBe(-12);
+
+    const before = await quarantineCount();
+    const again = await ingestReadingsFile(ctx, csv);
+    expect([again.stored, again.quarantined, again.errors.length]).toEqual([5, 3, 3]);
+    expect(await quarantineCount()).toBe(before);
+    const n = await sql<{ n: number }>`SELECT count(*)::int AS n FROM meter_reading WHERE meter_id IN (${h.id}, ${i.id})`.execute(ctx.db);
+    expect(n.rows[0]!.n).toBe(4);
+  });
+
+  it('a rerun with a corrected value updates it; a meter-day twice in plain lines keeps the last', async () => {
+    const [h, j] = [meters[6]!, meters[8]!];
+    const corrected = await ingestReadingsFile(ctx, file('corrected.csv', ['meter,date,total', lineOf(h, '2026-01-02', '501', '').slice(0, -1), `${j.commAddress},2026-01-02,42`].join('\n')));
+    expect(corrected.stored).toBe(2);
+    expect(await readingOf(ctx, h.id, '2026-01-02')).toMatchObject({ total_kwh: '501.0000', sharp_kwh: '50.0000' });
+    const twice = await ingestReadingsFile(ctx, file('twice.csv', ['meter,date,total,peak', `${j.commAddress},2026-01-04,60,20`, `${j.commAddress},2026-01-04,61,`].join('\n')));
+    expect([twice.stored, twice.quarantined]).toEqual([2, 0]);
+    expect(await readingOf(ctx, j.id, '2026-01-04')).toMatchObject({ total_kwh: '61.0000', peak_kwh: '20.0000' });
+  });
+
+  it('replaces an estimate, never an on-site re-read, and finds a 12-digit asset number that is no address', async () => {
+    const [k, l] = [meters[9]!, meters[10]!];
+    await upsertReadings(ctx.db, ctx.clock.now(), [
+      { meterId: k.id, readingDate: '2026-01-02', totalKwh: '70', quality: 're_read', source: 'manual' },
+      { meterId: k.id, readingDate: '2026-01-03', totalKwh: '75', peakKwh: '9', quality: 'estimated', source: 'estimate' },
+    ]);
+    await sql`UPDATE meter SET asset_no = '777777777777' WHERE id = ${l.id}`.execute(ctx.db);
+    const r = await ingestReadingsFile(ctx, file('manual.csv', [
+      'meter,date,total', `${k.commAddress},2026-01-02,71`, `${k.commAddress},2026-01-03,76`, '777777777777,2026-01-03,33',
+    ].join('\n')));
+    expect([r.stored, r.quarantined]).toEqual([3, 0]);
+    expect(await readingOf(ctx, k.id, '2026-01-02')).toMatchObject({ total_kwh: '70.0000', quality: 're_read' });
+    expect(await readingOf(ctx, k.id, '2026-01-03')).toMatchObject({ total_kwh: '76.0000', peak_kwh: null, quality: 'actual' });
+    expect(await readingOf(ctx, l.id, '2026-01-03')).toMatchObject({ total_kwh: '33.0000', source: 'file' });
+  });
+  it('a day of new plain lines goes straight in, the refused lines beside it; the same file again changes nothing', async () => {
+    const [h, i, j] = [meters[6]!, meters[7]!, meters[8]!];
+    const csv = file('day.csv', [
+      'meter,date,total,peak,clock_drift_s',
+      `${h.commAddress},2026-01-05,520.5,100,3`,
+      `${i.commAddress},2026-01-05,9,,`,
+      `${j.commAddress},2026-01-05,-1,,`,
+      `${j.commAddress},2026-01-05,70,,`,
+    ].join('\n'));
+    const first = await ingestReadingsFile(ctx, csv);
+    expect([first.stored, first.quarantined]).toEqual([3, 1]);
+    expect(first.errors).toEqual([{ row: 4, reason: 'negative_value' }]);
+    expect(await readingOf(ctx, h.id, '2026-01-05')).toMatchObject({ total_kwh: '520.5000', peak_kwh: '100.0000', quality: 'actual', source: 'file' });
+    expect(await readingOf(ctx, j.id, '2026-01-05')).toMatchObject({ total_kwh: '70.0000' });
+    const before = await quarantineCount();
+    const again = await ingestReadingsFile(ctx, csv);
+    expect([again.stored, again.quarantined]).toEqual([3, 1]);
+    expect(await quarantineCount()).toBe(before);
+    const n = await sql<{ n: number }>`SELECT count(*)::int AS n FROM meter_reading WHERE reading_date = '2026-01-05' AND meter_id IN (${h.id}, ${i.id}, ${j.id})`.execute(ctx.db);
+    expect(n.rows[0]!.n).toBe(3);
   });
 });

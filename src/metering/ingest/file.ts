@@ -1,8 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { AppError, type AppContext } from '../../platform/index.ts';
+import { AppError, type AppContext, type Session } from '../../platform/index.ts';
 import { csvHeaderSlots, csvToStage, objectToStage, unparseableStage, type StageRow } from '../domain/raw-reading.ts';
-import { ingestStaged, type IngestResult } from './ingest.ts';
+import { createReadingFast } from '../store/ingest.repository.ts';
+import { copyChecked, emptyStats, ingestLoaded, ingestStaged, type IngestResult, type Loaded } from './ingest.ts';
+import { CsvScanner, fastLayout } from './csv-scan.ts';
 
 export type ReadingFileFormat = 'csv' | 'jsonl';
 
@@ -60,18 +62,87 @@ export async function ingestReadingsFile(ctx: AppContext, file: string): Promise
     throw new AppError('INGEST_FILE_UNREADABLE', `cannot read ${file}: ${(e as Error).message}`);
   }
   const format = detectFormat(content);
-  const staged = stageFileContent(content, format);
-  let first: IteratorResult<StageRow>;
-  try {
-    // pull the header eagerly so a file without meter/date columns fails before anything is written
-    first = staged.next();
-  } catch (e) {
-    throw new AppError('INGEST_FILE_UNREADABLE', `${path.basename(file)}: ${(e as Error).message}`);
+  const opts = { origin: path.basename(file) };
+  if (format === 'csv') {
+    const header = csvHeader(content, file);
+    if (!header) return { ...(await ingestStaged(ctx, 'file', [], opts)), format };
+    const sessions = fastLayout(header.slots) ? FILE_SESSIONS : 1;
+    return { ...(await ingestLoaded(ctx, 'file', opts, sessions, (ss, today, oldest) => loadCsv(ss, content, header, today, oldest))), format };
   }
-  const rows = (function* () {
-    if (!first.done) yield first.value;
-    yield* staged;
-  })();
-  const result = await ingestStaged(ctx, 'file', rows, { origin: path.basename(file) });
-  return { ...result, format };
+  const staged = stageFileContent(content, format);
+  return { ...(await ingestStaged(ctx, 'file', staged, opts)), format };
+}
+
+interface CsvHeader {
+  slots: (number | undefined)[];
+  /** Line number of the header and the offset just past it. */
+  line: number;
+  end: number;
+}
+
+/** The first non-blank line, as stageFileContent reads it; null for a file without one. */
+function csvHeader(content: string, file: string): CsvHeader | null {
+  let start = 0;
+  let line = 0;
+  while (start < content.length) {
+    let end = content.indexOf('\n', start);
+    const next = end < 0 ? content.length : end + 1;
+    if (end < 0) end = content.length;
+    line++;
+    const text = content.charCodeAt(end - 1) === 13 ? content.slice(start, end - 1) : content.slice(start, end);
+    if (text.trim() !== '') {
+      try {
+        return { slots: csvHeaderSlots(text.replace(/^\uFEFF/, '').split(',').map((h) => h.replace(/^"|"$/g, ''))), line, end: next };
+      } catch (e) {
+        throw new AppError('INGEST_FILE_UNREADABLE', `${path.basename(file)}: ${(e as Error).message}`);
+      }
+    }
+    start = next;
+  }
+  return null;
+}
+
+// lines per COPY round: bounds the lines held for the full checks, and node scans the next round while
+// the server parses this one
+const SEGMENT_LINES = 50_000;
+// connections storing the plain lines of one file at once (split by meter): the insert is server CPU
+const FILE_SESSIONS = 2;
+
+/**
+ * A CSV export into the staging tables: plain lines with their line numbers into each session's
+ * reading_fast (split by meter), the others through the full checks into reading_stage.
+ */
+async function loadCsv(ss: Session[], content: string, header: CsvHeader, today: string, oldest: string): Promise<Loaded> {
+  const layout = fastLayout(header.slots);
+  if (layout) for (const s of ss) await createReadingFast(s.db, layout.extra);
+  const scanner = new CsvScanner(content, header.end, header.line, header.slots, layout, ss.length, today, oldest);
+  const stats = emptyStats();
+  let inFlight: Promise<unknown> = Promise.resolve();
+  while (!scanner.done) {
+    const parts = scanner.segment(SEGMENT_LINES);
+    const slow = scanner.takeSlow();
+    await inFlight;
+    // good rows only the full checks take may share a meter-day with plain lines of any part: one session then
+    if (ss.length > 1 && stats.good > 0) return { ...stats, fast: null, needsOneSession: true };
+    inFlight = allDone(ss.map(async (s, i) => {
+      if (layout && parts[i]) await s.copyFrom('reading_fast', layout.columns, [parts[i]!]);
+      if (i === 0 && slow.length) await copyChecked(s, slow, today, oldest, stats);
+    }));
+  }
+  await inFlight;
+  if (ss.length > 1 && stats.good > 0) return { ...stats, fast: null, needsOneSession: true };
+  const f = scanner.stats;
+  return {
+    ...stats,
+    lo: [stats.lo, f.lo].filter((d) => d !== null).sort()[0] ?? null,
+    hi: [stats.hi, f.hi].filter((d) => d !== null).sort().at(-1) ?? null,
+    fast: layout ? f.fastRows : null,
+  };
+}
+
+/** Wait for every session's work, then fail with the first failure (no session is left mid-statement). */
+async function allDone(work: Promise<unknown>[]): Promise<void> {
+  const settled = await Promise.allSettled(work);
+  const failed = settled.find((p) => p.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
 }

@@ -1,8 +1,11 @@
 import { sql } from 'kysely';
-import { addDays, businessDate, type AppContext, type Session } from '../../platform/index.ts';
-import { ensureReadingPartitions } from '../store/readings.repository.ts';
+import { addDays, businessDate, type AppContext, type Db, type Session } from '../../platform/index.ts';
+import { ensureReadingPartitions, readingPartitionOf } from '../store/readings.repository.ts';
 import { loadMeteringPolicy } from '../store/policy.repository.ts';
 import { CHECKED_COLUMNS, checkedCsvLine, checkStage, objectToStage, type RawReading, type StageRow } from '../domain/raw-reading.ts';
+import {
+  createReadingStage, dropReadingStaging, insertFast, MAX_ERRORS, storeFast, storeStaged, type IngestSummaryRow,
+} from '../store/ingest.repository.ts';
 
 export type IngestSource = 'file' | 'api' | 'mqtt' | 'frontend';
 
@@ -27,21 +30,33 @@ export interface IngestOptions {
   scopePath?: string;
 }
 
-const MAX_ERRORS = 100;
-
 /** The one ingest every path uses: validate, quarantine the bad rows, upsert the good ones. */
 export async function ingestReadings(ctx: AppContext, source: IngestSource, rows: (RawReading | unknown)[], opts: IngestOptions = {}): Promise<IngestResult> {
   return ingestStaged(ctx, source, rows.map((r, i) => objectToStage(i + 1, r)), opts);
 }
 
 /** What the checks saw while the rows streamed into COPY. */
-interface StageStats {
+export interface StageStats {
   /** Date range of the rows whose shape is good (the partitions they need). */
   lo: string | null;
   hi: string | null;
   /** Some good row carried a single register: meter-days arrive in pieces and must be merged. */
   pieces: boolean;
+  /** reading_stage rows whose shape is good. */
+  good: number;
+  /** reading_stage rows. */
+  rows: number;
 }
+
+/** What a loader put into the sessions' staging tables. */
+export interface Loaded extends StageStats {
+  /** Plain lines in each session's reading_fast (file fast lane); null when there is no fast lane. */
+  fast: number[] | null;
+  /** The loader met good rows only the full checks could take while working with several sessions: load again with one. */
+  needsOneSession?: boolean;
+}
+
+export const emptyStats = (): StageStats => ({ lo: null, hi: null, pieces: false, good: 0, rows: 0 });
 
 /**
  * Same as ingestReadings, from staging rows (file ingest streams these straight into COPY).
@@ -49,46 +64,161 @@ interface StageStats {
  * lookup, the quarantine and the upsert are then one set-based statement.
  */
 export async function ingestStaged(ctx: AppContext, source: IngestSource, stage: Iterable<StageRow>, opts: IngestOptions = {}): Promise<IngestResult> {
-  const at = ctx.clock.now();
-  const today = businessDate(at);
-  const policy = await loadMeteringPolicy(ctx.db);
-  const oldest = addDays(today, -policy.maxReadingAgeDays);
+  return ingestLoaded(ctx, source, opts, 1, async ([s], today, oldest) => {
+    const stats = emptyStats();
+    await copyChecked(s!, stage, today, oldest, stats);
+    return { ...stats, fast: null };
+  });
+}
+
+/** COPY staging rows into reading_stage, checking each row's shape on the way. */
+export async function copyChecked(s: Session, stage: Iterable<StageRow>, today: string, oldest: string, stats: StageStats): Promise<void> {
+  await s.copyFrom('reading_stage', [...CHECKED_COLUMNS], checked(stage, today, oldest, stats));
+}
+
+/** Pin `n` connections at once (nested sessions; PGlite is one connection, so one). */
+async function withSessions<T>(ctx: AppContext, n: number, fn: (sessions: Session[]) => Promise<T>, held: Session[] = []): Promise<T> {
+  if (held.length >= n) return fn(held);
+  return ctx.database.session((s) => withSessions(ctx, n, fn, [...held, s]));
+}
+
+/**
+ * The ingest around a loader: the loader fills the staging tables of `sessions` connections
+ * (reading_stage in the first, reading_fast in each for the file fast lane), then the batch is stored.
+ * Plain lines split by meter share no meter-day across sessions, so each session stores its part in its
+ * own transaction at the same time (a crash leaves whole parts stored; a rerun completes it, idempotently).
+ * Everything else is one transaction on one session.
+ */
+export async function ingestLoaded(
+  ctx: AppContext, source: IngestSource, opts: IngestOptions, sessions: number,
+  load: (sessions: Session[], today: string, oldest: string) => Promise<Loaded>,
+): Promise<IngestResult> {
+  const { at, today, oldest } = await ingestClock(ctx);
   const origin = opts.origin ?? source;
-  return ctx.database.session(async (s) => {
-    await sql.raw(`
-      DROP TABLE IF EXISTS pg_temp.reading_stage;
-      CREATE TEMP TABLE reading_stage (seq integer, comm_ref char(12), meter_ref text, reading_date date, total numeric, sharp numeric,
-        peak numeric, flat numeric, valley numeric, drift integer, reason text, raw text)`).execute(s.db);
+  const n = ctx.database.engine === 'pglite' ? 1 : sessions;
+  const result = await withSessions(ctx, n, async (ss) => {
+    const s = ss[0]!;
     try {
-      const stats: StageStats = { lo: null, hi: null, pieces: false };
-      await s.copyFrom('reading_stage', [...CHECKED_COLUMNS], checked(stage, today, oldest, stats));
-      if (stats.lo && stats.hi) {
-        // two ingests creating the same month partition at once would collide
-        await sql`SELECT pg_advisory_lock(hashtext('meter_reading_partitions'))`.execute(s.db);
-        try {
-          await ensureReadingPartitions(s.db, stats.lo, stats.hi);
-        } finally {
-          await sql`SELECT pg_advisory_unlock(hashtext('meter_reading_partitions'))`.execute(s.db);
-        }
+      for (const x of ss) await createReadingStage(x.db);
+      const loaded = await load(ss, today, oldest);
+      if (loaded.needsOneSession) return null;
+      if (loaded.lo && loaded.hi) await ensurePartitions(s.db, loaded.lo, loaded.hi);
+      const base = { source, origin, at, scopePath: opts.scopePath };
+      const partition = loaded.lo && loaded.hi ? readingPartitionOf(loaded.lo, loaded.hi) : null;
+      const fast = loaded.fast;
+      if (fast && loaded.good === 0 && opts.scopePath === undefined) {
+        // the plain lines alone carry good rows: each part by the fast statements, the refused lines quarantined beside the first
+        const settled = await Promise.allSettled(ss.map(async (x, i) => {
+          const rejects = i === 0 && loaded.rows > 0;
+          try {
+            return await inTransaction(x, async () => [
+              ...(fast[i]! > 0 ? await storePlainLines(x, { ...base, partition }, fast[i]!) : []),
+              ...(rejects ? await storeStaged(x.db, { ...base, merge: false, withFast: false }) : []),
+            ]);
+          } catch (e) {
+            // a meter-day twice in the file: merge, last row wins
+            if (!isRepeatedMeterDay(e)) throw e;
+            return await inTransaction(x, async () => storeStaged(x.db, { ...base, merge: true, withFast: true }));
+          }
+        }));
+        const failed = settled.find((p) => p.status === 'rejected');
+        if (failed) throw failed.reason;
+        return combine(settled.map((p) => (p as PromiseFulfilledResult<IngestResult>).value));
       }
+      if (ss.length > 1) return null;
+      const general = { ...base, withFast: fast !== null };
       try {
-        return await store(s, source, origin, at, opts.scopePath, stats.pieces);
+        return await inTransaction(s, async () => storeStaged(s.db, { ...general, merge: loaded.pieces }));
       } catch (e) {
         // a meter-day delivered twice in full rows (or by asset number and by address): merge, last row wins
-        if (!stats.pieces && (e as { code?: string }).code === '21000') return await store(s, source, origin, at, opts.scopePath, true);
+        if (!loaded.pieces && isRepeatedMeterDay(e)) return await inTransaction(s, async () => storeStaged(s.db, { ...general, merge: true }));
         throw e;
       }
     } finally {
-      await sql.raw('DROP TABLE IF EXISTS pg_temp.reading_stage').execute(s.db);
+      for (const x of ss) await dropReadingStaging(x.db);
     }
   });
+  return result ?? ingestLoaded(ctx, source, opts, 1, load);
+}
+
+/** The ingest's time, its business day and the oldest reading date the policy accepts. */
+async function ingestClock(ctx: AppContext): Promise<{ at: Date; today: string; oldest: string }> {
+  const at = ctx.clock.now();
+  const today = businessDate(at);
+  const policy = await loadMeteringPolicy(ctx.db);
+  return { at, today, oldest: addDays(today, -policy.maxReadingAgeDays) };
+}
+
+/** The month partitions for [lo, hi]; two ingests creating the same month partition at once would collide. */
+async function ensurePartitions(db: Db, lo: string, hi: string): Promise<void> {
+  await sql`SELECT pg_advisory_lock(hashtext('meter_reading_partitions'))`.execute(db);
+  try {
+    await ensureReadingPartitions(db, lo, hi);
+  } finally {
+    await sql`SELECT pg_advisory_unlock(hashtext('meter_reading_partitions'))`.execute(db);
+  }
+}
+
+function combine(parts: IngestResult[]): IngestResult {
+  const result: IngestResult = { stored: 0, quarantined: 0, byReason: {}, errors: [] };
+  for (const p of parts) {
+    result.stored += p.stored;
+    result.quarantined += p.quarantined;
+    for (const [k, v] of Object.entries(p.byReason) as [QuarantineReason, number][]) result.byReason[k] = (result.byReason[k] ?? 0) + v;
+    result.errors.push(...p.errors);
+  }
+  result.errors.sort((a, b) => a.row - b.row);
+  result.errors.length = Math.min(result.errors.length, MAX_ERRORS);
+  return result;
+}
+
+/**
+ * New meter-days by plain insert; when one is already stored (a rerun, a late correction), the savepoint
+ * goes back and the lines are matched against the stored readings instead.
+ */
+async function storePlainLines(s: Session, o: { source: string; origin: string; at: Date; partition: string | null }, lines: number): Promise<IngestSummaryRow[]> {
+  await sql`SAVEPOINT plain_insert`.execute(s.db);
+  let inserted: number;
+  try {
+    inserted = await insertFast(s.db, o);
+  } catch (e) {
+    if ((e as { code?: string }).code !== '23505') throw e;
+    await sql`ROLLBACK TO SAVEPOINT plain_insert`.execute(s.db);
+    return storeFast(s.db, { ...o, unmatchedOnly: false });
+  }
+  const rows: IngestSummaryRow[] = [{ reason: null, n: inserted, row: null }];
+  // lines whose address is no meter's: an asset number, or quarantined as unknown
+  if (inserted < lines) rows.push(...(await storeFast(s.db, { ...o, unmatchedOnly: true })));
+  return rows;
+}
+
+/** 21000: an upsert met its own row twice; 23505: a plain insert did (or a concurrent ingest stored the meter-day first). */
+function isRepeatedMeterDay(e: unknown): boolean {
+  const code = (e as { code?: string }).code;
+  return code === '21000' || code === '23505';
+}
+
+async function inTransaction(s: Session, fn: () => Promise<IngestSummaryRow[]>): Promise<IngestResult> {
+  await sql`BEGIN`.execute(s.db);
+  try {
+    // a big batch hashes the meter table in memory; JIT compilation costs more than it saves here
+    await sql.raw(`SET LOCAL work_mem = '256MB'; SET LOCAL jit = off`).execute(s.db);
+    const rows = await fn();
+    await sql`COMMIT`.execute(s.db);
+    return summarise(rows);
+  } catch (e) {
+    await sql`ROLLBACK`.execute(s.db).catch(() => undefined);
+    throw e;
+  }
 }
 
 function* checked(stage: Iterable<StageRow>, today: string, oldest: string, stats: StageStats): Generator<string> {
   for (const row of stage) {
     const c = checkStage(row, today, oldest);
     const date = c[3];
+    stats.rows++;
     if (date !== null) {
+      stats.good++;
       if (stats.lo === null || date < stats.lo) stats.lo = date;
       if (stats.hi === null || date > stats.hi) stats.hi = date;
       if (!stats.pieces && row[8] !== null) stats.pieces = true;
@@ -97,112 +227,18 @@ function* checked(stage: Iterable<StageRow>, today: string, oldest: string, stat
   }
 }
 
-/**
- * In one transaction and one statement: give each staged row its meter and final reason (shape reasons rank
- * after unknown_meter and out_of_scope), quarantine the bad rows, upsert the good ones and count by reason.
- * `merge` groups rows of the same meter-day first (last row wins per register); without it a repeated
- * meter-day fails with 21000 and the caller merges.
- */
-async function store(s: Session, source: IngestSource, origin: string, at: Date, scopePath: string | undefined, merge: boolean): Promise<IngestResult> {
-  const scoped = scopePath !== undefined && scopePath !== '/';
-  const scope = scoped
-    ? sql`LEFT JOIN LATERAL (SELECT c.org_path FROM service_point sp JOIN customer c ON c.id = sp.customer_id
-            WHERE sp.meter_id = m.meter_id AND sp.removed_on IS NULL LIMIT 1) sc ON true`
-    : sql``;
-  const outOfScope = scoped ? sql`NOT coalesce(sc.org_path LIKE ${scopePath + '%'}, false)` : sql`false`;
-  const good = merge
-    ? sql`SELECT meter_id, reading_date,
-             (array_agg(total ORDER BY seq DESC) FILTER (WHERE total IS NOT NULL))[1],
-             (array_agg(sharp ORDER BY seq DESC) FILTER (WHERE sharp IS NOT NULL))[1],
-             (array_agg(peak ORDER BY seq DESC) FILTER (WHERE peak IS NOT NULL))[1],
-             (array_agg(flat ORDER BY seq DESC) FILTER (WHERE flat IS NOT NULL))[1],
-             (array_agg(valley ORDER BY seq DESC) FILTER (WHERE valley IS NOT NULL))[1],
-             'actual', ${source}, ${at}::timestamptz,
-             (array_agg(drift ORDER BY seq DESC) FILTER (WHERE drift IS NOT NULL))[1]
-          FROM r WHERE reason IS NULL
-          GROUP BY meter_id, reading_date`
-    : sql`SELECT meter_id, reading_date, total, sharp, peak, flat, valley, 'actual', ${source}, ${at}::timestamptz, drift
-          FROM r WHERE reason IS NULL`;
-  await sql`BEGIN`.execute(s.db);
-  try {
-    // a big batch hashes the meter table in memory; JIT compilation costs more than it saves here
-    await sql.raw(`SET LOCAL work_mem = '256MB'; SET LOCAL jit = off`).execute(s.db);
-    const counts = await sql<SummaryRow>`
-      WITH r AS MATERIALIZED (
-        SELECT st.seq, st.meter_ref, st.reading_date, st.total, st.sharp, st.peak, st.flat, st.valley, st.drift, st.raw, m.meter_id,
-               CASE WHEN st.meter_ref IS NULL THEN st.reason
-                    WHEN m.meter_id IS NULL THEN 'unknown_meter'
-                    WHEN ${outOfScope} THEN 'out_of_scope'
-                    ELSE st.reason END AS reason
-        FROM reading_stage st
-        LEFT JOIN meter ma ON ma.comm_address = st.comm_ref
-        -- a 12-digit reference that is no meter's address may still be an asset number
-        CROSS JOIN LATERAL (SELECT coalesce(ma.id, CASE WHEN st.meter_ref IS NOT NULL
-                              THEN (SELECT mb.id FROM meter mb WHERE mb.asset_no = st.meter_ref) END) AS meter_id) m
-        ${scope}
-      ),
-      quarantined AS (
-        INSERT INTO reading_quarantine (source, origin, reason, raw, raw_hash, meter_id, org_path, received_at)
-        SELECT ${source}, ${origin}, r.reason, j.raw, md5(j.raw::text), r.meter_id,
-               (SELECT cu.org_path FROM service_point sp JOIN customer cu ON cu.id = sp.customer_id
-                WHERE sp.meter_id = r.meter_id AND sp.removed_on IS NULL LIMIT 1), ${at}::timestamptz
-        FROM r
-        -- rows the checks passed carry no raw text when the typed values print back exactly as delivered
-        CROSS JOIN LATERAL (SELECT coalesce(r.raw::jsonb, jsonb_strip_nulls(jsonb_build_object(
-          'line', r.seq, 'meter', r.meter_ref, 'date', to_char(r.reading_date, 'YYYY-MM-DD'), 'total', r.total::text, 'sharp', r.sharp::text,
-          'peak', r.peak::text, 'flat', r.flat::text, 'valley', r.valley::text, 'clock_drift_s', r.drift::text))) AS raw) j
-        WHERE r.reason IS NOT NULL
-        ON CONFLICT ON CONSTRAINT reading_quarantine_row_key DO NOTHING
-      ),
-      -- an estimate is replaced whole by an actual reading; a person's re-read or edit is never overwritten
-      stored AS (
-        INSERT INTO meter_reading (meter_id, reading_date, total_kwh, sharp_kwh, peak_kwh, flat_kwh, valley_kwh, quality, source, received_at, clock_drift_s)
-        ${good}
-        ON CONFLICT ON CONSTRAINT meter_reading_pkey DO UPDATE SET
-          total_kwh = CASE WHEN meter_reading.quality = 'estimated' THEN EXCLUDED.total_kwh ELSE COALESCE(EXCLUDED.total_kwh, meter_reading.total_kwh) END,
-          sharp_kwh = CASE WHEN meter_reading.quality = 'estimated' THEN EXCLUDED.sharp_kwh ELSE COALESCE(EXCLUDED.sharp_kwh, meter_reading.sharp_kwh) END,
-          peak_kwh = CASE WHEN meter_reading.quality = 'estimated' THEN EXCLUDED.peak_kwh ELSE COALESCE(EXCLUDED.peak_kwh, meter_reading.peak_kwh) END,
-          flat_kwh = CASE WHEN meter_reading.quality = 'estimated' THEN EXCLUDED.flat_kwh ELSE COALESCE(EXCLUDED.flat_kwh, meter_reading.flat_kwh) END,
-          valley_kwh = CASE WHEN meter_reading.quality = 'estimated' THEN EXCLUDED.valley_kwh ELSE COALESCE(EXCLUDED.valley_kwh, meter_reading.valley_kwh) END,
-          quality = 'actual', source = EXCLUDED.source, received_at = EXCLUDED.received_at,
-          clock_drift_s = COALESCE(EXCLUDED.clock_drift_s, meter_reading.clock_drift_s)
-        WHERE meter_reading.quality IN ('actual', 'estimated')
-          AND (meter_reading.quality = 'estimated'
-            OR (COALESCE(EXCLUDED.total_kwh, meter_reading.total_kwh), COALESCE(EXCLUDED.sharp_kwh, meter_reading.sharp_kwh),
-                COALESCE(EXCLUDED.peak_kwh, meter_reading.peak_kwh), COALESCE(EXCLUDED.flat_kwh, meter_reading.flat_kwh),
-                COALESCE(EXCLUDED.valley_kwh, meter_reading.valley_kwh), COALESCE(EXCLUDED.clock_drift_s, meter_reading.clock_drift_s))
-               IS DISTINCT FROM (meter_reading.total_kwh, meter_reading.sharp_kwh, meter_reading.peak_kwh, meter_reading.flat_kwh,
-                meter_reading.valley_kwh, meter_reading.clock_drift_s))
-      )
-      -- counts per reason (hashed, no sort of the batch), then the first rejected rows
-      SELECT reason, count(*)::int AS n, NULL::int AS row FROM r GROUP BY reason
-      UNION ALL
-      (SELECT reason, NULL, seq FROM r WHERE reason IS NOT NULL ORDER BY seq LIMIT ${sql.raw(String(MAX_ERRORS))})`.execute(s.db);
-    await sql`COMMIT`.execute(s.db);
-    return summarise(counts.rows);
-  } catch (e) {
-    await sql`ROLLBACK`.execute(s.db).catch(() => undefined);
-    throw e;
-  }
-}
-
-interface SummaryRow {
-  reason: QuarantineReason | null;
-  /** A count per reason, or (n null) one of the first rejected rows. */
-  n: number | null;
-  row: number | null;
-}
-
-function summarise(rows: SummaryRow[]): IngestResult {
+function summarise(rows: IngestSummaryRow[]): IngestResult {
   const result: IngestResult = { stored: 0, quarantined: 0, byReason: {}, errors: [] };
   for (const { reason, n, row } of rows) {
-    if (n === null) result.errors.push({ row: Number(row), reason: reason! });
-    else if (reason === null) result.stored = n;
+    if (n === null) result.errors.push({ row: Number(row), reason: reason as QuarantineReason });
+    else if (reason === null) result.stored += n;
     else {
       result.quarantined += n;
-      result.byReason[reason] = n;
+      const r = reason as QuarantineReason;
+      result.byReason[r] = (result.byReason[r] ?? 0) + n;
     }
   }
   result.errors.sort((a, b) => a.row - b.row);
+  result.errors.length = Math.min(result.errors.length, MAX_ERRORS);
   return result;
 }

@@ -19,6 +19,11 @@ export interface ReadingUpsert {
   clockDriftSeconds?: number | null;
 }
 
+/** The month partition holding every date in [from, to], or null when they span months. */
+export function readingPartitionOf(from: string, to: string): string | null {
+  return from.slice(0, 7) === to.slice(0, 7) ? `meter_reading_${from.slice(0, 4)}${from.slice(5, 7)}` : null;
+}
+
 /** Create the monthly partitions covering [from, to] (idempotent). */
 export async function ensureReadingPartitions(db: Db, from: string, to: string): Promise<void> {
   const start = new Date(`${from.slice(0, 7)}-01T00:00:00Z`);
@@ -28,7 +33,7 @@ export async function ensureReadingPartitions(db: Db, from: string, to: string):
     const next = new Date(d);
     next.setUTCMonth(next.getUTCMonth() + 1);
     const hi = next.toISOString().slice(0, 10);
-    const name = `meter_reading_${lo.slice(0, 4)}${lo.slice(5, 7)}`;
+    const name = readingPartitionOf(lo, lo)!;
     const exists = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_class WHERE relname = ${name}`.execute(db);
     if (exists.rows[0]!.n) continue;
     // rows already parked in the default partition for this month must move before the range can attach
