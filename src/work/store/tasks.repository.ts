@@ -47,7 +47,8 @@ export async function openTasks(db: Db, at: Date, specs: TaskSpec[]): Promise<nu
     LEFT JOIN customer c ON c.id = s.customer_id
     LEFT JOIN transformer_area ta ON ta.id = COALESCE(s.area_id, c.transformer_area_id)
     LEFT JOIN org_unit g ON g.id = ta.grid_id
-    LEFT JOIN LATERAL (SELECT min(st.id) AS staff_id FROM staff st WHERE st.org_id = ta.grid_id AND st.role = 'grid_manager' AND st.active) gm ON true
+    LEFT JOIN (SELECT st.org_id, min(st.id) AS staff_id FROM staff st WHERE st.role = 'grid_manager' AND st.active GROUP BY st.org_id) gm
+      ON gm.org_id = ta.grid_id
     ON CONFLICT ON CONSTRAINT task_idempotency_key_key DO NOTHING
     RETURNING id, opened_at, created_by, assignee_staff_id),
     trail AS (
