@@ -4,7 +4,7 @@
  * dun → escalate overdue service orders → roll up the KPIs. Every step is idempotent, so a day
  * re-run after a crash finishes the work without doubling any of it.
  */
-import { addDays, type AppContext } from '../platform/index.ts';
+import { addDays, stepTimer, type AppContext } from '../platform/index.ts';
 import { cyclesReadOn, runBilling } from '../billing/index.ts';
 import { escalateOverdueOrders, reassignForAbsences } from '../work/index.ts';
 import { computeKpis } from '../monitoring/index.ts';
@@ -32,15 +32,7 @@ export interface BusinessDayResult {
 /** `billing: false` skips the cycle runs (a simulation's tail, where the chase finishes without new bills). */
 export async function runBusinessDay(ctx: AppContext, day: string, opts: { billing?: boolean } = {}): Promise<BusinessDayResult> {
   const started = performance.now();
-  const stepMs: Record<string, number> = {};
-  const timed = async <T>(step: string, fn: () => Promise<T>): Promise<T> => {
-    const t0 = performance.now();
-    try {
-      return await fn();
-    } finally {
-      stepMs[step] = (stepMs[step] ?? 0) + Math.round(performance.now() - t0);
-    }
-  };
+  const { stepMs, timed } = stepTimer();
   const metering = await timed('metering', () => runMeteringDay(ctx, day));
   const billing: BusinessDayResult['billing'] = [];
   for (const cycle of opts.billing === false ? [] : await cyclesReadOn(ctx.db, Number(day.slice(8, 10)))) {

@@ -4,7 +4,7 @@
  * verification). Each part is set-based and keyed, so rerunning a day adds nothing. The run pins
  * one session: the day's open debt is computed once into a temp table every step joins.
  */
-import type { AppContext } from '../platform/index.ts';
+import { stepTimer, type AppContext } from '../platform/index.ts';
 import {
   cancelPaidNotices, decideNotices, dropOpenDebtSnapshot, snapshotOpenDebt, type DecidedCount,
 } from '../dunning/index.ts';
@@ -31,15 +31,7 @@ export async function runDunning(ctx: AppContext, asOf: string): Promise<Dunning
   const at = ctx.clock.now();
   return ctx.database.session(async (s) => {
     const run: AppContext = { ...ctx, db: s.db };
-    const stepMs: Record<string, number> = {};
-    const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-      const t0 = performance.now();
-      try {
-        return await fn();
-      } finally {
-        stepMs[name] = Math.round(performance.now() - t0);
-      }
-    };
+    const { stepMs, timed } = stepTimer();
     try {
       const openDebts = await timed('openDebt', () => snapshotOpenDebt(run.db, asOf));
       const cancelled = await timed('cancelPaid', () => cancelPaidNotices(run.db, at));

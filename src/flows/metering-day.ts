@@ -2,7 +2,7 @@
  * The metering part of the daily schedule for one reading day: read-success rollup, VEE with cycle
  * estimates, then re-read tasks (late readings close theirs first, then new gaps open theirs).
  */
-import type { AppContext } from '../platform/index.ts';
+import { stepTimer, type AppContext } from '../platform/index.ts';
 import { estimateCycleReadings, ensureReadingPartitions, loadMeteringPolicy, rollupReadSuccess, runVeeRules } from '../metering/index.ts';
 import { closeReReadTasks, openReReadTasks } from './metering-reread.ts';
 
@@ -19,15 +19,7 @@ export interface MeteringDayResult {
 /** Idempotent: running a day twice changes nothing the first run did not. */
 export async function runMeteringDay(ctx: AppContext, day: string): Promise<MeteringDayResult> {
   const at = ctx.clock.now();
-  const stepMs: Record<string, number> = {};
-  const timed = async <T>(step: string, fn: () => Promise<T>): Promise<T> => {
-    const t0 = performance.now();
-    try {
-      return await fn();
-    } finally {
-      stepMs[step] = Math.round(performance.now() - t0);
-    }
-  };
+  const { stepMs, timed } = stepTimer();
   const policy = await loadMeteringPolicy(ctx.db);
   await ensureReadingPartitions(ctx.db, day, day);
   const rollupRows = await timed('rollup', () => rollupReadSuccess(ctx.db, day, at));

@@ -10,3 +10,4 @@ export * from './log.ts';
 export * from './rng.ts';
 export * from './state.ts';
 export * from './fresh-database.ts';
+export * from './timing.ts';

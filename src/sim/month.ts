@@ -5,7 +5,7 @@
  * collection teams and community managers act. The report is computed from the database afterwards.
  */
 import { sql } from 'kysely';
-import { addDays, type AppContext, type SimulatedClock } from '../platform/index.ts';
+import { addDays, stepTimer, type AppContext, type SimulatedClock } from '../platform/index.ts';
 import { addMonths } from '../billing/index.ts';
 import { runBusinessDay } from '../flows/business-day.ts';
 import { FaultIndex, parseFaultRates, randomFaults } from './concentrator-faults.ts';
@@ -39,14 +39,7 @@ export interface SimulationTimings {
 }
 
 /** Runs `fn`, adding its wall time to `into[phase]`. */
-async function timed<T>(into: PhaseMs, phase: string, fn: () => Promise<T>): Promise<T> {
-  const t0 = performance.now();
-  try {
-    return await fn();
-  } finally {
-    into[phase] = (into[phase] ?? 0) + Math.round(performance.now() - t0);
-  }
-}
+const timed = <T>(into: PhaseMs, phase: string, fn: () => Promise<T>): Promise<T> => stepTimer(into).timed(phase, fn);
 
 export const DEFAULT_FAULTS = 'unreachable=0.01:3,offline=0.003,drift=0.001:30,backwards=0.0005:50';
 const DAYTIME_HOURS = [9, 13, 17];
