@@ -87,6 +87,25 @@ describe('billing run', () => {
     expect(chunks).toEqual({ n: run.chunks_total, done: run.chunks_total, bills: customers.length });
   });
 
+  it('a customer already billed for the period (by hand or another cycle) keeps that bill; the others are billed once', async () => {
+    const customers = await readWholeCycle(ctx, 'C21', '2026-01-21', '2026-02-21', () => 130);
+    const [first] = customers as [number];
+    await sql`
+      INSERT INTO bill (bill_no, kind, customer_id, cycle_code, period, org_path, tariff_code, period_start, period_end, consumption_kwh, amount, status, created_at)
+      SELECT 'MANUAL-1', 'bill', c.id, 'C21', '2026-02', c.org_path, c.tariff_code, '2026-01-21', '2026-02-21', 1, 1.23, 'held', now()
+      FROM customer c WHERE c.id = ${first}`.execute(ctx.db);
+    const run = await runBilling(ctx, { cycle: 'C21', period: '2026-02', chunkSize: 64 });
+    expect(run.status).toBe('completed');
+    expect(run.bills_created).toBe(customers.length - 1);
+    const bills = (await sql<{ customer_id: number; bill_no: string; amount: string; lines: number }>`
+      SELECT b.customer_id, b.bill_no, b.amount, (SELECT count(*)::int FROM bill_line l WHERE l.bill_id = b.id) AS lines
+      FROM bill b JOIN customer c ON c.id = b.customer_id
+      WHERE b.period = '2026-02' AND b.kind = 'bill' AND c.billing_cycle = 'C21' ORDER BY b.customer_id`.execute(ctx.db)).rows;
+    expect(bills).toHaveLength(customers.length);
+    expect(bills[0]).toMatchObject({ bill_no: 'MANUAL-1', amount: '1.23', lines: 0 });
+    expect(bills.slice(1).every((b) => b.lines >= 1 && b.bill_no.startsWith('B202602-'))).toBe(true);
+  });
+
   it('refuses to bill a period before its reading day', async () => {
     await expect(runBilling(ctx, { cycle: 'C01', period: '2026-05' })).rejects.toMatchObject({ code: 'BILLING_PERIOD_NOT_ENDED' });
   });

@@ -65,6 +65,22 @@ describe('review rules (核)', () => {
   it('hold an amount above the category threshold', async () => {
     expect((await feb(who.general!)).holds).toEqual(['AMOUNT_ABOVE']);
   });
+  it('each hold tells the reviewer why, with the figures the rule compared', async () => {
+    const details = async (id: number) => Object.fromEntries((await sql<{ rule_code: string; detail: string }>`
+      SELECT h.rule_code, h.detail FROM bill_hold h JOIN bill b ON b.id = h.bill_id
+      WHERE b.customer_id = ${id} AND b.period = '2026-02' AND b.kind = 'bill'`.execute(ctx.db)).rows.map((r) => [r.rule_code, r.detail]));
+    expect(await details(who.zero!)).toEqual({ ZERO_ON_ACTIVE: 'zero consumption on an active customer' });
+    expect(await details(who.negative!)).toEqual({ NEGATIVE_CONSUMPTION: 'consumption -50.0000 kWh' });
+    expect(await details(who.estimated!)).toEqual({ ESTIMATED_STREAK: '3 estimated periods in a row' });
+    expect(await details(who.vee!)).toEqual({ VEE_FLAG: 'open VEE flag on a reading used' });
+    // the customer stays residential (only its tariff is GEN-TOU): the residential threshold applies
+    expect((await details(who.general!)).AMOUNT_ABOVE).toMatch(/^amount \d+\.\d{2} above 1000\.00$/);
+    const spike = await details(who.spike!);
+    // 2,300 kWh over the 31 days of the period
+    expect(spike.HIGH_VS_HISTORY).toMatch(/^74\.19 kWh\/day vs own average 3\.\d{2}$/);
+    expect(spike.HIGH_VS_PEERS).toMatch(/^74\.19 kWh\/day vs peer average \d+\.\d{2}$/);
+    expect(spike.AMOUNT_ABOVE).toMatch(/^amount \d+\.\d{2} above 1000\.00$/);
+  });
   it('release an ordinary bill automatically at the end of the run', async () => {
     const b = await feb(who.normal!);
     expect(b.holds).toEqual([]);

@@ -20,11 +20,11 @@ const part = (x: string) =>
 
 export const RATING_CTES = `
 rate_version AS MATERIALIZED (
-  SELECT v.*, lead(v.effective_from) OVER (PARTITION BY v.tariff_code ORDER BY v.effective_from) AS effective_to
-  FROM tariff_version v
+  SELECT v.*, t.tier_basis, lead(v.effective_from) OVER (PARTITION BY v.tariff_code ORDER BY v.effective_from) AS effective_to
+  FROM tariff_version v JOIN tariff t ON t.code = v.tariff_code
 ),
 rate_seg AS (
-  SELECT i.customer_id, v.id AS version_id, t.tier_basis, v.tier1_limit_kwh, v.tier2_limit_kwh,
+  SELECT i.customer_id, v.id AS version_id, v.tier_basis, v.tier1_limit_kwh, v.tier2_limit_kwh,
     v.capacity_price, v.demand_price, v.pf_standard, v.pf_min_kva,
     i.capacity_kva, i.max_demand_kw, i.reactive_kvarh, i.q_total, i.ytd_kwh,
     CASE WHEN coalesce(i.q_sharp, i.q_peak, i.q_flat, i.q_valley) IS NULL THEN NULL ELSE coalesce(i.q_sharp, 0) END AS q_sharp,
@@ -38,25 +38,28 @@ rate_seg AS (
     (greatest(v.effective_from, i.period_start) - i.period_start) AS dbefore,
     (least(coalesce(v.effective_to, i.period_end), i.period_end) - i.period_start) AS dthrough
   FROM rate_input i
-  JOIN tariff t ON t.code = i.tariff_code
   JOIN rate_version v ON v.tariff_code = i.tariff_code AND v.effective_from < i.period_end
     AND (v.effective_to IS NULL OR v.effective_to > i.period_start)
 ),
-rate_qty AS (
-  SELECT s.*,
-    ${part('s.q_total')} AS sq_total, ${part('s.q_sharp')} AS sq_sharp, ${part('s.q_peak')} AS sq_peak,
-    ${part('s.q_flat')} AS sq_flat, ${part('s.q_valley')} AS sq_valley,
-    CASE s.tier_basis WHEN 'annual' THEN s.ytd_kwh + round(s.q_total * s.dbefore / s.pdays, 4) ELSE 0 END AS tier_from,
-    CASE s.tier_basis WHEN 'annual' THEN s.tier1_limit_kwh ELSE ${part('s.tier1_limit_kwh')} END AS l1,
-    CASE s.tier_basis WHEN 'annual' THEN s.tier2_limit_kwh ELSE ${part('s.tier2_limit_kwh')} END AS l2
-  FROM rate_seg s
-),
-rate_tier AS (
-  SELECT q.*,
+-- quantities and tier splits once per segment (OFFSET 0 keeps each step evaluated once, not inlined
+-- into every expression that uses it), before the segment meets its tariff's prices
+rate_tier AS MATERIALIZED (
+  SELECT q.customer_id, q.version_id, q.seg_start, q.seg_end, q.pdays, q.dbefore, q.dthrough,
+    q.capacity_kva, q.capacity_price, q.max_demand_kw, q.demand_price, q.reactive_kvarh, q.pf_standard, q.pf_min_kva, q.q_total,
+    q.sq_total, q.sq_sharp, q.sq_peak, q.sq_flat, q.sq_valley,
     greatest(0, least(q.tier_from + q.sq_total, q.l1) - greatest(q.tier_from, 0)) AS t1,
     greatest(0, least(q.tier_from + q.sq_total, q.l2) - greatest(q.tier_from, q.l1)) AS t2,
     greatest(0, q.tier_from + q.sq_total - greatest(q.tier_from, q.l2)) AS t3
-  FROM rate_qty q
+  FROM (
+    SELECT s.*,
+      ${part('s.q_total')} AS sq_total, ${part('s.q_sharp')} AS sq_sharp, ${part('s.q_peak')} AS sq_peak,
+      ${part('s.q_flat')} AS sq_flat, ${part('s.q_valley')} AS sq_valley,
+      CASE s.tier_basis WHEN 'annual' THEN s.ytd_kwh + round(s.q_total * s.dbefore / s.pdays, 4) ELSE 0 END AS tier_from,
+      CASE s.tier_basis WHEN 'annual' THEN s.tier1_limit_kwh ELSE ${part('s.tier1_limit_kwh')} END AS l1,
+      CASE s.tier_basis WHEN 'annual' THEN s.tier2_limit_kwh ELSE ${part('s.tier2_limit_kwh')} END AS l2
+    FROM rate_seg s
+    OFFSET 0
+  ) q
 ),
 rate_line_raw AS (
   SELECT q.customer_id, q.version_id, q.seg_start, q.seg_end, q.dbefore, r.component, r.register, r.tier, r.price AS unit_price,
@@ -73,11 +76,13 @@ rate_line_raw AS (
     CASE WHEN s.max_demand_kw IS NOT NULL AND s.demand_price IS NOT NULL THEN s.demand_price ELSE s.capacity_price END,
     CASE WHEN s.max_demand_kw IS NOT NULL AND s.demand_price IS NOT NULL THEN s.max_demand_kw ELSE s.capacity_kva END,
     s.dthrough - s.dbefore, s.pdays
-  FROM rate_seg s
+  FROM rate_tier s
   WHERE (s.max_demand_kw IS NOT NULL AND s.demand_price IS NOT NULL) OR (s.capacity_kva IS NOT NULL AND s.capacity_price IS NOT NULL)
 ),
 rate_line_amt AS (
-  SELECT l.*, round(l.quantity * l.unit_price * l.frac_num / l.frac_den, 2) AS amount,
+  SELECT l.*,
+    -- a whole-period line (frac 1/1) skips the division; a prorated basic charge divides last, then rounds
+    round(CASE WHEN l.frac_den = 1 THEN l.quantity * l.unit_price * l.frac_num ELSE l.quantity * l.unit_price * l.frac_num / l.frac_den END, 2) AS amount,
     (l.dbefore * 100 + CASE l.component WHEN 'energy' THEN 10 WHEN 'tier_surcharge' THEN 20 WHEN 'transmission' THEN 30
       WHEN 'line_loss' THEN 40 WHEN 'system_operation' THEN 50 WHEN 'government_funds' THEN 60 ELSE 70 END
       + CASE l.register WHEN 'sharp' THEN 1 WHEN 'peak' THEN 2 WHEN 'flat' THEN 3 WHEN 'valley' THEN 4 ELSE 5 END + l.tier)::smallint AS line_no
@@ -86,7 +91,7 @@ rate_line_amt AS (
 ),
 rate_pf AS (
   SELECT s.customer_id, s.version_id, s.seg_end, a.adjustment_pct
-  FROM rate_seg s
+  FROM rate_tier s
   JOIN power_factor_adjustment a ON a.standard = s.pf_standard
     AND a.power_factor = greatest(0.40, round(s.q_total / sqrt(s.q_total * s.q_total + s.reactive_kvarh * s.reactive_kvarh), 2))
   WHERE s.dthrough = s.pdays AND s.reactive_kvarh IS NOT NULL AND s.q_total > 0 AND coalesce(s.capacity_kva, 0) >= s.pf_min_kva

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../../platform/index.ts';
 import { addMonths, type PeriodBounds } from '../domain/period.ts';
 import { RATING_CTES } from './rating.ts';
@@ -95,6 +95,12 @@ export async function stageSlice(db: Db, run: BillingRunRow, slice: { slice: num
   await sql`SELECT pg_advisory_xact_lock(${run.id}::int, ${slice.slice}::int)`.execute(db);
   const st = (await sql<{ status: string }>`SELECT status FROM billing_run WHERE id = ${run.id}`.execute(db)).rows[0];
   if (st?.status !== 'preparing') return;
+  // A slice is staged in one transaction, so it is either all there or not at all: a fresh slice is
+  // inserted plainly (no conflict check per row); one that already has rows (a resumed run whose
+  // customers moved the slice bounds) only adds the customers it is missing.
+  const resumed = (await sql<{ any: boolean }>`
+    SELECT EXISTS (SELECT 1 FROM billing_run_input WHERE run_id = ${run.id} AND customer_id >= ${slice.lo} AND customer_id < ${slice.hi}) AS any`
+    .execute(db)).rows[0]!.any;
   const { historyPeriods, estimatedPeriods } = await ruleParams(db);
   // Summing the readings per customer: a hash table of a numeric aggregate state per customer costs
   // more (memory and time) than sorting the segments by customer and aggregating them in order.
@@ -118,6 +124,15 @@ export async function stageSlice(db: Db, run: BillingRunRow, slice: { slice: num
     WHERE (installed_on > ${start} AND installed_on < ${end}) OR (removed_on > ${start} AND removed_on < ${end})`.execute(db)).rows[0];
   const days = (bound: string, more: string[] | null | undefined) =>
     sql.join([bound, ...(more ?? [])].map((d) => sql`${sql.lit(String(d).slice(0, 10))}::date`));
+  // The meter ids of the slice's service points: the readings scans skip other slices' meters before
+  // anything else is done with them (meters are mostly numbered as customers are connected, so a
+  // slice's meters are a narrow range; if they are not, the range is simply wide).
+  const meters = (await sql<{ lo: string | null; hi: string | null }>`
+    SELECT min(meter_id)::text AS lo, max(meter_id)::text AS hi FROM service_point
+    WHERE customer_id >= ${slice.lo} AND customer_id < ${slice.hi}
+      AND installed_on < ${end} AND (removed_on IS NULL OR removed_on > ${start})`.execute(db)).rows[0];
+  const meterLo = sql`${sql.lit(meters?.lo ?? '0')}::bigint`;
+  const meterHi = sql`${sql.lit(meters?.hi ?? '-1')}::bigint`;
   const startDays = days(run.period_start, moves?.d0);
   const endDays = days(run.period_end, moves?.d1);
   await sql`
@@ -134,7 +149,9 @@ export async function stageSlice(db: Db, run: BillingRunRow, slice: { slice: num
     seg AS (
       SELECT sp.customer_id, sp.meter_id, greatest(sp.installed_on, ${start}) AS d0, least(coalesce(sp.removed_on, ${end}), ${end}) AS d1
       FROM service_point sp JOIN cust c ON c.id = sp.customer_id
-      WHERE sp.installed_on < ${end} AND (sp.removed_on IS NULL OR sp.removed_on > ${start})
+      -- the slice bounds again on the service points: only the slice's meters are hashed, not every meter
+      WHERE sp.customer_id >= ${slice.lo} AND sp.customer_id < ${slice.hi}
+        AND sp.installed_on < ${end} AND (sp.removed_on IS NULL OR sp.removed_on > ${start})
     ),
     rd AS (
       SELECT s.customer_id,
@@ -146,7 +163,9 @@ export async function stageSlice(db: Db, run: BillingRunRow, slice: { slice: num
         ${vee} AS vee_flag
       FROM seg s
       LEFT JOIN ${readings} b ON b.meter_id = s.meter_id AND b.reading_date = s.d0 AND b.reading_date IN (${startDays}) AND b.quality IN ${usable}
+        AND b.meter_id BETWEEN ${meterLo} AND ${meterHi}
       LEFT JOIN ${readings} e ON e.meter_id = s.meter_id AND e.reading_date = s.d1 AND e.reading_date IN (${endDays}) AND e.quality IN ${usable}
+        AND e.meter_id BETWEEN ${meterLo} AND ${meterHi}
       GROUP BY s.customer_id
     ),
     hist AS (
@@ -172,7 +191,7 @@ export async function stageSlice(db: Db, run: BillingRunRow, slice: { slice: num
     LEFT JOIN rd ON rd.customer_id = c.id
     LEFT JOIN hist h ON h.customer_id = c.id
     LEFT JOIN billing_period_measure m ON m.customer_id = c.id AND m.period = ${run.period}
-    ON CONFLICT ON CONSTRAINT billing_run_input_pkey DO NOTHING`.execute(db);
+    ${resumed ? sql`ON CONFLICT ON CONSTRAINT billing_run_input_pkey DO NOTHING` : sql``}`.execute(db);
 }
 
 /**
@@ -234,19 +253,88 @@ export async function claimChunk(db: Db, runId: number): Promise<RunChunk | unde
   return c && { chunk_no: Number(c.chunk_no), lo: Number(c.lo), hi: Number(c.hi) };
 }
 
+interface ReviewRuleRow {
+  code: string;
+  category: string;
+  factor: string | null;
+  threshold: string | null;
+  periods: number | null;
+  min_count: number | null;
+  min_kwh: string | null;
+}
+
+/**
+ * The enabled review rules as SQL over a checked customer `c` (its staged inputs, its rated amount
+ * `rated_amount`, and its peers `peer_n`, `peer_avg`): per rule row, the condition that holds a bill and the detail the
+ * reviewer reads. Rules stay data: they are read with each chunk, and a rule whose category is not
+ * '*' applies to that category only. Codes this version does not know hold nothing.
+ */
+function holdChecks(rules: ReviewRuleRow[], pdays: RawBuilder<unknown>): { code: string; when: RawBuilder<unknown>; detail: RawBuilder<unknown> }[] {
+  const num = (v: string | number | null) => sql`${v === null ? null : String(v)}::numeric`;
+  const perDay = sql`c.q_total / ${pdays}`;
+  const checks = rules.map((r) => {
+    switch (r.code) {
+      case 'NEGATIVE_CONSUMPTION':
+        return { when: sql`c.q_total < 0`, detail: sql`'consumption ' || c.q_total || ' kWh'` };
+      case 'ZERO_ON_ACTIVE':
+        return { when: sql`c.q_total = 0 AND c.customer_status = 'active'`, detail: sql`'zero consumption on an active customer'` };
+      case 'ESTIMATED_STREAK':
+        return { when: sql`c.reading_quality = 'estimated' AND c.estimated_before + 1 >= ${num(r.periods)}`, detail: sql`(c.estimated_before + 1) || ' estimated periods in a row'` };
+      case 'HIGH_VS_HISTORY':
+        return {
+          when: sql`c.hist_count >= ${num(r.min_count)} AND c.q_total >= ${num(r.min_kwh)} AND ${perDay} > ${num(r.factor)} * c.hist_kwh_per_day`,
+          detail: sql`round(${perDay}, 2) || ' kWh/day vs own average ' || round(c.hist_kwh_per_day, 2)`,
+        };
+      case 'HIGH_VS_PEERS':
+        return {
+          when: sql`c.peer_n >= ${num(r.min_count)} AND c.q_total >= ${num(r.min_kwh)} AND ${perDay} > ${num(r.factor)} * c.peer_avg`,
+          detail: sql`round(${perDay}, 2) || ' kWh/day vs peer average ' || round(c.peer_avg, 2)`,
+        };
+      case 'AMOUNT_ABOVE':
+        return { when: sql`c.rated_amount > ${num(r.threshold)}`, detail: sql`'amount ' || c.rated_amount || ' above ' || ${r.threshold}::numeric(14,2)` };
+      case 'VEE_FLAG':
+        return { when: sql`c.vee_flag`, detail: sql`'open VEE flag on a reading used'` };
+      default:
+        return null;
+    }
+  });
+  return checks.flatMap((ch, i) => {
+    if (!ch) return [];
+    const r = rules[i]!;
+    const when = r.category === '*' ? ch.when : sql`c.category = ${r.category} AND ${ch.when}`;
+    return [{ code: r.code, when: sql`(${when})`, detail: ch.detail }];
+  });
+}
+
 /**
  * Rate, check and write the bills of customers [lo, hi) of the run in one statement: lines from the
  * shared rating CTEs, review holds from the rules, then bill, lines and holds together. The bill key
- * (customer, period) makes a repeated chunk a no-op; lines and holds follow only newly inserted bills.
+ * (customer, period) makes a repeated chunk a no-op (see the fallback below); lines and holds follow
+ * only newly inserted bills.
  * A bill no rule holds is released as its chunk commits: every rule input (history, peers of the
  * whole run) was staged before the first chunk, so nothing later in the run can change the verdict,
  * and a separate release pass would rewrite every row of the run once more.
+ *
+ * The review is one pass: each customer is checked against every rule at once, and only the few a
+ * rule holds become hold rows (not one scan of the chunk per rule).
  */
 export async function rateChunk(db: Db, run: BillingRunRow, lo: number, hi: number, at: Date, issuedOn: string): Promise<{ created: number; held: number }> {
   const pdays = sql.lit(Math.round((Date.parse(run.period_end) - Date.parse(run.period_start)) / 86_400_000));
-  const res = await sql<{ created: number; held: number }>`
-    WITH chunk AS (
-      SELECT * FROM billing_run_input
+  const rules = (await sql<ReviewRuleRow>`
+    SELECT code, category, factor, threshold, periods, min_count, min_kwh FROM review_rule WHERE enabled ORDER BY code, category`.execute(db)).rows;
+  const checks = holdChecks(rules, pdays);
+  const suspect = checks.length ? sql.join(checks.map((ch) => ch.when), sql` OR `) : sql`false`;
+  const holdRows = checks.length
+    ? sql`SELECT c.customer_id, h.code, h.detail FROM checked c
+        CROSS JOIN LATERAL (VALUES ${sql.join(checks.map((ch) => sql`(${ch.code}::text, CASE WHEN ${ch.when} THEN ${ch.detail} END)`))}) AS h(code, detail)
+        WHERE (${suspect}) AND h.detail IS NOT NULL`
+    : sql`SELECT 0::bigint AS customer_id, ''::text AS code, ''::text AS detail WHERE false`;
+  const write = (skipBilled: boolean) => sql<{ created: number; held: number }>`
+    WITH chunk AS MATERIALIZED (
+      SELECT customer_id, customer_number, tariff_code, category, customer_status, org_path, transformer_area_id,
+        capacity_kva, max_demand_kw, reactive_kvarh, q_total, q_sharp, q_peak, q_flat, q_valley, reading_quality, vee_flag,
+        ytd_kwh, hist_count, hist_kwh_per_day, estimated_before
+      FROM billing_run_input
       WHERE run_id = ${run.id} AND customer_id >= ${lo} AND customer_id < ${hi} AND skip_reason IS NULL
     ),
     rate_input AS (
@@ -256,36 +344,13 @@ export async function rateChunk(db: Db, run: BillingRunRow, lo: number, hi: numb
     ),
     ${sql.raw(RATING_CTES)},
     totals AS (SELECT customer_id, sum(amount) AS amount FROM rate_lines GROUP BY customer_id),
-    rule AS (SELECT * FROM review_rule WHERE enabled),
-    holds AS (
-      SELECT c.customer_id, r.code, 'consumption ' || c.q_total || ' kWh' AS detail
-      FROM chunk c JOIN rule r ON r.code = 'NEGATIVE_CONSUMPTION' AND r.category IN ('*', c.category) WHERE c.q_total < 0
-      UNION ALL
-      SELECT c.customer_id, r.code, 'zero consumption on an active customer'
-      FROM chunk c JOIN rule r ON r.code = 'ZERO_ON_ACTIVE' AND r.category IN ('*', c.category)
-      WHERE c.q_total = 0 AND c.customer_status = 'active'
-      UNION ALL
-      SELECT c.customer_id, r.code, (c.estimated_before + 1) || ' estimated periods in a row'
-      FROM chunk c JOIN rule r ON r.code = 'ESTIMATED_STREAK' AND r.category IN ('*', c.category)
-      WHERE c.reading_quality = 'estimated' AND c.estimated_before + 1 >= r.periods
-      UNION ALL
-      SELECT c.customer_id, r.code, round(c.q_total / ${pdays}, 2) || ' kWh/day vs own average ' || round(c.hist_kwh_per_day, 2)
-      FROM chunk c JOIN rule r ON r.code = 'HIGH_VS_HISTORY' AND r.category IN ('*', c.category)
-      WHERE c.hist_count >= r.min_count AND c.q_total >= r.min_kwh AND c.q_total / ${pdays} > r.factor * c.hist_kwh_per_day
-      UNION ALL
-      SELECT c.customer_id, r.code, round(c.q_total / ${pdays}, 2) || ' kWh/day vs peer average ' || round(p.avg_kwh_per_day, 2)
-      FROM chunk c JOIN rule r ON r.code = 'HIGH_VS_PEERS' AND r.category IN ('*', c.category)
-      JOIN billing_run_peer p ON p.run_id = c.run_id AND p.transformer_area_id = c.transformer_area_id AND p.tariff_code = c.tariff_code
-      WHERE p.customers >= r.min_count AND c.q_total >= r.min_kwh AND c.q_total / ${pdays} > r.factor * p.avg_kwh_per_day
-      UNION ALL
-      SELECT c.customer_id, r.code, 'amount ' || t.amount || ' above ' || r.threshold
-      FROM chunk c JOIN totals t ON t.customer_id = c.customer_id
-      JOIN rule r ON r.code = 'AMOUNT_ABOVE' AND r.category IN ('*', c.category) WHERE t.amount > r.threshold
-      UNION ALL
-      SELECT c.customer_id, r.code, 'open VEE flag on a reading used'
-      FROM chunk c JOIN rule r ON r.code = 'VEE_FLAG' AND r.category IN ('*', c.category) WHERE c.vee_flag
+    checked AS MATERIALIZED (
+      SELECT c.*, t.amount AS rated_amount, p.customers AS peer_n, p.avg_kwh_per_day AS peer_avg
+      FROM chunk c
+      LEFT JOIN totals t ON t.customer_id = c.customer_id
+      LEFT JOIN billing_run_peer p ON p.run_id = ${run.id} AND p.transformer_area_id = c.transformer_area_id AND p.tariff_code = c.tariff_code
     ),
-    held AS (SELECT DISTINCT customer_id FROM holds),
+    holds AS MATERIALIZED (${holdRows}),
     new_bill AS (
       INSERT INTO bill (bill_no, kind, customer_id, run_id, cycle_code, period, org_path, tariff_code, period_start, period_end,
         consumption_kwh, sharp_kwh, peak_kwh, flat_kwh, valley_kwh, ytd_kwh, capacity_kva, max_demand_kw, reactive_kvarh,
@@ -293,12 +358,13 @@ export async function rateChunk(db: Db, run: BillingRunRow, lo: number, hi: numb
       SELECT 'B' || ${run.period.replace('-', '')} || '-' || c.customer_number, 'bill', c.customer_id, ${run.id}, ${run.cycle_code},
         ${run.period}, c.org_path, c.tariff_code, ${run.period_start}::date, ${run.period_end}::date,
         c.q_total, c.q_sharp, c.q_peak, c.q_flat, c.q_valley, c.ytd_kwh, c.capacity_kva, c.max_demand_kw, c.reactive_kvarh,
-        c.reading_quality, coalesce(t.amount, 0), CASE WHEN h.customer_id IS NULL THEN 'released' ELSE 'held' END,
-        CASE WHEN h.customer_id IS NULL THEN ${issuedOn}::date END, CASE WHEN h.customer_id IS NULL THEN ${issuedOn}::date + cy.due_days END,
-        CASE WHEN h.customer_id IS NULL THEN ${at}::timestamptz END, CASE WHEN h.customer_id IS NULL THEN 'auto' END, ${at}::timestamptz
-      FROM chunk c LEFT JOIN totals t ON t.customer_id = c.customer_id LEFT JOIN held h ON h.customer_id = c.customer_id
+        c.reading_quality, coalesce(c.rated_amount, 0), CASE WHEN h.held THEN 'held' ELSE 'released' END,
+        CASE WHEN h.held IS NULL THEN ${issuedOn}::date END, CASE WHEN h.held IS NULL THEN ${issuedOn}::date + cy.due_days END,
+        CASE WHEN h.held IS NULL THEN ${at}::timestamptz END, CASE WHEN h.held IS NULL THEN 'auto' END, ${at}::timestamptz
+      FROM checked c
+      LEFT JOIN (SELECT DISTINCT customer_id, true AS held FROM holds) h ON h.customer_id = c.customer_id
       JOIN billing_cycle cy ON cy.code = ${run.cycle_code}
-      ON CONFLICT ON CONSTRAINT bill_customer_period_key DO NOTHING
+      ${skipBilled ? sql`ON CONFLICT ON CONSTRAINT bill_customer_period_key DO NOTHING` : sql``}
       RETURNING id, customer_id, status
     ),
     new_line AS (
@@ -309,11 +375,24 @@ export async function rateChunk(db: Db, run: BillingRunRow, lo: number, hi: numb
     ),
     new_hold AS (
       INSERT INTO bill_hold (bill_id, rule_code, detail)
-      SELECT b.id, h.code, h.detail FROM new_bill b JOIN holds h ON h.customer_id = b.customer_id
+      SELECT b.id, h.code, h.detail FROM holds h JOIN new_bill b ON b.customer_id = h.customer_id AND b.status = 'held'
       ON CONFLICT ON CONSTRAINT bill_hold_pkey DO NOTHING
     )
-    SELECT count(*)::int AS created, (count(*) FILTER (WHERE status = 'held'))::int AS held FROM new_bill`.execute(db);
-  return res.rows[0]!;
+    SELECT count(*)::int AS created, (count(*) FILTER (WHERE status = 'held'))::int AS held FROM new_bill`;
+  // A chunk is rated once (claimed and marked done in this transaction), so its customers normally
+  // have no bill of the period yet: the bills go in plainly, without a conflict check per row. If
+  // one does (billed by another cycle's run, or by hand), the write is rolled back and redone
+  // skipping the customers already billed.
+  await sql`SAVEPOINT rate_chunk`.execute(db);
+  try {
+    const res = await write(false).execute(db);
+    await sql`RELEASE SAVEPOINT rate_chunk`.execute(db);
+    return res.rows[0]!;
+  } catch (e) {
+    if ((e as { code?: string }).code !== '23505') throw e;
+    await sql`ROLLBACK TO SAVEPOINT rate_chunk`.execute(db);
+    return (await write(true).execute(db)).rows[0]!;
+  }
 }
 
 /**
