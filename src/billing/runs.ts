@@ -39,10 +39,9 @@ export async function openBillingRun(ctx: AppContext, opts: BillingRunOptions): 
   });
 }
 
-/** One batch step in its own transaction; JIT compilation costs more than it saves on these one-shot statements. */
+/** One batch step in its own transaction, its sorts and hashes in memory. */
 async function batch<T>(ctx: AppContext, fn: (trx: Db) => Promise<T>): Promise<T> {
   return ctx.db.transaction().execute(async (trx) => {
-    await sql`SET LOCAL jit = off`.execute(trx);
     await sql`SET LOCAL work_mem = '256MB'`.execute(trx);
     return fn(trx);
   });

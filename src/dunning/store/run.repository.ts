@@ -22,10 +22,8 @@ const AGREED_CHANNELS = sql`
 export async function snapshotOpenDebt(db: Db, asOf: string): Promise<number> {
   // one run at a time (a second one waits): the chase decision inserts what is not there yet
   await sql`SELECT pg_advisory_lock(${RUN_LOCK})`.execute(db);
-  // the run's sorts and hashes span every account: let them stay in memory on this session; its
-  // statements run once a day over every account, where compiling them (JIT) costs more than it saves
+  // the run's sorts and hashes span every account: let them stay in memory on this session
   await sql`SET work_mem = '256MB'`.execute(db);
-  await sql`SET jit = off`.execute(db);
   // the snapshot is ~100 bytes per open bill: with the default 8 MB of temp buffers a province's
   // snapshot is written out and read back by every step. A session can size them only before its
   // first temp table; a pooled session that already had one keeps its buffers.
@@ -50,7 +48,6 @@ export async function dropOpenDebtSnapshot(db: Db): Promise<void> {
   try {
     await sql`DROP TABLE IF EXISTS dunning_open_debt`.execute(db);
     await sql`RESET work_mem`.execute(db);
-    await sql`RESET jit`.execute(db);
   } finally {
     await sql`SELECT pg_advisory_unlock(${RUN_LOCK})`.execute(db);
   }

@@ -14,8 +14,8 @@ export async function rollupReadSuccess(db: Db, day: string, at: Date): Promise<
   const run = async (tx: Db) => {
     // Service points, customers, meters and the day's readings all come in key order from their indexes: merge
     // joins (one sort of the service points by meter) cost less than half of hashing three million-row tables,
-    // whose random probes miss the CPU caches. JIT compiling this plan costs more than it saves.
-    await sql.raw(`SET LOCAL jit = off; SET LOCAL enable_hashjoin = off; SET LOCAL work_mem = '256MB'`).execute(tx);
+    // whose random probes miss the CPU caches.
+    await sql.raw(`SET LOCAL enable_hashjoin = off; SET LOCAL work_mem = '256MB'`).execute(tx);
     const r = await sql`
       WITH ac AS MATERIALIZED (
         SELECT c.transformer_area_id AS area_id, me.concentrator_id, count(*)::int AS meters, count(r.meter_id)::int AS read
