@@ -5,29 +5,12 @@
  * `--reuse` keeps the seeded province as a template database (`<name>_seed_<customers>`) and
  * clones it for later runs (seeding 1M customers takes minutes; cloning takes seconds).
  */
-import pg from 'pg';
 import { sql } from 'kysely';
-import { createLogger, loadConfig, migrate, openDatabase, SimulatedClock, type AppContext, type Database } from '../src/platform/index.ts';
+import { createLogger, loadConfig, SimulatedClock, type AppContext, type Database } from '../src/platform/index.ts';
 import { seedProvince } from '../src/sim/seed.ts';
-import { benchDatabase, SERVER_URL } from './support.ts';
+import { preparedDatabase } from './support.ts';
 
 export const secs = (t0: number) => ((performance.now() - t0) / 1000).toFixed(2);
-
-async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: SERVER_URL });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-
-function urlOf(name: string): string {
-  const u = new URL(SERVER_URL);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
 
 async function seedDebts(database: Database, customers: number, asOf: string, dueSpread: number): Promise<void> {
   let t = performance.now();
@@ -59,27 +42,7 @@ async function seedDebts(database: Database, customers: number, asOf: string, du
  * Every tenth customer has paid in full.
  */
 export async function dunningBenchContext(name: string, customers: number, asOf: string, dueSpread = 50): Promise<AppContext & { clock: SimulatedClock }> {
-  let database: Database;
-  if (process.argv.includes('--reuse')) {
-    const seedName = `${name}_seed_${customers}_${dueSpread}`;
-    const exists = await admin(async (c) => (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [seedName])).rowCount === 1);
-    if (!exists) {
-      const seedDb = await benchDatabase(seedName);
-      await seedDebts(seedDb, customers, asOf, dueSpread);
-      await seedDb.close();
-    }
-    const t = performance.now();
-    await admin(async (c) => {
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.query(`CREATE DATABASE ${name} TEMPLATE ${seedName}`);
-    });
-    database = await openDatabase({ databaseUrl: urlOf(name), poolSize: 40 });
-    await migrate(database);
-    console.log(`cloned the seeded province ${seedName} in ${secs(t)} s`);
-  } else {
-    database = await benchDatabase(name);
-    await seedDebts(database, customers, asOf, dueSpread);
-  }
+  const database = await preparedDatabase(name, `${name}_seed_${customers}_${dueSpread}`, (db) => seedDebts(db, customers, asOf, dueSpread));
   const clock = new SimulatedClock(`${asOf}T00:30:00+08:00`);
   return { database, db: database.db, clock, log: createLogger('bench'), config: loadConfig({}) };
 }

@@ -8,9 +8,8 @@
  * --reuse keeps the seeded province as a template database (`zt_bench_metering_frontend_seed_<customers>`)
  * and clones it for each run, so repeated runs skip the seeding; drop the template when done.
  */
-import pg from 'pg';
 import { sql } from 'kysely';
-import { createLogger, loadConfig, migrate, openDatabase, Rng, SimulatedClock, type AppContext, type Database } from '../src/platform/index.ts';
+import { createLogger, loadConfig, Rng, SimulatedClock, type AppContext, type Database } from '../src/platform/index.ts';
 import { seedProvince } from '../src/sim/seed.ts';
 import { startFrontend } from '../src/metering/frontend/index.ts';
 import { loadFleet } from '../src/sim/concentrator-fleet.ts';
@@ -19,7 +18,7 @@ import { startConcentratorSimulatorWorker } from '../src/sim/concentrator-worker
 import fs from 'node:fs';
 import os from 'node:os';
 import { dailyFrozenRegisters } from '../src/sim/meter-model.ts';
-import { arg, benchDatabase, report, SERVER_URL } from './support.ts';
+import { arg, preparedDatabase, report } from './support.ts';
 import { cpuMeter, cpuText } from './metering-cpu.ts';
 
 process.env.LOG_LEVEL ??= 'warn';
@@ -28,20 +27,6 @@ const SEED = 1;
 const customers = arg('customers', 300_000);
 
 const NAME = 'zt_bench_metering_frontend';
-const urlOf = (name: string) => {
-  const u = new URL(SERVER_URL);
-  u.pathname = `/${name}`;
-  return u.toString();
-};
-async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: SERVER_URL });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
 async function seeded(database: Database): Promise<void> {
   const t = performance.now();
   const s = await seedProvince(database, { customers, seed: 1, since: '2025-01-01' });
@@ -49,26 +34,7 @@ async function seeded(database: Database): Promise<void> {
   process.stderr.write(`seeded ${customers} customers, ${s.transformerAreas} concentrators in ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
 }
 
-let database: Database;
-if (process.argv.includes('--reuse')) {
-  const seedName = `${NAME}_seed_${customers}`;
-  const exists = await admin(async (c) => (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [seedName])).rowCount === 1);
-  if (!exists) {
-    const seedDb = await benchDatabase(seedName);
-    await seeded(seedDb);
-    await seedDb.close();
-  }
-  await admin(async (c) => {
-    await c.query(`DROP DATABASE IF EXISTS ${NAME} WITH (FORCE)`);
-    await c.query(`CREATE DATABASE ${NAME} TEMPLATE ${seedName}`);
-  });
-  database = await openDatabase({ databaseUrl: urlOf(NAME), poolSize: 40 });
-  await migrate(database);
-  process.stderr.write(`cloned the seeded province ${seedName}\n`);
-} else {
-  database = await benchDatabase(NAME);
-  await seeded(database);
-}
+const database = await preparedDatabase(NAME, `${NAME}_seed_${customers}`, seeded);
 try {
   let t = performance.now();
 
