@@ -5,6 +5,7 @@
  * (the relay's bounce processor) and is reported 'failed', superseding the earlier report.
  * A bounce that overtakes the 250 suppresses the 'delivered', so 'failed' is always last.
  */
+import { systemClock } from '../../platform/clock.ts';
 import { createHash } from 'node:crypto';
 import nodemailer, { type Mail, type NodemailerError, type SMTPPoolOptions, type SMTPPoolSentMessageInfo } from 'nodemailer';
 import { readSignedCallback } from './signed-http.ts';
@@ -57,8 +58,8 @@ export class SmtpEmailChannel implements CallbackChannel {
   private readonly logger: ChannelLogger;
 
   constructor(private readonly options: EmailChannelOptions) {
-    this.now = options.now ?? (() => new Date());
-    this.wallClock = options.wallClock ?? (() => new Date());
+    this.now = options.now ?? systemClock.now;
+    this.wallClock = options.wallClock ?? systemClock.now;
     this.logger = options.logger ?? silentLogger;
     this.reports = new ReportHub(this.logger);
     const timeout = options.timeoutMs ?? 15_000;

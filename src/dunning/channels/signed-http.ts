@@ -4,6 +4,7 @@
  * the provider answers 202 with its id and later POSTs the outcome, signed the same way,
  * to our callback URL.
  */
+import { systemClock } from '../../platform/clock.ts';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Limiter, ReportHub, SendDeduper, headerValue, rejected, silentLogger, unavailable } from './support.ts';
 import type {
@@ -116,8 +117,8 @@ export class SignedHttpChannel implements CallbackChannel {
       concurrency: 32,
       timeoutMs: 10_000,
       callbackToleranceMs: DEFAULT_TOLERANCE_MS,
-      now: () => new Date(),
-      wallClock: () => new Date(),
+      now: systemClock.now,
+      wallClock: systemClock.now,
       logger: silentLogger,
       ...options,
     };

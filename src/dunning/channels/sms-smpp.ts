@@ -2,6 +2,7 @@
  * SMS (短信) over SMPP 3.4: one transceiver bind kept alive with enquire_link, a window of
  * pipelined submit_sm, delivery receipts from deliver_sm, and reconnection with backoff.
  */
+import { systemClock } from '../../platform/clock.ts';
 import {
   connectSmpp,
   encodeSms,
@@ -97,7 +98,7 @@ export class SmppChannel implements Channel {
       reconnectMaxMs: 30_000,
       sendMessageKeyTlv: true,
       maxTrackedMessages: 1_000_000,
-      now: () => new Date(),
+      now: systemClock.now,
       logger: silentLogger,
       ...options,
     };
