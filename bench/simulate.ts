@@ -72,6 +72,13 @@ async function main() {
       const inside = Object.entries(all).filter(([k]) => k.startsWith(`day.${step}.`)).sort((a, b) => b[1] - a[1]);
       report(`inside the ${step} step (s)`, Object.fromEntries(inside.map(([k, v]) => [k.slice(`day.${step}.`.length), secs(v)])));
     }
+    if (timings.dispatcher) {
+      const { claimParts, ...d } = timings.dispatcher;
+      report('notice dispatcher (counts; ms are summed over its concurrent workers)', {
+        ...Object.fromEntries(Object.entries(d).map(([k, v]) => [k, Math.round(v)])),
+        ...Object.fromEntries(Object.entries(claimParts).map(([k, v]) => [`claim.${k}`, Math.round(v)])),
+      });
+    }
     const scale = 1_000_000 / customers;
     report('linear extrapolation to 1,000,000 customers (assumes every phase scales with customers; it does not for fixed per-call costs)', {
       'billing month + tail (min)': ((simMs * scale) / 60_000).toFixed(1),

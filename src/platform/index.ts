@@ -11,3 +11,4 @@ export * from './rng.ts';
 export * from './state.ts';
 export * from './fresh-database.ts';
 export * from './timing.ts';
+export * from './statistics.ts';

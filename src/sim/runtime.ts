@@ -4,7 +4,7 @@
  * over TCP. `npm start` and `zerotouch simulate` both run on it.
  */
 import type { FastifyInstance } from 'fastify';
-import type { AppContext } from '../platform/index.ts';
+import { keepStatistics, type AppContext } from '../platform/index.ts';
 import { buildApp } from '../http/app.ts';
 import { channelsFor, startChannelSimulators, startDispatcher, type ChannelSimulators, type Dispatcher } from '../dunning/index.ts';
 import { startFrontend, type Frontend } from '../metering/frontend/index.ts';
@@ -59,6 +59,7 @@ export async function startRuntime(ctx: AppContext, opts: RuntimeOptions): Promi
   const url = `http://127.0.0.1:${port}`;
   const sims = await startChannelsForDemo(opts.seed);
   const channels = channelsFor(sims, `${url}/api/v1/channels/callbacks`, { now: () => ctx.clock.now() });
+  const statistics = keepStatistics(ctx.db, { onError: (err) => ctx.log.warn({ err }, 'statistics not refreshed') });
   const dispatcher = startDispatcher(ctx, { channels: channels.all, name: 'demo-dispatcher', batchSize: opts.dispatcherBatch ?? 500 });
   lap('channels');
 
@@ -85,6 +86,7 @@ export async function startRuntime(ctx: AppContext, opts: RuntimeOptions): Promi
       await channels.close();
       await sims.close();
       await app.close();
+      await statistics.stop();
     },
   };
 }
