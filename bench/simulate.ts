@@ -18,6 +18,8 @@ const tailDays = arg('tail-days', 35);
 const seed = arg('seed', 1);
 const engine = argString('engine', 'postgres');
 const start = argString('start', '2026-01-01');
+/** Stop after this many days (to profile the first days of a large province); 0: the whole month and tail. */
+const days = arg('days', 0);
 
 const secs = (ms: number) => (ms / 1000).toFixed(1);
 const sum = (p: PhaseMs) => Object.values(p).reduce((a, b) => a + b, 0);
@@ -43,7 +45,7 @@ async function main() {
     const timings: SimulationTimings = { setup: {}, days: [], reportMs: 0 };
     const t1 = performance.now();
     const r = await simulateMonths(ctx, {
-      months, seed, start, tailDays, faults: DEFAULT_FAULTS, timings,
+      months, seed, start, tailDays, faults: DEFAULT_FAULTS, timings, ...(days ? { days } : {}),
       onDay: (day, ms, phases) => {
         const top = Object.entries(phases).filter(([k]) => !nested(k)).sort((a, b) => b[1] - a[1]).slice(0, 4);
         process.stderr.write(`  ${day} ${secs(ms).padStart(6)} s  ${top.map(([k, v]) => `${k} ${secs(v)}`).join(', ')}\n`);
@@ -73,10 +75,11 @@ async function main() {
       report(`inside the ${step} step (s)`, Object.fromEntries(inside.map(([k, v]) => [k.slice(`day.${step}.`.length), secs(v)])));
     }
     if (timings.dispatcher) {
-      const { claimParts, ...d } = timings.dispatcher;
+      const { claimParts, sendByChannel, ...d } = timings.dispatcher;
       report('notice dispatcher (counts; ms are summed over its concurrent workers)', {
         ...Object.fromEntries(Object.entries(d).map(([k, v]) => [k, Math.round(v)])),
         ...Object.fromEntries(Object.entries(claimParts).map(([k, v]) => [`claim.${k}`, Math.round(v)])),
+        ...Object.fromEntries(Object.entries(sendByChannel).map(([k, v]) => [`send.${k}`, `${v.messages} messages in ${Math.round(v.ms)} ms`])),
       });
     }
     const scale = 1_000_000 / customers;

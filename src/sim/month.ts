@@ -23,6 +23,8 @@ export interface SimulateOptions {
   /** Days after the last billing month for the chase to finish (no new bills). */
   tailDays: number;
   faults: string;
+  /** Stop after this many days (a benchmark profiling the first days of a large province). */
+  days?: number;
   onDay?: (day: string, ms: number, phases: PhaseMs) => void;
   /** Filled with where the time went, when given (the benchmark reads it). */
   timings?: SimulationTimings;
@@ -79,7 +81,7 @@ export async function simulateMonths(ctx: AppContext & { clock: SimulatedClock }
     return { meters: headEndMeters(fleet, addresses, faults), faults };
   });
   const billingEnd = addDays(`${addMonths(opts.start.slice(0, 7), opts.months)}${opts.start.slice(7)}`, -1);
-  const end = addDays(billingEnd, opts.tailDays);
+  const end = opts.days ? addDays(opts.start, opts.days - 1) : addDays(billingEnd, opts.tailDays);
 
   // history the first bills need: the previous month's reading days and the day before the start
   ctx.clock.set(at(opts.start, 0));

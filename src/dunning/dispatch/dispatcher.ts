@@ -53,6 +53,8 @@ export interface Dispatcher {
     claimMs: number; sendMs: number; recordMs: number; reportMs: number;
     /** claimMs by part of the claim transaction (emptyPolls: polls that found nothing due). */
     claimParts: Record<string, number>;
+    /** sendMs by channel, and the messages handed to each. */
+    sendByChannel: Record<string, { ms: number; messages: number }>;
   };
 }
 
@@ -92,6 +94,7 @@ export function startDispatcher(ctx: AppContext, options: DispatcherOptions): Di
   for (const [kind, perSecond] of Object.entries(options.rateLimits ?? {})) if (perSecond) limiters.set(kind, new RateLimiter(perSecond));
   const stats = {
     claimed: 0, sent: 0, cancelled: 0, deferred: 0, reports: 0, claimMs: 0, sendMs: 0, recordMs: 0, reportMs: 0, claimParts: {} as Record<string, number>,
+    sendByChannel: {} as Record<string, { ms: number; messages: number }>,
   };
   let running = true;
   let killed = false;
@@ -263,7 +266,11 @@ export function startDispatcher(ctx: AppContext, options: DispatcherOptions): Di
       await limiters.get(kind)?.take(ready.length);
       const t0 = performance.now();
       const results: SendResult[] = await channel.send(ready);
-      stats.sendMs += performance.now() - t0;
+      const ms = performance.now() - t0;
+      stats.sendMs += ms;
+      const by = (stats.sendByChannel[kind] ??= { ms: 0, messages: 0 });
+      by.ms += ms;
+      by.messages += ready.length;
       for (const r of results) {
         outcomes.push({
           message_key: r.messageKey, accepted: r.accepted, provider_message_id: r.providerMessageId ?? null,
