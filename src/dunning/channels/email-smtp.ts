@@ -1,5 +1,5 @@
 /**
- * Email (电子邮件) over SMTP through a pooled nodemailer transport. SMTP has no delivery
+ * Email (电子邮件) over SMTP through a pool of pipelined connections (smtp-client.ts). SMTP has no delivery
  * receipt: a message the receiving server accepted (250 after DATA) is reported 'delivered';
  * a hard reject at RCPT is a permanent send error; a later bounce arrives as a signed webhook
  * (the relay's bounce processor) and is reported 'failed', superseding the earlier report.
@@ -7,8 +7,8 @@
  */
 import { systemClock } from '../../platform/clock.ts';
 import { createHash } from 'node:crypto';
-import nodemailer, { type Mail, type NodemailerError, type SMTPPoolOptions, type SMTPPoolSentMessageInfo } from 'nodemailer';
 import { readSignedCallback } from './signed-http.ts';
+import { buildMessage, parseMailbox, SmtpError, SmtpPool } from './smtp-client.ts';
 import { ReportHub, SendDeduper, invalidRecipient, rejected, silentLogger, unavailable } from './support.ts';
 import type {
   CallbackChannel,
@@ -48,7 +48,8 @@ const CONNECTION_CODES = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS',
 
 export class SmtpEmailChannel implements CallbackChannel {
   readonly kind = 'email' as const;
-  private readonly transport: Mail<SMTPPoolSentMessageInfo, SMTPPoolOptions>;
+  private readonly pool: SmtpPool;
+  private readonly fromAddress: string;
   private readonly reports: ReportHub;
   private readonly deduper = new SendDeduper();
   /** Messages whose bounce arrived, possibly before the 250 after DATA did. */
@@ -62,22 +63,18 @@ export class SmtpEmailChannel implements CallbackChannel {
     this.wallClock = options.wallClock ?? systemClock.now;
     this.logger = options.logger ?? silentLogger;
     this.reports = new ReportHub(this.logger);
-    const timeout = options.timeoutMs ?? 15_000;
-    this.transport = nodemailer.createTransport({
-      pool: true,
+    // A message whose connection dropped mid-DATA may have been accepted: the caller's outbox
+    // decides about a retry, the pool never silently resends it.
+    this.pool = new SmtpPool({
       host: options.host,
       port: options.port,
       secure: options.secure ?? false,
-      requireTLS: options.requireTls ?? false,
+      requireTls: options.requireTls ?? false,
       ...(options.auth ? { auth: options.auth } : {}),
       maxConnections: options.maxConnections ?? 5,
-      // A message whose connection dropped mid-DATA may have been accepted: the caller's
-      // outbox decides about a retry, the pool does not silently resend it.
-      maxRequeues: 0,
-      connectionTimeout: timeout,
-      greetingTimeout: timeout,
-      socketTimeout: timeout,
+      timeoutMs: options.timeoutMs ?? 15_000,
     });
+    this.fromAddress = parseMailbox(options.from).address;
   }
 
   onReport(listener: ReportListener): () => void {
@@ -115,7 +112,7 @@ export class SmtpEmailChannel implements CallbackChannel {
   }
 
   async close(): Promise<void> {
-    this.transport.close();
+    await this.pool.close();
   }
 
   private rememberBounce(providerMessageId: string): void {
@@ -131,18 +128,12 @@ export class SmtpEmailChannel implements CallbackChannel {
     if (!EMAIL.test(message.to)) return invalidRecipient(key, `not an email address: ${message.to}`);
     const messageId = `${messageIdLocalPart(key)}@${this.options.messageIdDomain ?? 'zerotouch.local'}`;
     try {
-      const info = await this.transport.sendMail({
-        from: this.options.from,
-        to: message.to,
-        subject: message.subject ?? '',
-        text: message.text,
+      const data = buildMessage({
+        from: this.options.from, to: message.to, subject: message.subject ?? '', text: message.text,
         ...(message.html === undefined ? {} : { html: message.html }),
-        messageId: `<${messageId}>`,
-        headers: { 'X-ZT-Message-Key': key },
-      });
-      if (info.rejected.length > 0) {
-        return rejected(key, { code: 'SMTP_REJECTED', message: `recipient refused: ${info.rejected.join(', ')}`, permanent: true });
-      }
+        messageId, date: this.now(), headers: { 'X-ZT-Message-Key': key },
+      }, `zt-${createHash('sha256').update(key).digest('hex').slice(0, 24)}`);
+      const info = await this.pool.send(this.fromAddress, message.to, data);
       // A fast bounce can beat the 250 back to us: never report 'delivered' after it.
       if (!this.bounced.has(messageId)) {
         this.reports.emit({
@@ -156,7 +147,7 @@ export class SmtpEmailChannel implements CallbackChannel {
       }
       return { messageKey: key, accepted: true, providerMessageId: messageId };
     } catch (err) {
-      return smtpFailure(key, err as NodemailerError);
+      return smtpFailure(key, err as SmtpError);
     }
   }
 }
@@ -168,9 +159,9 @@ function messageIdLocalPart(messageKey: string): string {
     : `zt-${createHash('sha256').update(messageKey).digest('hex').slice(0, 32)}`;
 }
 
-function smtpFailure(messageKey: string, err: NodemailerError): SendResult {
+function smtpFailure(messageKey: string, err: SmtpError): SendResult {
   if (err.responseCode !== undefined) {
-    const permanent = err.permanent ?? (err.responseCode >= 500 && err.responseCode !== 503);
+    const permanent = err.responseCode >= 500 && err.responseCode !== 503;
     return rejected(messageKey, {
       code: permanent ? 'SMTP_REJECTED' : 'SMTP_DEFERRED',
       message: err.response ?? err.message,

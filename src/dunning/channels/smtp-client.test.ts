@@ -1,0 +1,107 @@
+import net, { type AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildMessage, encodeWords, SmtpPool } from './smtp-client.ts';
+import { parseMail, decodeWords } from './sim/mime.ts';
+
+const open: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const close of open.splice(0).reverse()) await close();
+});
+
+/** A plain SMTP server that keeps what it received, with its extensions and AUTH configurable. */
+async function server(options: { hidePIPELINING?: boolean; users?: Record<string, string> }) {
+  const received: { from: string; to: string[]; raw: string; user?: string }[] = [];
+  const s = new SMTPServer({
+    logger: false,
+    disabledCommands: options.users ? ['STARTTLS'] : ['STARTTLS', 'AUTH'],
+    allowInsecureAuth: true,
+    authOptional: !options.users,
+    hidePIPELINING: options.hidePIPELINING ?? false,
+    disableReverseLookup: true,
+    onAuth: (auth, _session, cb) =>
+      options.users?.[auth.username ?? ''] === auth.password ? cb(null, { user: auth.username }) : cb(Object.assign(new Error('535 bad credentials'), { responseCode: 535 })),
+    onRcptTo: (address, _session, cb) => cb(address.address.endsWith('@nowhere.example') ? Object.assign(new Error('no such user'), { responseCode: 550 }) : undefined),
+    onData: (stream, session, cb) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        received.push({
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address),
+          raw: Buffer.concat(chunks).toString('latin1'), ...(session.user ? { user: String(session.user) } : {}),
+        });
+        cb(null, 'queued');
+      });
+    },
+  });
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  open.push(() => new Promise<void>((r) => s.close(() => r())));
+  return { port: (s.server.address() as AddressInfo).port, received };
+}
+
+const content = (n: number) => ({
+  from: '国网电费中心 <billing@power.example>', to: `u${n}@mail.example`, subject: `第${n}期电费账单 — 请于到期日前缴纳`,
+  text: `尊敬的客户：本期应缴 ${n}.00 元。\r\n.以点开头的一行`, html: `<p>本期应缴 <b>${n}.00 元</b></p>`,
+  messageId: `m${n}@zerotouch.local`, date: new Date('2026-01-05T01:00:00Z'), headers: { 'X-ZT-Message-Key': `k${n}` },
+});
+
+describe('SMTP client', () => {
+  it('sends over a pool without PIPELINING, with AUTH PLAIN, and the message reads back intact (dot-stuffing included)', async () => {
+    const smtp = await server({ hidePIPELINING: true, users: { zt: 's3cret' } });
+    const pool = new SmtpPool({ host: '127.0.0.1', port: smtp.port, auth: { user: 'zt', pass: 's3cret' }, maxConnections: 3 });
+    open.push(() => pool.close());
+    const sent = await Promise.all(Array.from({ length: 20 }, (_, n) => pool.send('billing@power.example', `u${n}@mail.example`, buildMessage(content(n), `zt-b${n}`))));
+    expect(sent.every((r) => /^250/.test(r.response))).toBe(true);
+    expect(smtp.received).toHaveLength(20);
+    const got = smtp.received.find((m) => m.to[0] === 'u7@mail.example')!;
+    expect(got).toMatchObject({ from: 'billing@power.example', user: 'zt' });
+    const mail = parseMail(Buffer.from(got.raw, 'latin1'));
+    expect(mail.subject).toBe('第7期电费账单 — 请于到期日前缴纳');
+    expect(mail.text).toBe('尊敬的客户：本期应缴 7.00 元。\r\n.以点开头的一行');
+    expect(mail.html).toBe('<p>本期应缴 <b>7.00 元</b></p>');
+    expect(mail.headers.get('x-zt-message-key')).toBe('k7');
+    expect(mail.headers.get('date')).toBe('Mon, 05 Jan 2026 01:00:00 +0000');
+    expect(decodeWords(mail.headers.get('from')!)).toBe('国网电费中心 <billing@power.example>');
+  });
+
+  it('refuses a recipient with the server reply, and the connection serves the next message (pipelined)', async () => {
+    const smtp = await server({});
+    const pool = new SmtpPool({ host: '127.0.0.1', port: smtp.port, maxConnections: 1 });
+    open.push(() => pool.close());
+    await expect(pool.send('billing@power.example', 'x@nowhere.example', buildMessage(content(1), 'zt-b'))).rejects.toMatchObject({ responseCode: 550, code: 'EENVELOPE' });
+    await expect(pool.send('billing@power.example', 'u2@mail.example', buildMessage(content(2), 'zt-b'))).resolves.toMatchObject({ response: expect.stringMatching(/^250/) });
+    expect(smtp.received.map((m) => m.to[0])).toEqual(['u2@mail.example']);
+  });
+
+  it('fails wrong credentials with the server reply, and an unreachable or silent server as a link error', async () => {
+    const smtp = await server({ users: { zt: 's3cret' } });
+    const bad = new SmtpPool({ host: '127.0.0.1', port: smtp.port, auth: { user: 'zt', pass: 'wrong' } });
+    open.push(() => bad.close());
+    await expect(bad.send('a@b.cn', 'u@mail.example', buildMessage(content(1), 'zt-b'))).rejects.toMatchObject({ code: 'EAUTH', responseCode: 535 });
+
+    const closed = net.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const none = new SmtpPool({ host: '127.0.0.1', port });
+    open.push(() => none.close());
+    const three = await Promise.allSettled([1, 2, 3].map((n) => none.send('a@b.cn', 'u@mail.example', buildMessage(content(n), 'zt-b'))));
+    expect(three.map((r) => r.status === 'rejected' && (r.reason as { code: string }).code)).toEqual(['ECONNECTION', 'ECONNECTION', 'ECONNECTION']);
+
+    const silent = net.createServer((socket) => socket.on('data', () => undefined)); // never greets
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    open.push(() => new Promise<void>((r) => { silent.close(() => r()); }));
+    const mute = new SmtpPool({ host: '127.0.0.1', port: (silent.address() as AddressInfo).port, timeoutMs: 200 });
+    open.push(() => mute.close());
+    await expect(mute.send('a@b.cn', 'u@mail.example', buildMessage(content(1), 'zt-b'))).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+  });
+
+  it('encodes a header in whole characters, each word within the 75-character limit', () => {
+    const long = '您的电费账单已出'.repeat(6);
+    const words = encodeWords(long).split('\r\n ');
+    expect(words.length).toBeGreaterThan(1);
+    expect(words.every((w) => w.length <= 75)).toBe(true);
+    expect(decodeWords(words.join(' '))).toBe(long);
+    expect(encodeWords('June bill')).toBe('June bill');
+  });
+});

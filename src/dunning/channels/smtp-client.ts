@@ -1,0 +1,319 @@
+/**
+ * A lean SMTP client (RFC 5321) for one kind of mail: a notice to one recipient. A pool of
+ * connections, each sending one message at a time with PIPELINING (RFC 2920: MAIL, RCPT and DATA in
+ * one write) when the server offers it, STARTTLS when offered (required with `requireTls`), implicit
+ * TLS with `secure`, AUTH PLAIN. The message is built here too (RFC 5322/2045/2047): UTF-8 parts in
+ * base64, which Node encodes natively; a general-purpose mailer spent most of a notice's cost on MIME.
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+
+export interface SmtpClientOptions {
+  host: string;
+  port: number;
+  secure?: boolean;
+  requireTls?: boolean;
+  auth?: { user: string; pass: string };
+  maxConnections?: number;
+  timeoutMs?: number;
+  /** Name given in EHLO. */
+  clientName?: string;
+}
+
+/** A refusal or failure; `responseCode` when the server answered, `code` for the link (ECONNECTION, ETIMEDOUT, ETLS, EAUTH, EPROTOCOL). */
+export class SmtpError extends Error {
+  constructor(message: string, readonly code: string, readonly responseCode?: number, readonly response?: string) {
+    super(message);
+  }
+}
+
+interface Reply {
+  code: number;
+  text: string;
+}
+
+const CRLF = '\r\n';
+
+class Connection {
+  private buffer = '';
+  private lines: string[] = [];
+  private readonly waiters: Array<{ resolve: (r: Reply) => void; reject: (e: Error) => void }> = [];
+  private failure: SmtpError | undefined;
+  pipelining = false;
+  closed = false;
+
+  private constructor(private socket: net.Socket, private readonly timeoutMs: number) {
+    this.attach(socket);
+  }
+
+  static async open(o: SmtpClientOptions): Promise<Connection> {
+    const timeoutMs = o.timeoutMs ?? 15_000;
+    const socket = o.secure ? tls.connect({ host: o.host, port: o.port, servername: net.isIP(o.host) ? undefined : o.host }) : net.connect({ host: o.host, port: o.port });
+    const c = new Connection(socket, timeoutMs);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once(o.secure ? 'secureConnect' : 'connect', resolve);
+        socket.once('error', (e) => reject(new SmtpError(`SMTP connection to ${o.host}:${o.port} failed: ${e.message}`, 'ECONNECTION')));
+      });
+      socket.setNoDelay(true);
+      await c.expect(await c.reply(), 220, 'EPROTOCOL');
+      let caps = await c.ehlo(o.clientName ?? 'zerotouch.local');
+      if (!o.secure && caps.has('STARTTLS')) {
+        await c.expect(await c.command('STARTTLS'), 220, 'ETLS');
+        await c.upgrade(o.host);
+        caps = await c.ehlo(o.clientName ?? 'zerotouch.local');
+      } else if (!o.secure && o.requireTls) {
+        throw new SmtpError('the SMTP server does not offer STARTTLS and TLS is required', 'ETLS');
+      }
+      c.pipelining = caps.has('PIPELINING');
+      if (o.auth) {
+        const token = Buffer.from(`\0${o.auth.user}\0${o.auth.pass}`).toString('base64');
+        await c.expect(await c.command(`AUTH PLAIN ${token}`), 235, 'EAUTH');
+      }
+    } catch (e) {
+      c.destroy(); // a link that failed its opening is not kept
+      throw e;
+    }
+    return c;
+  }
+
+  private attach(socket: net.Socket): void {
+    this.socket = socket;
+    socket.setEncoding('latin1');
+    socket.setTimeout(this.timeoutMs, () => this.fail(new SmtpError('SMTP server did not answer in time', 'ETIMEDOUT')));
+    socket.on('data', (chunk: string) => this.onData(chunk));
+    socket.on('error', (e) => this.fail(new SmtpError(`SMTP connection failed: ${e.message}`, 'ECONNECTION')));
+    socket.on('close', () => this.fail(new SmtpError('SMTP connection closed', 'ECONNECTION')));
+  }
+
+  private async upgrade(host: string): Promise<void> {
+    const plain = this.socket;
+    plain.removeAllListeners('data').removeAllListeners('close').removeAllListeners('error').removeAllListeners('timeout');
+    plain.setTimeout(0);
+    const secure = tls.connect({ socket: plain, servername: net.isIP(host) ? undefined : host });
+    await new Promise<void>((resolve, reject) => {
+      secure.once('secureConnect', resolve);
+      secure.once('error', (e) => reject(new SmtpError(`STARTTLS failed: ${e.message}`, 'ETLS')));
+    });
+    this.attach(secure);
+  }
+
+  private onData(chunk: string): void {
+    this.buffer += chunk;
+    let at: number;
+    while ((at = this.buffer.indexOf(CRLF)) >= 0) {
+      const line = this.buffer.slice(0, at);
+      this.buffer = this.buffer.slice(at + 2);
+      this.lines.push(line);
+      // a reply ends on "ddd " (or a bare "ddd"); "ddd-" continues it
+      if (line.length >= 3 && line[3] !== '-') {
+        const text = this.lines.join('\n');
+        this.lines = [];
+        const waiter = this.waiters.shift();
+        if (waiter) waiter.resolve({ code: Number(line.slice(0, 3)), text });
+        else this.fail(new SmtpError(`unexpected SMTP reply: ${text}`, 'EPROTOCOL'));
+      }
+    }
+  }
+
+  private fail(e: SmtpError): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.failure = e;
+    for (const w of this.waiters.splice(0)) w.reject(e);
+    this.socket.destroy();
+  }
+
+  reply(): Promise<Reply> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  write(data: string): void {
+    this.socket.write(data, 'latin1');
+  }
+
+  command(line: string): Promise<Reply> {
+    const r = this.reply();
+    this.write(line + CRLF);
+    return r;
+  }
+
+  async expect(r: Reply, code: number, errorCode: string): Promise<void> {
+    if (r.code !== code) throw new SmtpError(r.text, errorCode, r.code, r.text);
+  }
+
+  private async ehlo(name: string): Promise<Set<string>> {
+    const r = await this.command(`EHLO ${name}`);
+    await this.expect(r, 250, 'EPROTOCOL');
+    return new Set(r.text.split('\n').slice(1).map((l) => l.slice(4).split(' ')[0]!.toUpperCase()));
+  }
+
+  /** One message to one recipient; resolves with the final reply, or throws the refusal. */
+  async send(from: string, to: string, data: string): Promise<Reply> {
+    const replies = this.pipelining
+      ? (() => {
+          const rs = [this.reply(), this.reply(), this.reply()];
+          this.write(`MAIL FROM:<${from}>${CRLF}RCPT TO:<${to}>${CRLF}DATA${CRLF}`);
+          return Promise.all(rs);
+        })()
+      : (async () => {
+          const m = await this.command(`MAIL FROM:<${from}>`);
+          if (m.code !== 250) return [m];
+          const r = await this.command(`RCPT TO:<${to}>`);
+          if (r.code >= 300) return [m, r];
+          return [m, r, await this.command('DATA')];
+        })();
+    const [mail, rcpt, data_] = await replies;
+    const refused = [mail, rcpt, data_].find((r, i) => r && r.code !== (i === 2 ? 354 : 250));
+    if (refused || !rcpt || !data_) {
+      const why = refused ?? mail!;
+      if (data_?.code === 354) this.write(`.${CRLF}`); // a server that took DATA anyway gets an empty message it then refuses
+      await this.command('RSET').catch(() => undefined);
+      throw new SmtpError(why.text, 'EENVELOPE', why.code, why.text);
+    }
+    const final = this.reply();
+    // dot-stuffing (RFC 5321 4.5.2), then the end of data
+    this.write(`${data.replace(/\r\n\./g, '\r\n..')}${CRLF}.${CRLF}`);
+    const r = await final;
+    if (r.code !== 250) throw new SmtpError(r.text, 'EMESSAGE', r.code, r.text);
+    return r;
+  }
+
+  destroy(): void {
+    this.closed = true;
+    this.socket.destroy();
+  }
+
+  async quit(): Promise<void> {
+    if (this.closed) return;
+    await Promise.race([this.command('QUIT').catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
+    this.destroy();
+  }
+}
+
+/** Connections opened on demand up to `maxConnections`; a message waits for a free one. */
+export class SmtpPool {
+  private readonly idle: Connection[] = [];
+  private readonly all = new Set<Connection | Promise<Connection>>();
+  private readonly queue: Array<(c: Connection | SmtpError) => void> = [];
+
+  constructor(private readonly options: SmtpClientOptions) {}
+
+  async send(from: string, to: string, data: string): Promise<{ response: string }> {
+    const c = await this.acquire();
+    try {
+      const r = await c.send(from, to, data);
+      return { response: r.text };
+    } finally {
+      this.release(c);
+    }
+  }
+
+  private async acquire(): Promise<Connection> {
+    for (let c = this.idle.pop(); c; c = this.idle.pop()) {
+      if (!c.closed) return c;
+      this.all.delete(c); // the server closed it while idle
+    }
+    if (this.all.size < (this.options.maxConnections ?? 5)) {
+      const opening = Connection.open(this.options);
+      this.all.add(opening);
+      try {
+        const c = await opening;
+        this.all.add(c);
+        return c;
+      } catch (e) {
+        // the server is not there: the messages waiting for a connection fail with the same error
+        for (const w of this.queue.splice(0)) w(e as SmtpError);
+        throw e;
+      } finally {
+        this.all.delete(opening);
+      }
+    }
+    const got = await new Promise<Connection | SmtpError>((resolve) => this.queue.push(resolve));
+    if (got instanceof SmtpError) throw got;
+    return got;
+  }
+
+  private release(c: Connection): void {
+    if (c.closed) {
+      this.all.delete(c);
+      // a waiting message opens its own connection in place of the broken one
+      const next = this.queue.shift();
+      if (next) this.acquire().then(next, next);
+      return;
+    }
+    const next = this.queue.shift();
+    if (next) next(c);
+    else this.idle.push(c);
+  }
+
+  async close(): Promise<void> {
+    for (const w of this.queue.splice(0)) w(new SmtpError('SMTP pool closed', 'ECONNECTION'));
+    const open = [...this.all].filter((c): c is Connection => c instanceof Connection);
+    this.idle.length = 0;
+    this.all.clear();
+    await Promise.all(open.map((c) => c.quit()));
+  }
+}
+
+// ---- the message ----
+
+const b64Lines = (buf: Buffer) => buf.toString('base64').replace(/.{76}(?=.)/g, '$&\r\n');
+
+/** RFC 2047 encoded words for a header value (whole characters per word, each word within 75 characters). */
+export function encodeWords(value: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x20-\x7e]*$/.test(value)) return value;
+  const words: string[] = [];
+  let chunk = '';
+  for (const ch of value) {
+    if (Buffer.byteLength(chunk + ch) > 45) {
+      words.push(chunk);
+      chunk = '';
+    }
+    chunk += ch;
+  }
+  if (chunk) words.push(chunk);
+  return words.map((w) => `=?UTF-8?B?${Buffer.from(w).toString('base64')}?=`).join('\r\n ');
+}
+
+/** "Name <addr>" or "addr" → its address and the header form with the name encoded. */
+export function parseMailbox(mailbox: string): { address: string; header: string } {
+  const m = /^\s*(.*?)\s*<([^<>]+)>\s*$/.exec(mailbox);
+  if (!m) return { address: mailbox.trim(), header: mailbox.trim() };
+  const name = m[1]!.replace(/^"|"$/g, '');
+  return { address: m[2]!, header: name ? `${encodeWords(name)} <${m[2]}>` : `<${m[2]}>` };
+}
+
+/** RFC 5322 date-time in UTC. */
+const rfc5322Date = (d: Date) => d.toUTCString().replace(/GMT$/, '+0000');
+
+export interface MailContent {
+  from: string;
+  to: string;
+  subject: string;
+  text: string;
+  html?: string;
+  messageId: string;
+  date: Date;
+  headers?: Record<string, string>;
+}
+
+/** The message as sent after DATA: CRLF lines, ASCII only (bodies in base64). */
+export function buildMessage(m: MailContent, boundary: string): string {
+  const part = (type: string, body: string) =>
+    `Content-Type: ${type}; charset=utf-8${CRLF}Content-Transfer-Encoding: base64${CRLF}${CRLF}${b64Lines(Buffer.from(body, 'utf8'))}${CRLF}`;
+  const head = [
+    `From: ${parseMailbox(m.from).header}`,
+    `To: ${m.to}`,
+    `Subject: ${encodeWords(m.subject)}`,
+    `Message-ID: <${m.messageId}>`,
+    `Date: ${rfc5322Date(m.date)}`,
+    'MIME-Version: 1.0',
+    ...Object.entries(m.headers ?? {}).map(([k, v]) => `${k}: ${encodeWords(v)}`),
+  ].join(CRLF);
+  if (m.html === undefined) return `${head}${CRLF}${part('text/plain', m.text)}`;
+  return `${head}${CRLF}Content-Type: multipart/alternative; boundary="${boundary}"${CRLF}${CRLF}`
+    + `--${boundary}${CRLF}${part('text/plain', m.text)}--${boundary}${CRLF}${part('text/html', m.html)}--${boundary}--${CRLF}`;
+}
