@@ -2,7 +2,8 @@
  * File/COPY ingest of readings into the PostgreSQL server (issue 3: ≥ 300,000 readings/s).
  * Seeds N meters, writes a head-end CSV of D days of full registers, ingests it, then ingests it again
  * (idempotent rerun) and checks the counts.
- *   npx tsx bench/metering-ingest.ts [--customers 300000] [--days 4]
+ *   npx tsx bench/metering-ingest.ts [--customers 300000] [--days 4] [--reuse]
+ * With --reuse the seeded province is cloned from a template database (zt_tpl_metering_ingest_N), prepared once.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,16 +13,18 @@ import { createLogger, loadConfig, SimulatedClock, type AppContext } from '../sr
 import { seedProvince } from '../src/sim/seed.ts';
 import { meterAddressOf } from '../src/sim/province.ts';
 import { ensureReadingPartitions, ingestReadingsFile } from '../src/metering/index.ts';
-import { arg, benchDatabase, report } from './support.ts';
+import { arg, preparedDatabase, report } from './support.ts';
 import { cpuMeter, cpuText } from './metering-cpu.ts';
 
 const customers = arg('customers', 300_000);
 const days = arg('days', 4);
-const database = await benchDatabase('zt_bench_metering_ingest');
-try {
+const database = await preparedDatabase('zt_bench_metering_ingest', `zt_tpl_metering_ingest_${customers}`, async (db) => {
   const seedStarted = performance.now();
-  await seedProvince(database, { customers, seed: 1, since: '2025-01-01' });
+  await seedProvince(db, { customers, seed: 1, since: '2025-01-01' });
   process.stderr.write(`seeded ${customers} in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s\n`);
+  await sql`ANALYZE`.execute(db.db);
+});
+try {
   await sql`ANALYZE`.execute(database.db);
   const ctx: AppContext = { database, db: database.db, clock: new SimulatedClock('2026-01-10T10:00:00+08:00'), log: createLogger('bench'), config: loadConfig() };
   await ensureReadingPartitions(database.db, '2026-01-01', '2026-01-31');

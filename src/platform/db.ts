@@ -33,6 +33,11 @@ export interface Session {
    * one CSV line already encoded (with its newline), for callers that encode faster than toCsvLine.
    */
   copyFrom(table: string, columns: string[], rows: Iterable<CopyValue[] | string>): Promise<number>;
+  /**
+   * COPY … FROM STDIN in binary format, fed by chunks as they come (header and trailer included). Returns
+   * the number of rows loaded. Optional: a caller without it takes another way.
+   */
+  copyBinary?(table: string, columns: string[], chunks: AsyncIterable<Uint8Array>): Promise<number>;
 }
 
 export interface Database extends Session {
@@ -118,6 +123,11 @@ async function openPostgres(url: string, max: number): Promise<Database> {
     await pipeline(source, stream);
     return n;
   };
+  const copyBinaryWith = async (client: pg.PoolClient, table: string, columns: string[], chunks: AsyncIterable<Uint8Array>) => {
+    const stream = client.query(copyFromStream(`COPY ${table} (${columns.join(', ')}) FROM STDIN WITH (FORMAT binary)`));
+    await pipeline(Readable.from(chunks), stream);
+    return stream.rowCount;
+  };
 
   return {
     engine: 'postgres',
@@ -151,7 +161,7 @@ async function openPostgres(url: string, max: number): Promise<Database> {
       };
       const sdb: Db = new Kysely({ dialect: new PostgresDialect({ pool: single as unknown as pg.Pool }) });
       try {
-        return await fn({ db: sdb, copyFrom: (t, c, r) => copyWith(client, t, c, r) });
+        return await fn({ db: sdb, copyFrom: (t, c, r) => copyWith(client, t, c, r), copyBinary: (t, c, r) => copyBinaryWith(client, t, c, r) });
       } finally {
         client.release();
       }
@@ -264,6 +274,12 @@ async function openPglite(dataDir?: string): Promise<Database> {
     });
     return n;
   };
+  const copyBinaryUnlocked = async (table: string, columns: string[], chunks: AsyncIterable<Uint8Array>) => {
+    const parts: Uint8Array[] = [];
+    for await (const c of chunks) parts.push(c);
+    const r = await pglite.query(`COPY ${table} (${columns.join(', ')}) FROM '/dev/blob' WITH (FORMAT binary)`, [], { blob: new Blob(parts) });
+    return r.affectedRows ?? 0;
+  };
   const locked = async <T>(fn: () => Promise<T>): Promise<T> => {
     const release = await mutex.lock();
     try {
@@ -288,7 +304,7 @@ async function openPglite(dataDir?: string): Promise<Database> {
           throw e;
         }
       }),
-    session: (fn) => locked(() => fn({ db: unlockedDb, copyFrom: copyUnlocked })),
+    session: (fn) => locked(() => fn({ db: unlockedDb, copyFrom: copyUnlocked, copyBinary: copyBinaryUnlocked })),
     async close() {
       await locked(() => pglite.close());
     },

@@ -5,6 +5,7 @@ import { csvHeaderSlots, csvToStage, objectToStage, unparseableStage, type Stage
 import { createReadingFast } from '../store/ingest.repository.ts';
 import { copyChecked, emptyStats, ingestLoaded, ingestStaged, type IngestResult, type Loaded } from './ingest.ts';
 import { CsvScanner, fastLayout } from './csv-scan.ts';
+import { ingestDirect, loadMeters, meterEstimate, worthMeters, type Meters } from './direct.ts';
 
 export type ReadingFileFormat = 'csv' | 'jsonl';
 
@@ -55,9 +56,12 @@ export function* stageFileContent(content: string, format = detectFormat(content
  * cannot be read or whose header names no meter and date fails with INGEST_FILE_UNREADABLE.
  */
 export async function ingestReadingsFile(ctx: AppContext, file: string): Promise<IngestResult & { format: ReadingFileFormat }> {
+  // a file big enough for the direct lane: the meters are read while the file is (a failure there only
+  // means the direct lane reads them itself)
+  const meters = prefetchMeters(ctx, file);
   let content: string;
   try {
-    content = fs.readFileSync(file, 'utf8');
+    content = await fs.promises.readFile(file, 'utf8');
   } catch (e) {
     throw new AppError('INGEST_FILE_UNREADABLE', `cannot read ${file}: ${(e as Error).message}`);
   }
@@ -66,14 +70,31 @@ export async function ingestReadingsFile(ctx: AppContext, file: string): Promise
   if (format === 'csv') {
     const header = csvHeader(content, file);
     if (!header) return { ...(await ingestStaged(ctx, 'file', [], opts)), format };
-    const sessions = fastLayout(header.slots) ? FILE_SESSIONS : 1;
+    const layout = fastLayout(header.slots);
+    const direct = layout ? await ingestDirect(ctx, content, header, layout, opts.origin, { meters }) : null;
+    if (direct) return { ...direct, format };
+    const sessions = layout ? FILE_SESSIONS : 1;
     return { ...(await ingestLoaded(ctx, 'file', opts, sessions, (ss, today, oldest) => loadCsv(ss, content, header, today, oldest))), format };
   }
   const staged = stageFileContent(content, format);
   return { ...(await ingestStaged(ctx, 'file', staged, opts)), format };
 }
 
-interface CsvHeader {
+// bytes per line of a head-end export, at least: a file this big may be worth the direct lane
+const MIN_LINE_BYTES = 40;
+
+/** The meters when the file's size says the direct lane may take it; otherwise (or on any failure) null. */
+async function prefetchMeters(ctx: AppContext, file: string): Promise<Meters | null> {
+  try {
+    const size = (await fs.promises.stat(file)).size;
+    if (size < 1 << 16 || !worthMeters(size / MIN_LINE_BYTES, await meterEstimate(ctx.db))) return null;
+    return await loadMeters(ctx.db);
+  } catch {
+    return null;
+  }
+}
+
+export interface CsvHeader {
   slots: (number | undefined)[];
   /** Line number of the header and the offset just past it. */
   line: number;
@@ -81,7 +102,7 @@ interface CsvHeader {
 }
 
 /** The first non-blank line, as stageFileContent reads it; null for a file without one. */
-function csvHeader(content: string, file: string): CsvHeader | null {
+export function csvHeader(content: string, file: string): CsvHeader | null {
   let start = 0;
   let line = 0;
   while (start < content.length) {

@@ -77,7 +77,7 @@ export async function copyChecked(s: Session, stage: Iterable<StageRow>, today: 
 }
 
 /** Pin `n` connections at once (nested sessions; PGlite is one connection, so one). */
-async function withSessions<T>(ctx: AppContext, n: number, fn: (sessions: Session[]) => Promise<T>, held: Session[] = []): Promise<T> {
+export async function withSessions<T>(ctx: AppContext, n: number, fn: (sessions: Session[]) => Promise<T>, held: Session[] = []): Promise<T> {
   if (held.length >= n) return fn(held);
   return ctx.database.session((s) => withSessions(ctx, n, fn, [...held, s]));
 }
@@ -108,19 +108,7 @@ export async function ingestLoaded(
       const fast = loaded.fast;
       if (fast && loaded.good === 0 && opts.scopePath === undefined) {
         // the plain lines alone carry good rows: each part by the fast statements, the refused lines quarantined beside the first
-        const settled = await Promise.allSettled(ss.map(async (x, i) => {
-          const rejects = i === 0 && loaded.rows > 0;
-          try {
-            return await inTransaction(x, async () => [
-              ...(fast[i]! > 0 ? await storePlainLines(x, { ...base, partition }, fast[i]!) : []),
-              ...(rejects ? await storeStaged(x.db, { ...base, merge: false, withFast: false }) : []),
-            ]);
-          } catch (e) {
-            // a meter-day twice in the file: merge, last row wins
-            if (!isRepeatedMeterDay(e)) throw e;
-            return await inTransaction(x, async () => storeStaged(x.db, { ...base, merge: true, withFast: true }));
-          }
-        }));
+        const settled = await Promise.allSettled(ss.map(async (x, i) => storePart(x, base, partition, fast[i]!, i === 0 && loaded.rows > 0)));
         const failed = settled.find((p) => p.status === 'rejected');
         if (failed) throw failed.reason;
         return combine(settled.map((p) => (p as PromiseFulfilledResult<IngestResult>).value));
@@ -141,8 +129,26 @@ export async function ingestLoaded(
   return result ?? ingestLoaded(ctx, source, opts, 1, load);
 }
 
+/**
+ * One session's part in one transaction: its `lines` plain lines of reading_fast and, with `rejects`, the
+ * refused rows of reading_stage (no good row there). A meter-day twice in the part is merged, last row wins.
+ */
+export async function storePart(
+  s: Session, base: { source: string; origin: string; at: Date }, partition: string | null, lines: number, rejects: boolean,
+): Promise<IngestResult> {
+  try {
+    return await inTransaction(s, async () => [
+      ...(lines > 0 ? await storePlainLines(s, { ...base, partition }, lines) : []),
+      ...(rejects ? await storeStaged(s.db, { ...base, merge: false, withFast: false }) : []),
+    ]);
+  } catch (e) {
+    if (!isRepeatedMeterDay(e)) throw e;
+    return await inTransaction(s, async () => storeStaged(s.db, { ...base, merge: true, withFast: true }));
+  }
+}
+
 /** The ingest's time, its business day and the oldest reading date the policy accepts. */
-async function ingestClock(ctx: AppContext): Promise<{ at: Date; today: string; oldest: string }> {
+export async function ingestClock(ctx: AppContext): Promise<{ at: Date; today: string; oldest: string }> {
   const at = ctx.clock.now();
   const today = businessDate(at);
   const policy = await loadMeteringPolicy(ctx.db);
@@ -150,7 +156,7 @@ async function ingestClock(ctx: AppContext): Promise<{ at: Date; today: string; 
 }
 
 /** The month partitions for [lo, hi]; two ingests creating the same month partition at once would collide. */
-async function ensurePartitions(db: Db, lo: string, hi: string): Promise<void> {
+export async function ensurePartitions(db: Db, lo: string, hi: string): Promise<void> {
   await sql`SELECT pg_advisory_lock(hashtext('meter_reading_partitions'))`.execute(db);
   try {
     await ensureReadingPartitions(db, lo, hi);
@@ -159,7 +165,7 @@ async function ensurePartitions(db: Db, lo: string, hi: string): Promise<void> {
   }
 }
 
-function combine(parts: IngestResult[]): IngestResult {
+export function combine(parts: IngestResult[]): IngestResult {
   const result: IngestResult = { stored: 0, quarantined: 0, byReason: {}, errors: [] };
   for (const p of parts) {
     result.stored += p.stored;

@@ -35,7 +35,7 @@ export async function createReadingFast(db: Db, extra: string[]): Promise<void> 
 }
 
 export async function dropReadingStaging(db: Db): Promise<void> {
-  await sql.raw('DROP TABLE IF EXISTS pg_temp.reading_stage, pg_temp.reading_fast').execute(db);
+  await sql.raw('DROP TABLE IF EXISTS pg_temp.reading_stage, pg_temp.reading_fast, pg_temp.reading_direct').execute(db);
 }
 
 export interface StoreStagedOptions {
@@ -202,4 +202,47 @@ export async function storeFast(db: Db, o: { source: string; origin: string; at:
     UNION ALL
     (SELECT 'unknown_meter', NULL, seq FROM j WHERE meter_id IS NULL ORDER BY seq LIMIT ${sql.raw(String(MAX_ERRORS))})`.execute(db);
   return r.rows;
+}
+
+/** reading_direct: the direct lane's binary rows, typed as meter_reading stores them, when they meet stored meter-days. */
+export async function createReadingDirect(db: Db): Promise<void> {
+  await sql.raw(`
+    DROP TABLE IF EXISTS pg_temp.reading_direct;
+    CREATE TEMP TABLE reading_direct (LIKE meter_reading INCLUDING DEFAULTS)`).execute(db);
+}
+
+/**
+ * The rows of reading_direct (known meters, all in `partition`, no meter-day twice) against the stored
+ * readings, as storeFast does for plain lines: a new meter-day by plain insert, a changed automatic or
+ * estimated one by the upsert, an equal one or a person's left as it is. Returns the rows taken.
+ */
+export async function storeDirect(db: Db, o: { partition: string; lo: string; hi: string; first: number; last: number }): Promise<number> {
+  await sql`ANALYZE reading_direct`.execute(db);
+  const r = await sql<{ n: number }>`
+    WITH j AS MATERIALIZED (
+      SELECT d.meter_id, d.reading_date, d.total_kwh, d.sharp_kwh, d.peak_kwh, d.flat_kwh, d.valley_kwh, d.quality, d.source, d.received_at, d.clock_drift_s,
+             x.quality AS x_quality,
+             x.quality = 'actual'
+               AND (COALESCE(d.total_kwh, x.total_kwh), COALESCE(d.sharp_kwh, x.sharp_kwh), COALESCE(d.peak_kwh, x.peak_kwh),
+                    COALESCE(d.flat_kwh, x.flat_kwh), COALESCE(d.valley_kwh, x.valley_kwh), COALESCE(d.clock_drift_s, x.clock_drift_s))
+                   IS NOT DISTINCT FROM (x.total_kwh, x.sharp_kwh, x.peak_kwh, x.flat_kwh, x.valley_kwh, x.clock_drift_s) AS x_same
+      FROM reading_direct d
+      LEFT JOIN (SELECT x.meter_id, x.reading_date, x.quality, x.total_kwh, x.sharp_kwh, x.peak_kwh, x.flat_kwh, x.valley_kwh, x.clock_drift_s
+                 FROM ${sql.table(o.partition)} x
+                 WHERE x.reading_date BETWEEN ${o.lo}::date AND ${o.hi}::date AND x.meter_id BETWEEN ${o.first} AND ${o.last}) x
+        ON x.meter_id = d.meter_id AND x.reading_date = d.reading_date
+    ),
+    inserted AS (
+      INSERT INTO ${sql.table(o.partition)} (meter_id, reading_date, total_kwh, sharp_kwh, peak_kwh, flat_kwh, valley_kwh, quality, source, received_at, clock_drift_s)
+      SELECT meter_id, reading_date, total_kwh, sharp_kwh, peak_kwh, flat_kwh, valley_kwh, quality, source, received_at, clock_drift_s
+      FROM j WHERE x_quality IS NULL
+    ),
+    updated AS (
+      INSERT INTO meter_reading (meter_id, reading_date, total_kwh, sharp_kwh, peak_kwh, flat_kwh, valley_kwh, quality, source, received_at, clock_drift_s)
+      SELECT meter_id, reading_date, total_kwh, sharp_kwh, peak_kwh, flat_kwh, valley_kwh, quality, source, received_at, clock_drift_s
+      FROM j WHERE x_quality IN ('actual', 'estimated') AND NOT x_same
+      ${upsertClause}
+    )
+    SELECT count(*)::int AS n FROM j`.execute(db);
+  return r.rows[0]!.n;
 }
