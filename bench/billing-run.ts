@@ -8,7 +8,9 @@
  * after seeding it; --reuse bills again on a kept database (its bills and runs are truncated, the
  * seeded province and readings are kept); --explain MS prints the plan with actual times
  * (auto_explain) of every statement of the run slower than MS milliseconds; --post also times the
- * day-end posting of the released bills to the payments ledger (flows), outside the run's figure.
+ * day-end posting of the released bills to the payments ledger (flows), outside the run's figure;
+ * --hash prints a digest of the bills, lines and holds (ids and instants left out), to compare the
+ * output of two versions of the run on the same seed.
  */
 import fs from 'node:fs';
 import pg from 'pg';
@@ -205,6 +207,19 @@ async function main() {
     `held ${check.held}, released ${check.released}, hold reasons ${check.holds}, total ${check.total} yuan, bill = Σ lines: ${lineSum.ok}`);
   console.log(`holds by rule: ${rules.map((r) => `${r.rule_code} ${r.n}`).join(', ')}`);
   console.log(`run ${run.id}: status ${run.status}, chunks ${run.chunks_done}, skipped ${run.customers_skipped}`);
+  if (args.includes('--hash')) {
+    const digest = (await sql<{ bills: string; lines: string; holds: string }>`
+      SELECT
+        (SELECT md5(string_agg(concat_ws('|', bill_no, kind, customer_id, period, org_path, tariff_code, period_start, period_end, consumption_kwh,
+           sharp_kwh, peak_kwh, flat_kwh, valley_kwh, ytd_kwh, capacity_kva, max_demand_kw, reactive_kvarh, reading_quality, amount, status,
+           issued_on, due_date, released_by), ',' ORDER BY customer_id, kind, bill_no)) FROM bill) AS bills,
+        (SELECT md5(string_agg(concat_ws('|', b.bill_no, l.line_no, l.customer_id, l.component, l.register, l.tier, l.tariff_version_id,
+           l.segment_start, l.segment_end, l.quantity, l.unit_price, l.amount), ',' ORDER BY b.bill_no, l.line_no))
+         FROM bill_line l JOIN bill b ON b.id = l.bill_id) AS lines,
+        (SELECT md5(string_agg(concat_ws('|', b.bill_no, h.rule_code, h.detail), ',' ORDER BY b.bill_no, h.rule_code))
+         FROM bill_hold h JOIN bill b ON b.id = h.bill_id) AS holds`.execute(database.db)).rows[0]!;
+    console.log(`digest: bills ${digest.bills}, lines ${digest.lines}, holds ${digest.holds}`);
+  }
   const ok = check.bills === customers && check.dup === 0 && check.held + check.released === customers && lineSum.ok;
   if (ctx.db !== database.db) await ctx.db.destroy();
   await database.close();

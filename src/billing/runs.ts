@@ -2,7 +2,8 @@ import { sql } from 'kysely';
 import { AppError, today, type AppContext, type Db } from '../platform/index.ts';
 import { assertPeriod, periodBounds } from './domain/period.ts';
 import {
-  claimChunk, completeRun, findCycle, findRun, finishChunk, finishStaging, openRun, planChunks, rateChunk, readingsSource, stageSlice, stageSlices,
+  claimChunk, completeRun, countStaging, findCycle, findRun, finishChunk, finishStaging, indexStaging, openRun, planChunks, rateChunk, readingsSource,
+  restageIfLost, stageSlice, stageSlices,
   type BillingRunRow,
 } from './store/run.repository.ts';
 
@@ -63,11 +64,15 @@ export async function continueBillingRun(
   const reload = async () => (run = (await findRun(ctx.db, run.id))!);
   if (run.status === 'completed') return run;
   const workers = Math.max(1, opts.concurrency ?? (ctx.database.engine === 'postgres' ? 2 : 1));
+  // a server crash empties the (unlogged) staged inputs of a run still rating: stage them again
+  if (run.status === 'rating' && (await restageIfLost(ctx.db, run.id))) await reload();
   if (run.status === 'preparing') {
-    // Stage inputs in slices of the customer ids, one per worker at once (a fixed count per engine, so
-    // concurrent starts of a run agree on the slices), then close staging.
+    // Stage inputs in slices of the customer ids, one per worker at once (the first start fixes the
+    // slice bounds on the run, so every start and resume agrees on them), then close staging.
     const slices = await stageSlices(ctx.db, run, ctx.database.engine === 'postgres' ? 2 : 1);
     await all(slices.map((slice) => () => batch(ctx, (trx) => stageSlice(trx, run, slice))), workers);
+    // the staged rows are indexed and counted at once, on two connections where there are two
+    await all([() => batch(ctx, (trx) => indexStaging(trx, run)), () => batch(ctx, (trx) => countStaging(trx, run))], workers);
     await batch(ctx, (trx) => finishStaging(trx, run));
     await reload();
     opts.onProgress?.(run);

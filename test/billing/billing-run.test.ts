@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { testContext, type TestContext } from '../support/db.ts';
-import { findRun, runBilling } from '../../src/billing/index.ts';
+import { continueBillingRun, findRun, openBillingRun, runBilling } from '../../src/billing/index.ts';
+import { stageSlice, stageSlices } from '../../src/billing/store/run.repository.ts';
 import { readWholeCycle } from './builders.ts';
 
 let ctx: TestContext;
@@ -104,6 +105,67 @@ describe('billing run', () => {
     expect(bills).toHaveLength(customers.length);
     expect(bills[0]).toMatchObject({ bill_no: 'MANUAL-1', amount: '1.23', lines: 0 });
     expect(bills.slice(1).every((b) => b.lines >= 1 && b.bill_no.startsWith('B202602-'))).toBe(true);
+  });
+
+  it('a run resumed while staging, after customers joined the cycle, stages and bills each customer once', async () => {
+    // joiners come from C21, whose customers have no bill of 2026-03 (that run skipped them all); the
+    // highest id of C01 and C21 joins only after the run first staged, so it lies above every bound
+    const last = (await sql<{ id: number }>`SELECT max(id)::int AS id FROM customer WHERE billing_cycle IN ('C01', 'C21')`.execute(ctx.db)).rows[0]!.id;
+    const lastCycle = (await sql<{ c: string }>`SELECT billing_cycle AS c FROM customer WHERE id = ${last}`.execute(ctx.db)).rows[0]!.c;
+    await sql`UPDATE customer SET billing_cycle = 'C21' WHERE id = ${last}`.execute(ctx.db);
+    await readWholeCycle(ctx, 'C01', '2026-02-01', '2026-03-01', () => 140);
+    const run = await openBillingRun(ctx, { cycle: 'C01', period: '2026-03' });
+    const slices = await stageSlices(ctx.db, run, 2);
+    expect(slices).toHaveLength(2);
+    await ctx.db.transaction().execute((trx) => stageSlice(trx, run, slices[0]!));
+    // the process stops after the first slice; meanwhile a customer inside that slice's ids joins too
+    const inside = (await sql<{ id: number }>`
+      SELECT min(id)::int AS id FROM customer
+      WHERE billing_cycle = 'C21' AND id < (SELECT max(customer_id) FROM billing_run_input WHERE run_id = ${run.id})`.execute(ctx.db)).rows[0]!.id;
+    await sql`UPDATE customer SET billing_cycle = 'C01' WHERE id IN (${inside}, ${last})`.execute(ctx.db);
+    const customers = await readWholeCycle(ctx, 'C01', '2026-02-01', '2026-03-01', () => 140);
+    expect(customers).toEqual(expect.arrayContaining([inside, last]));
+
+    const done = await continueBillingRun(ctx, run, { concurrency: 2 });
+    expect(done.status).toBe('completed');
+    // the slices are the ones the first start fixed, so every start of the run agrees on them
+    expect(await stageSlices(ctx.db, run, 2)).toEqual(slices);
+    const staged = (await sql<{ n: number; customers: number }>`
+      SELECT count(*)::int AS n, count(DISTINCT customer_id)::int AS customers FROM billing_run_input WHERE run_id = ${run.id}`.execute(ctx.db)).rows[0]!;
+    expect(staged).toEqual({ n: customers.length, customers: customers.length });
+    const bills = (await sql<{ n: number; customers: number; joiners: number }>`
+      SELECT count(*)::int AS n, count(DISTINCT customer_id)::int AS customers,
+        (count(*) FILTER (WHERE customer_id IN (${inside}, ${last})))::int AS joiners
+      FROM bill WHERE cycle_code = 'C01' AND period = '2026-03' AND kind = 'bill'`.execute(ctx.db)).rows[0]!;
+    expect(bills).toEqual({ n: customers.length, customers: customers.length, joiners: 2 });
+    expect(done.bills_created).toBe(customers.length);
+    await sql`UPDATE customer SET billing_cycle = ${lastCycle} WHERE id = ${last}`.execute(ctx.db);
+  });
+
+  it('a run whose staged inputs a server crash emptied stages them again and bills every customer once', async () => {
+    // the staging table is unlogged: crash recovery empties it, while the run is already rating
+    const persistence = (await sql<{ p: string }>`SELECT relpersistence AS p FROM pg_class WHERE relname = 'billing_run_input'`.execute(ctx.db)).rows[0]!.p;
+    expect(persistence).toBe('u');
+    const customers = await readWholeCycle(ctx, 'C01', '2025-12-01', '2026-01-01', () => 110);
+    const crash = new Error('simulated crash');
+    await expect(runBilling(ctx, {
+      cycle: 'C01', period: '2026-01', chunkSize: 64,
+      afterChunk: (n) => { if (n === 2) throw crash; },
+    })).rejects.toBe(crash);
+    const run = (await sql<{ id: number }>`SELECT id FROM billing_run WHERE cycle_code = 'C01' AND period = '2026-01'`.execute(ctx.db)).rows[0]!;
+    await sql`DELETE FROM billing_run_input WHERE run_id = ${run.id}`.execute(ctx.db);
+
+    const resumed = await runBilling(ctx, { cycle: 'C01', period: '2026-01', chunkSize: 64 });
+    expect(resumed.status).toBe('completed');
+    expect(resumed.bills_created).toBe(customers.length);
+    const bills = (await sql<{ n: number; customers: number; priced: number }>`
+      SELECT count(*)::int AS n, count(DISTINCT b.customer_id)::int AS customers,
+        (count(*) FILTER (WHERE l.lines > 0 AND l.total = b.amount))::int AS priced
+      FROM bill b
+      LEFT JOIN (SELECT bill_id, count(*) AS lines, sum(amount) AS total FROM bill_line GROUP BY bill_id) l ON l.bill_id = b.id
+      WHERE b.cycle_code = 'C01' AND b.period = '2026-01' AND b.kind = 'bill'`.execute(ctx.db)).rows[0]!;
+    // every customer billed once, each bill with its lines adding up to its amount
+    expect(bills).toEqual({ n: customers.length, customers: customers.length, priced: customers.length });
   });
 
   it('refuses to bill a period before its reading day', async () => {

@@ -74,14 +74,31 @@ async function ruleParams(db: Db): Promise<RuleParams> {
   return { historyPeriods: get('HIGH_VS_HISTORY', 6), estimatedPeriods: get('ESTIMATED_STREAK', 3) };
 }
 
-/** The customer ids of a run's cycle split into `slices` ranges [lo, hi) of equal width, for staging in parallel. */
+/**
+ * The customer ids of a run's cycle split into `slices` ranges [lo, hi) of equal width, for staging in
+ * parallel. The bounds are fixed on the run by the first start, so every start and resume of the run
+ * stages the same slices (each under its own lock: no customer is staged twice); the first and last
+ * slices are open-ended, so customers that joined the cycle since are staged on a resume.
+ */
 export async function stageSlices(db: Db, run: BillingRunRow, slices: number): Promise<{ slice: number; lo: number; hi: number }[]> {
-  const r = (await sql<{ lo: number | null; hi: number | null }>`
-    SELECT min(id) AS lo, max(id) AS hi FROM customer WHERE billing_cycle = ${run.cycle_code} AND status <> 'closed'`.execute(db)).rows[0];
-  if (!r || r.lo === null || r.hi === null) return [];
-  const lo = Number(r.lo);
-  const width = Math.ceil((Number(r.hi) + 1 - lo) / slices);
-  return Array.from({ length: slices }, (_, k) => ({ slice: k, lo: lo + k * width, hi: lo + (k + 1) * width }));
+  const fixed = async () => (await sql<{ bounds: string | null }>`
+    SELECT array_to_string(stage_bounds, ',') AS bounds FROM billing_run WHERE id = ${run.id}`.execute(db)).rows[0]?.bounds ?? null;
+  let bounds = await fixed();
+  if (bounds === null) {
+    const r = (await sql<{ lo: number | null; hi: number | null }>`
+      SELECT min(id) AS lo, max(id) AS hi FROM customer WHERE billing_cycle = ${run.cycle_code} AND status <> 'closed'`.execute(db)).rows[0];
+    if (!r || r.lo === null || r.hi === null) return [];
+    const lo = Number(r.lo);
+    const width = Math.ceil((Number(r.hi) + 1 - lo) / slices);
+    const cuts = Array.from({ length: slices + 1 }, (_, k) => String(lo + k * width));
+    await sql`UPDATE billing_run SET stage_bounds = ${`{${cuts.join(',')}}`}::bigint[] WHERE id = ${run.id} AND stage_bounds IS NULL`.execute(db);
+    bounds = (await fixed())!;
+  }
+  const cuts = bounds.split(',').map(Number);
+  const last = cuts.length - 2;
+  return cuts.slice(0, -1).map((lo, k) => ({
+    slice: k, lo: k === 0 ? -Number.MAX_SAFE_INTEGER : lo, hi: k === last ? Number.MAX_SAFE_INTEGER : cuts[k + 1]!,
+  }));
 }
 
 /**
@@ -96,8 +113,8 @@ export async function stageSlice(db: Db, run: BillingRunRow, slice: { slice: num
   const st = (await sql<{ status: string }>`SELECT status FROM billing_run WHERE id = ${run.id}`.execute(db)).rows[0];
   if (st?.status !== 'preparing') return;
   // A slice is staged in one transaction, so it is either all there or not at all: a fresh slice is
-  // inserted plainly (no conflict check per row); one that already has rows (a resumed run whose
-  // customers moved the slice bounds) only adds the customers it is missing.
+  // inserted plainly; one that already has rows (customers that joined the cycle since it was staged)
+  // only adds the customers it is missing.
   const resumed = (await sql<{ any: boolean }>`
     SELECT EXISTS (SELECT 1 FROM billing_run_input WHERE run_id = ${run.id} AND customer_id >= ${slice.lo} AND customer_id < ${slice.hi}) AS any`
     .execute(db)).rows[0]!.any;
@@ -139,11 +156,17 @@ export async function stageSlice(db: Db, run: BillingRunRow, slice: { slice: num
     INSERT INTO billing_run_input (run_id, customer_id, customer_number, tariff_code, category, customer_status, org_path,
       transformer_area_id, capacity_kva, max_demand_kw, reactive_kvarh, q_total, q_sharp, q_peak, q_flat, q_valley,
       reading_quality, vee_flag, ytd_kwh, hist_count, hist_kwh_per_day, estimated_before, skip_reason)
-    WITH cust AS (
-      SELECT c.id, c.number, c.tariff_code, c.category, c.status, c.org_path, c.transformer_area_id, c.contract_capacity_kva,
+    WITH tariffs AS MATERIALIZED (
+      -- per tariff, not per customer: the tier year's first period and whether a version prices the period
+      SELECT t.code,
         to_char(make_date(${py}::int - CASE WHEN ${pm}::int >= t.tier_year_start_month THEN 0 ELSE 1 END, t.tier_year_start_month, 1), 'YYYY-MM') AS tier_year_from,
-        EXISTS (SELECT 1 FROM tariff_version v WHERE v.tariff_code = c.tariff_code AND v.effective_from <= ${start}) AS has_tariff
-      FROM customer c LEFT JOIN tariff t ON t.code = c.tariff_code
+        EXISTS (SELECT 1 FROM tariff_version v WHERE v.tariff_code = t.code AND v.effective_from <= ${start}) AS has_tariff
+      FROM tariff t
+    ),
+    cust AS (
+      SELECT c.id, c.number, c.tariff_code, c.category, c.status, c.org_path, c.transformer_area_id, c.contract_capacity_kva,
+        t.tier_year_from, coalesce(t.has_tariff, false) AS has_tariff
+      FROM customer c LEFT JOIN tariffs t ON t.code = c.tariff_code
       WHERE c.billing_cycle = ${run.cycle_code} AND c.status <> 'closed' AND c.id >= ${slice.lo} AND c.id < ${slice.hi}
     ),
     seg AS (
@@ -191,35 +214,71 @@ export async function stageSlice(db: Db, run: BillingRunRow, slice: { slice: num
     LEFT JOIN rd ON rd.customer_id = c.id
     LEFT JOIN hist h ON h.customer_id = c.id
     LEFT JOIN billing_period_measure m ON m.customer_id = c.id AND m.period = ${run.period}
-    ${resumed ? sql`ON CONFLICT ON CONSTRAINT billing_run_input_pkey DO NOTHING` : sql``}`.execute(db);
+    ${resumed ? sql`WHERE NOT EXISTS (SELECT 1 FROM billing_run_input i WHERE i.run_id = ${run.id} AND i.customer_id = c.id)` : sql``}`.execute(db);
 }
 
 /**
- * Close the staging of a run once every slice is staged: statistics, the peer averages of the whole
- * run, the counts and the chunks. Under the run's row lock: a concurrent caller waits, then finds the
- * run already rating.
+ * Once every slice is staged: the staged pages get their block-range summaries (new pages have none,
+ * and a range without one matches every chunk's scan), then fresh statistics for the chunk
+ * statements, which plan on the run's row count and key ranges (without them they assume a handful;
+ * the other columns do not shape their plans). Runs beside countStaging, on its own connection.
+ */
+export async function indexStaging(db: Db, run: BillingRunRow): Promise<void> {
+  const st = (await sql<{ status: string }>`SELECT status FROM billing_run WHERE id = ${run.id}`.execute(db)).rows[0];
+  if (st?.status !== 'preparing') return;
+  await sql`SELECT brin_summarize_new_values('billing_run_input_run_brin'::regclass)`.execute(db);
+  await sql`ANALYZE billing_run_input (run_id, customer_id, skip_reason, transformer_area_id, tariff_code)`.execute(db);
+}
+
+/**
+ * Once every slice is staged, in one pass over the staged rows: the peer averages of the whole run
+ * (billable customers by transformer area and tariff), and from the same groups the run's counts and
+ * customer id range. Idempotent (a concurrent start computes the same); runs beside indexStaging.
+ */
+export async function countStaging(db: Db, run: BillingRunRow): Promise<void> {
+  await sql`
+    WITH g AS MATERIALIZED (
+      SELECT transformer_area_id, tariff_code, skip_reason IS NULL AS billable, count(*) AS n,
+        avg(q_total / (${run.period_end}::date - ${run.period_start}::date)) AS per_day, min(customer_id) AS lo, max(customer_id) AS hi
+      FROM billing_run_input WHERE run_id = ${run.id}
+      GROUP BY transformer_area_id, tariff_code, skip_reason IS NULL
+    ),
+    peer AS (
+      INSERT INTO billing_run_peer (run_id, transformer_area_id, tariff_code, customers, avg_kwh_per_day)
+      SELECT ${run.id}, transformer_area_id, tariff_code, n, round(per_day, 4) FROM g WHERE billable
+      ON CONFLICT ON CONSTRAINT billing_run_peer_pkey DO NOTHING
+    )
+    UPDATE billing_run r SET customers_total = s.n, customers_skipped = s.skipped, first_customer_id = s.lo, last_customer_id = s.hi,
+      next_customer_id = s.lo
+    FROM (SELECT coalesce(sum(n), 0)::int AS n, coalesce(sum(n) FILTER (WHERE NOT billable), 0)::int AS skipped, min(lo) AS lo, max(hi) AS hi
+          FROM g) s
+    WHERE r.id = ${run.id} AND r.status = 'preparing'`.execute(db);
+}
+
+/**
+ * Close the staging of a run once its rows are indexed and counted: the run starts rating, with its
+ * chunks. Under the run's row lock: a concurrent caller waits, then finds the run already rating.
  */
 export async function finishStaging(db: Db, run: BillingRunRow): Promise<void> {
   const locked = (await sql<{ status: string }>`SELECT status FROM billing_run WHERE id = ${run.id} FOR UPDATE`.execute(db)).rows[0];
   if (locked?.status !== 'preparing') return;
-  // the chunk statements plan on these rows: without fresh statistics they assume a handful
-  await sql`ANALYZE billing_run_input`.execute(db);
-
-  await sql`
-    INSERT INTO billing_run_peer (run_id, transformer_area_id, tariff_code, customers, avg_kwh_per_day)
-    SELECT run_id, transformer_area_id, tariff_code, count(*), round(avg(q_total / (${run.period_end}::date - ${run.period_start}::date)), 4)
-    FROM billing_run_input WHERE run_id = ${run.id} AND skip_reason IS NULL
-    GROUP BY run_id, transformer_area_id, tariff_code
-    ON CONFLICT ON CONSTRAINT billing_run_peer_pkey DO NOTHING`.execute(db);
-
-  await sql`
-    UPDATE billing_run r SET status = 'rating', customers_total = s.n, customers_skipped = s.skipped,
-      first_customer_id = s.lo, last_customer_id = s.hi, next_customer_id = s.lo
-    FROM (SELECT count(*)::int AS n, (count(*) FILTER (WHERE skip_reason IS NOT NULL))::int AS skipped,
-            min(customer_id) AS lo, max(customer_id) AS hi
-          FROM billing_run_input WHERE run_id = ${run.id}) s
-    WHERE r.id = ${run.id}`.execute(db);
+  await sql`UPDATE billing_run SET status = 'rating' WHERE id = ${run.id}`.execute(db);
   await planChunks(db, run.id);
+}
+
+/**
+ * Send a rating run whose staged inputs are gone back to staging: the staging table is unlogged, and a
+ * server crash empties it. The slice bounds, peers and chunks stay as they were, so the run stages the
+ * same customers again and rates its open chunks; returns whether it did.
+ */
+export async function restageIfLost(db: Db, runId: number): Promise<boolean> {
+  const r = await sql<{ id: number }>`
+    UPDATE billing_run r SET status = 'preparing'
+    WHERE r.id = ${runId} AND r.status = 'rating' AND r.customers_total > 0
+      AND EXISTS (SELECT 1 FROM billing_run_chunk c WHERE c.run_id = r.id AND c.done_at IS NULL)
+      AND NOT EXISTS (SELECT 1 FROM billing_run_input i WHERE i.run_id = r.id)
+    RETURNING r.id`.execute(db);
+  return r.rows.length > 0;
 }
 
 /**
