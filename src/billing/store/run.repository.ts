@@ -201,7 +201,10 @@ export async function stageSlice(db: Db, run: BillingRunRow, slice: { slice: num
       FROM bill h
       JOIN cust c ON c.id = h.customer_id
       LEFT JOIN bill cr ON cr.customer_id = h.customer_id AND cr.period = h.period AND cr.kind = 'credit' AND cr.original_bill_id = h.id
-      WHERE h.period >= least(c.tier_year_from, ${addMonths(run.period, -Math.max(historyPeriods, estimatedPeriods))}) AND h.period < ${run.period}
+        AND cr.customer_id >= ${slice.lo} AND cr.customer_id < ${slice.hi}
+      -- the slice bounds again on the bills: the earlier bills of the slice's customers are read by key, not every bill
+      WHERE h.customer_id >= ${slice.lo} AND h.customer_id < ${slice.hi}
+        AND h.period >= least(c.tier_year_from, ${addMonths(run.period, -Math.max(historyPeriods, estimatedPeriods))}) AND h.period < ${run.period}
       GROUP BY h.customer_id
     )
     SELECT ${run.id}::bigint, c.id, c.number, c.tariff_code, c.category, c.status, c.org_path, c.transformer_area_id, c.contract_capacity_kva,
