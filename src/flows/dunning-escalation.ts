@@ -6,27 +6,19 @@
  */
 import type { AppContext } from '../platform/index.ts';
 import { maskContact } from '../platform/index.ts';
-import { openTasks, type TaskSpec } from '../work/index.ts';
+import { openTasks, openTasksFrom, type TaskSpec } from '../work/index.ts';
 import {
-  contactVerificationKey, failingContacts, manualCollectionKey, recordEscalations, recordManualCollectionsDue, type EscalationInput,
+  contactVerificationKey, failingContacts, manualCollectionTasks, recordEscalations, recordManualCollectionsDue, type EscalationInput,
 } from '../dunning/index.ts';
 
 export async function escalateToManualCollection(ctx: AppContext, asOf: string): Promise<number> {
   const at = ctx.clock.now();
   return ctx.db.transaction().execute(async (trx) => {
-    // the escalations are recorded from the selection in SQL; their tasks open in the same transaction
-    const due = await recordManualCollectionsDue(trx, asOf, at);
-    if (!due.length) return 0;
-    const specs: TaskSpec[] = due.map((d) => ({
-      kind: 'manual_collection',
-      idempotencyKey: manualCollectionKey(d.customer_id, d.bill_id),
-      title: d.reason === 'no_channel' ? `人工催费：无约定通知渠道，电费 ${d.amount} 元（${d.bill_no}）` : `人工催费：3 次自动通知后仍未缴费，电费 ${d.amount} 元（${d.bill_no}）`,
-      customerId: d.customer_id,
-      payload: { billId: d.bill_id, billNo: d.bill_no, outstanding: d.amount, reason: d.reason },
-      createdBy: 'dunning',
-    }));
-    await openTasks(trx, at, specs);
-    return due.length;
+    // the escalations are recorded from the selection in SQL; their tasks open from the same rows,
+    // in SQL too (a day can hand over hundreds of thousands), in the same transaction
+    const recorded = await recordManualCollectionsDue(trx, asOf, at);
+    if (recorded) await openTasksFrom(trx, at, manualCollectionTasks(), { fresh: true });
+    return recorded;
   });
 }
 

@@ -6,14 +6,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../../platform/index.ts';
 
-export interface ManualCollectionRow {
-  customer_id: number;
-  bill_id: number;
-  bill_no: string;
-  amount: string;
-  reason: 'after_notice_3' | 'no_channel';
-}
-
 export const manualCollectionKey = (customerId: number, billId: number) => `dunning:manual_collection:${customerId}:${billId}`;
 export const contactVerificationKey = (contactId: number) => `dunning:contact_verification:${contactId}`;
 export const disconnectKey = (customerId: number, billId: number) => `dunning:disconnect:${customerId}:${billId}`;
@@ -21,42 +13,58 @@ export const reconnectKey = (customerId: number, billId: number) => `dunning:rec
 
 /**
  * Open debts whose overdue notice 3 and its grace passed, or whose chase has no channel to use,
- * and that have no manual collection yet: records their escalations in one statement, with no
- * round trip of the rows through the caller, and returns the ones it recorded (a key already there
- * is skipped): the caller opens their tasks in the same transaction.
+ * and that have no manual collection yet: records their escalations, and leaves them in the temp
+ * table dunning_manual_collection (dropped at commit) for the caller to open their tasks from
+ * (manualCollectionTasks) in the same transaction — no round trip of the rows through the caller.
+ * Returns how many it recorded.
  */
-export async function recordManualCollectionsDue(trx: Db, asOf: string, at: Date): Promise<ManualCollectionRow[]> {
-  const r = await sql<ManualCollectionRow & { recorded: string | null }>`
-    WITH due AS (
-      SELECT DISTINCT ON (n.customer_id, n.bill_id) n.customer_id, n.bill_id, n.bill_no, d.outstanding::text AS amount,
-             CASE WHEN n.status = 'no_channel' THEN 'no_channel' ELSE 'after_notice_3' END AS reason
-      FROM dunning_notice n
-      JOIN dunning_policy p ON p.segment = n.segment
-      JOIN dunning_open_debt d ON d.customer_id = n.customer_id AND d.bill_id = n.bill_id
-      LEFT JOIN dunning_escalation e ON e.escalation_key = 'dunning:manual_collection:' || n.customer_id || ':' || n.bill_id
-      WHERE e.id IS NULL
-        AND ((n.step = 'overdue_3' AND n.status <> 'cancelled' AND n.created_on + p.escalation_grace_days <= ${asOf}::date)
-             OR (n.status = 'no_channel' AND n.step NOT IN ('bill_notice', 'reconnect')))
-      ORDER BY n.customer_id, n.bill_id, n.status = 'no_channel'
-    ), ins AS (
+export async function recordManualCollectionsDue(trx: Db, asOf: string, at: Date): Promise<number> {
+  await sql`
+    CREATE TEMP TABLE dunning_manual_collection ON COMMIT DROP AS
+    SELECT DISTINCT ON (n.customer_id, n.bill_id) n.customer_id, n.bill_id, n.bill_no, d.outstanding::text AS amount,
+           CASE WHEN n.status = 'no_channel' THEN 'no_channel' ELSE 'after_notice_3' END AS reason
+    FROM dunning_notice n
+    JOIN dunning_policy p ON p.segment = n.segment
+    JOIN dunning_open_debt d ON d.customer_id = n.customer_id AND d.bill_id = n.bill_id
+    WHERE NOT EXISTS (SELECT 1 FROM dunning_escalation e WHERE e.escalation_key = 'dunning:manual_collection:' || n.customer_id || ':' || n.bill_id)
+      AND ((n.step = 'overdue_3' AND n.status <> 'cancelled' AND n.created_on + p.escalation_grace_days <= ${asOf}::date)
+           OR (n.status = 'no_channel' AND n.step NOT IN ('bill_notice', 'reconnect')))
+    ORDER BY n.customer_id, n.bill_id, n.status = 'no_channel'`.execute(trx);
+  // autovacuum never sees a temp table: without this the planner guesses its size
+  await sql`ANALYZE dunning_manual_collection`.execute(trx);
+  // a key recorded since the selection (by a writer outside the run) is left alone, and its row
+  // leaves the table: its task is not opened twice. The org path is read by key (every debt's
+  // customer exists: the notice was decided from it): a join let the planner hash the whole
+  // customer table even for the few thousand debts of an ordinary day.
+  await sql`
+    WITH ins AS (
       INSERT INTO dunning_escalation (escalation_key, kind, reason, customer_id, bill_id, org_path, handled_by, created_on, created_at)
       SELECT 'dunning:manual_collection:' || d.customer_id || ':' || d.bill_id, 'manual_collection', d.reason, d.customer_id, d.bill_id,
-             c.org_path, 'task', ${asOf}::date, ${at}::timestamptz
-      FROM due d JOIN customer c ON c.id = d.customer_id
+             (SELECT c.org_path FROM customer c WHERE c.id = d.customer_id), 'task', ${asOf}::date, ${at}::timestamptz
+      FROM dunning_manual_collection d
       ORDER BY d.customer_id, d.bill_id
       ON CONFLICT ON CONSTRAINT dunning_escalation_key DO NOTHING
-      RETURNING escalation_key
+      RETURNING customer_id, bill_id
     )
-    -- the rows selected, then the keys recorded (matched here, not by a join of two CTEs the
-    -- planner cannot estimate)
-    SELECT d.customer_id, d.bill_id, d.bill_no, d.amount, d.reason, NULL AS recorded FROM due d
-    UNION ALL
-    SELECT NULL, NULL, NULL, NULL, NULL, i.escalation_key FROM ins i`.execute(trx);
-  const recorded = new Set(r.rows.filter((x) => x.recorded !== null).map((x) => x.recorded));
-  return r.rows
-    .filter((x) => x.recorded === null && recorded.has(manualCollectionKey(Number(x.customer_id), Number(x.bill_id))))
-    .map(({ recorded: _, ...x }) => ({ ...x, customer_id: Number(x.customer_id), bill_id: Number(x.bill_id) }));
+    DELETE FROM dunning_manual_collection d
+    WHERE NOT EXISTS (SELECT 1 FROM ins WHERE ins.customer_id = d.customer_id AND ins.bill_id = d.bill_id)`.execute(trx);
+  const recorded = await sql<{ n: number }>`SELECT count(*)::int AS n FROM dunning_manual_collection`.execute(trx);
+  return recorded.rows[0]!.n;
 }
+
+/**
+ * The task specs (openTasksFrom's columns) of the manual collections recordManualCollectionsDue
+ * left in its temp table: one per debt, for the grid's community manager.
+ */
+export const manualCollectionTasks = () => sql`
+  SELECT 'manual_collection' AS kind, 'dunning:manual_collection:' || m.customer_id || ':' || m.bill_id AS key,
+         CASE WHEN m.reason = 'no_channel' THEN '人工催费：无约定通知渠道，电费 ' || m.amount || ' 元（' || m.bill_no || '）'
+              ELSE '人工催费：3 次自动通知后仍未缴费，电费 ' || m.amount || ' 元（' || m.bill_no || '）' END AS title,
+         m.customer_id, NULL::bigint AS meter_id, NULL::integer AS area_id,
+         jsonb_build_object('billId', m.bill_id, 'billNo', m.bill_no, 'outstanding', m.amount, 'reason', m.reason) AS payload,
+         'dunning' AS created_by
+  FROM dunning_manual_collection m
+  ORDER BY m.customer_id, m.bill_id`;
 
 export interface EscalationInput {
   key: string;

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../../platform/index.ts';
 
 export type TaskKind =
@@ -30,8 +30,21 @@ export async function openTasks(db: Db, at: Date, specs: TaskSpec[]): Promise<nu
     kind: s.kind, key: s.idempotencyKey, title: s.title, customer_id: s.customerId ?? null, meter_id: s.meterId ?? null,
     area_id: s.transformerAreaId ?? null, payload: s.payload ?? {}, created_by: s.createdBy,
   }));
-  // the opening is the first entry of each new task's audit trail
-  const r = await sql<{ n: number }>`
+  return openTasksFrom(db, at, sql`
+    SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+      AS s(kind text, key text, title text, customer_id bigint, meter_id bigint, area_id integer, payload jsonb, created_by text)`);
+}
+
+/**
+ * openTasks for specs selected in SQL by the caller (a province-wide hand-over opens hundreds of
+ * thousands at once: no round trip of the rows through the application). `source` yields the
+ * columns kind, key, title, customer_id, meter_id, area_id (integer), payload (jsonb), created_by.
+ * `fresh`: the caller selected keys that have no task yet, in its own transaction: they go in
+ * plainly, without a conflict check per row; if one exists after all, the write is rolled back to
+ * a savepoint and redone leaving existing keys alone.
+ */
+export async function openTasksFrom(db: Db, at: Date, source: RawBuilder<unknown>, opts: { fresh?: boolean } = {}): Promise<number> {
+  const write = (onConflict: boolean) => sql<{ n: number }>`
     WITH opened AS (
     INSERT INTO task (kind, idempotency_key, title, org_path, team_id, assignee_staff_id, grid_id, customer_id, meter_id,
                       transformer_area_id, payload, opened_at, due_at, created_by)
@@ -41,21 +54,31 @@ export async function openTasks(db: Db, at: Date, specs: TaskSpec[]): Promise<nu
            CASE WHEN k.routed_to = 'grid_manager' THEN gm.staff_id END,
            ta.grid_id, s.customer_id, s.meter_id, ta.id, s.payload, ${at}::timestamptz,
            ${at}::timestamptz + make_interval(hours => k.time_limit_hours), s.created_by
-    FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-         AS s(kind text, key text, title text, customer_id bigint, meter_id bigint, area_id integer, payload jsonb, created_by text)
+    FROM (${source}) s
     JOIN task_kind k ON k.kind = s.kind
     LEFT JOIN customer c ON c.id = s.customer_id
     LEFT JOIN transformer_area ta ON ta.id = COALESCE(s.area_id, c.transformer_area_id)
     LEFT JOIN org_unit g ON g.id = ta.grid_id
     LEFT JOIN (SELECT st.org_id, min(st.id) AS staff_id FROM staff st WHERE st.role = 'grid_manager' AND st.active GROUP BY st.org_id) gm
       ON gm.org_id = ta.grid_id
-    ON CONFLICT ON CONSTRAINT task_idempotency_key_key DO NOTHING
+    ${onConflict ? sql`ON CONFLICT ON CONSTRAINT task_idempotency_key_key DO NOTHING` : sql``}
     RETURNING id, opened_at, created_by, assignee_staff_id),
     trail AS (
       INSERT INTO task_event (task_id, at, actor, action, from_status, to_status, to_assignee)
       SELECT id, opened_at, created_by, 'open', NULL, 'open', assignee_staff_id FROM opened)
-    SELECT count(*)::int AS n FROM opened`.execute(db);
-  return r.rows[0]!.n;
+    SELECT count(*)::int AS n FROM opened`;
+  // the opening is the first entry of each new task's audit trail
+  if (!opts.fresh) return (await write(true).execute(db)).rows[0]!.n;
+  await sql`SAVEPOINT open_tasks`.execute(db);
+  try {
+    const r = await write(false).execute(db);
+    await sql`RELEASE SAVEPOINT open_tasks`.execute(db);
+    return r.rows[0]!.n;
+  } catch (e) {
+    if ((e as { code?: string }).code !== '23505') throw e;
+    await sql`ROLLBACK TO SAVEPOINT open_tasks`.execute(db);
+    return (await write(true).execute(db)).rows[0]!.n;
+  }
 }
 
 /** Close open tasks by key with an outcome (e.g. a late automatic reading closes its re-read task). */
