@@ -139,6 +139,17 @@ describe('file ingest: the direct lane', () => {
     expect(await storedAsTyped(plain.filter((l) => l[0] !== high.address))).toBe(meters.length - 1);
   });
 
+  it('a stored meter-day met at the start of the second line: the direct lane gives the file to the general lane, which keeps the re-read', async () => {
+    const early = meters[1]!;
+    await upsertReadings(ctx.db, ctx.clock.now(), [{ meterId: early.id, readingDate: '2025-12-30', totalKwh: '80', quality: 're_read', source: 'manual' }]);
+    const content = [HEADER, ...meters.map((_, i) => lineOf(i, '2025-12-30').join(','))].join('\n');
+    expect(await direct(content, 5)).toBeNull();
+    const r = await ingestReadingsFile(ctx, write('early.csv', content.split('\n').slice(1)));
+    expect([r.stored, r.quarantined]).toEqual([meters.length, 0]);
+    expect(await readingOf(ctx, early.id, '2025-12-30')).toMatchObject({ total_kwh: '80.0000', quality: 're_read' });
+    expect(await countOn('2025-12-30')).toBe(meters.length);
+  });
+
   it('a meter-day twice in the file, or a good line only the full checks take, sends the whole file to the general lane (last line wins)', async () => {
     const [a, b] = [meters[10]!, meters.at(-5)!];
     const twice = meters.map((_, i) => lineOf(i, '2026-01-04').join(','));

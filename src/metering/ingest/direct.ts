@@ -101,6 +101,9 @@ export async function ingestDirect(
           throw e;
         }
       });
+      // a COPY can fail (a stored meter-day met mid-file) while the scan still feeds the other: its
+      // rejection is read below, with the others', and must not count as unhandled meanwhile
+      for (const c of copies) c.catch(() => undefined);
       let stopped: unknown = null;
       try {
         for (const f of feeds) await f.push(BINARY_HEADER);
