@@ -139,7 +139,7 @@ describe('file ingest: the direct lane', () => {
     expect(await storedAsTyped(plain.filter((l) => l[0] !== high.address))).toBe(meters.length - 1);
   });
 
-  it('a stored meter-day on the file's second line: the direct lane hands the file to the general lane, which keeps the re-read', async () => {
+  it('a stored meter-day on the second line of the file: the direct lane hands the file to the general lane, which keeps the re-read', async () => {
     const early = meters[1]!;
     await upsertReadings(ctx.db, ctx.clock.now(), [{ meterId: early.id, readingDate: '2025-12-30', totalKwh: '80', quality: 're_read', source: 'manual' }]);
     const content = [HEADER, ...meters.map((_, i) => lineOf(i, '2025-12-30').join(','))].join('\n');
