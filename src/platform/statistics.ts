@@ -31,9 +31,10 @@ export interface StatisticsKeeper {
  * its naptime). When autovacuum got there first, the thresholds find nothing to do.
  */
 export function keepStatistics(db: Db, opts: { everyMs?: number; onError?: (err: unknown) => void } = {}): StatisticsKeeper {
-  let pass: Promise<unknown> = Promise.resolve();
+  let pass: Promise<unknown> | undefined;
   const timer = setInterval(() => {
-    pass = analyzeChangedTables(db).catch((err) => opts.onError?.(err));
+    // a pass still running (a big table being analysed) is not joined by another
+    pass ??= analyzeChangedTables(db).catch((err) => opts.onError?.(err)).finally(() => (pass = undefined));
   }, opts.everyMs ?? 5_000);
   timer.unref();
   return {
