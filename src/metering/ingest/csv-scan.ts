@@ -133,6 +133,7 @@ export interface ScanStats {
 export class CsvScanner {
   protected pos: number;
   protected line: number;
+  protected lineStart = 0;
   protected slowRows: StageRow[] = [];
   private readonly dates = new Map<string, boolean>();
   /** Part of the last plain line (from its meter address). */
@@ -169,12 +170,8 @@ export class CsvScanner {
     const len = s.length;
     const out: string[] = new Array<string>(this.parts).fill('');
     for (let n = 0; this.pos < len && n < maxLines; n++) {
-      const a = this.pos;
-      let end = s.indexOf('\n', a);
-      this.pos = end < 0 ? len : end + 1;
-      if (end < 0) end = len;
-      const b = end > a && s.charCodeAt(end - 1) === 13 ? end - 1 : end;
-      this.line++;
+      const b = this.nextLine();
+      const a = this.lineStart;
       if (this.layout && this.plain(a, b)) {
         this.stats.fastRows[this.part]!++;
         out[this.part] += `${this.line},${s.slice(a, b)}\n`;
@@ -191,6 +188,17 @@ export class CsvScanner {
     const rows = this.slowRows;
     this.slowRows = [];
     return rows;
+  }
+
+  /** Steps over the next line: returns where it ends (before a CR), `lineStart` where it starts. */
+  protected nextLine(): number {
+    const s = this.content;
+    const a = (this.lineStart = this.pos);
+    let end = s.indexOf('\n', a);
+    this.pos = end < 0 ? s.length : end + 1;
+    if (end < 0) end = s.length;
+    this.line++;
+    return end > a && s.charCodeAt(end - 1) === 13 ? end - 1 : end;
   }
 
   protected plain(a: number, b: number): boolean {
@@ -484,12 +492,8 @@ export class DirectScanner extends CsvScanner {
     this.bufs = Array.from({ length: this.parts }, () => Buffer.allocUnsafe(size));
     this.offsets = new Array<number>(this.parts).fill(0);
     for (let n = 0; this.pos < len && n < maxLines; n++) {
-      const a = this.pos;
-      let end = s.indexOf('\n', a);
-      this.pos = end < 0 ? len : end + 1;
-      if (end < 0) end = len;
-      const b = end > a && s.charCodeAt(end - 1) === 13 ? end - 1 : end;
-      this.line++;
+      const b = this.nextLine();
+      const a = this.lineStart;
       if (this.plain(a, b)) {
         if (!this.direct(b - a)) {
           this.staged += `${this.line},${s.slice(a, b)}\n`;
