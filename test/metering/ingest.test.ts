@@ -213,4 +213,20 @@ describe('file ingest: plain lines (the COPY fast lane)', () => {
     const n = await sql<{ n: number }>`SELECT count(*)::int AS n FROM meter_reading WHERE reading_date = '2026-01-05' AND meter_id IN (${h.id}, ${i.id}, ${j.id})`.execute(ctx.db);
     expect(n.rows[0]!.n).toBe(3);
   });
+
+  it('a stored meter-day twice in a later file, one copy equal to what is stored: the last line wins either way', async () => {
+    const [h, i] = [meters[6]!, meters[7]!];
+    const header = 'meter,date,total,sharp,peak,flat,valley';
+    const stored = '100,10,30,40,20';
+    const changed = '150,15,45,60,30';
+    await ingestReadingsFile(ctx, file('stored.csv', [header, `${h.commAddress},2026-01-07,${stored}`, `${i.commAddress},2026-01-07,${stored}`].join('\n')));
+    const r = await ingestReadingsFile(ctx, file('both-orders.csv', [
+      header,
+      `${h.commAddress},2026-01-07,${stored}`, `${h.commAddress},2026-01-07,${changed}`,
+      `${i.commAddress},2026-01-07,${changed}`, `${i.commAddress},2026-01-07,${stored}`,
+    ].join('\n')));
+    expect([r.stored, r.quarantined]).toEqual([4, 0]);
+    expect(await readingOf(ctx, h.id, '2026-01-07')).toMatchObject({ total_kwh: '150.0000', valley_kwh: '30.0000' });
+    expect(await readingOf(ctx, i.id, '2026-01-07')).toMatchObject({ total_kwh: '100.0000', valley_kwh: '20.0000' });
+  });
 });

@@ -197,12 +197,24 @@ export async function storeFast(db: Db, o: { source: string; origin: string; at:
         'peak', j.peak::text, 'flat', j.flat::text, 'valley', j.valley::text, 'clock_drift_s', j.drift::text)) AS raw) q
       WHERE j.meter_id IS NULL
       ON CONFLICT ON CONSTRAINT reading_quarantine_row_key DO NOTHING
+    ),
+    -- a changed meter-day twice in the batch, one copy equal to the stored reading: the equal copy skipped the
+    -- upsert, so it would not win even when it is the last line. Only the changed rows are hashed (few in a rerun).
+    repeated AS (
+      SELECT 1 FROM j a JOIN j b ON b.meter_id = a.meter_id AND b.reading_date = a.reading_date AND b.seq <> a.seq
+      WHERE a.x_quality IN ('actual', 'estimated') AND NOT a.x_same LIMIT 1
     )
     SELECT CASE WHEN meter_id IS NULL THEN 'unknown_meter' END AS reason, count(*)::int AS n, NULL::int AS row FROM j GROUP BY 1
     UNION ALL
-    (SELECT 'unknown_meter', NULL, seq FROM j WHERE meter_id IS NULL ORDER BY seq LIMIT ${sql.raw(String(MAX_ERRORS))})`.execute(db);
+    (SELECT 'unknown_meter', NULL, seq FROM j WHERE meter_id IS NULL ORDER BY seq LIMIT ${sql.raw(String(MAX_ERRORS))})
+    UNION ALL
+    SELECT ${REPEATED}, NULL, NULL FROM repeated`.execute(db);
+  // the caller's transaction goes back and merges the batch (last line wins), as for a repeated meter-day the upsert met
+  if (r.rows.some((x) => x.reason === REPEATED)) throw Object.assign(new Error('a meter-day twice in the batch'), { code: '21000' });
   return r.rows;
 }
+
+const REPEATED = 'repeated_meter_day';
 
 /** reading_direct: the direct lane's binary rows, typed as meter_reading stores them, when they meet stored meter-days. */
 export async function createReadingDirect(db: Db): Promise<void> {
