@@ -8,15 +8,17 @@ import type { AppContext } from '../platform/index.ts';
 import { maskContact } from '../platform/index.ts';
 import { openTasks, openTasksFrom, type TaskSpec } from '../work/index.ts';
 import {
-  contactVerificationKey, failingContacts, manualCollectionTasks, recordEscalations, recordManualCollectionsDue, type EscalationInput,
+  contactVerificationKey, failingContacts, manualCollectionTasks, recordEscalations, recordManualCollectionsDue, WHOLE_PROVINCE,
+  type CustomerRange, type EscalationInput,
 } from '../dunning/index.ts';
 
-export async function escalateToManualCollection(ctx: AppContext, asOf: string): Promise<number> {
+/** The manual collections due among the customers of `range` (the daily run hands them over in slices at once). */
+export async function escalateToManualCollection(ctx: AppContext, asOf: string, range: CustomerRange = WHOLE_PROVINCE): Promise<number> {
   const at = ctx.clock.now();
   return ctx.db.transaction().execute(async (trx) => {
     // the escalations are recorded from the selection in SQL; their tasks open from the same rows,
     // in SQL too (a day can hand over hundreds of thousands), in the same transaction
-    const recorded = await recordManualCollectionsDue(trx, asOf, at);
+    const recorded = await recordManualCollectionsDue(trx, asOf, at, range);
     if (recorded) await openTasksFrom(trx, at, manualCollectionTasks(), { fresh: true });
     return recorded;
   });

@@ -5,6 +5,7 @@
  */
 import { sql } from 'kysely';
 import type { Db } from '../../platform/index.ts';
+import { inRange, WHOLE_PROVINCE, type CustomerRange } from './run.repository.ts';
 
 export const manualCollectionKey = (customerId: number, billId: number) => `dunning:manual_collection:${customerId}:${billId}`;
 export const contactVerificationKey = (contactId: number) => `dunning:contact_verification:${contactId}`;
@@ -18,7 +19,7 @@ export const reconnectKey = (customerId: number, billId: number) => `dunning:rec
  * (manualCollectionTasks) in the same transaction — no round trip of the rows through the caller.
  * Returns how many it recorded.
  */
-export async function recordManualCollectionsDue(trx: Db, asOf: string, at: Date): Promise<number> {
+export async function recordManualCollectionsDue(trx: Db, asOf: string, at: Date, range: CustomerRange = WHOLE_PROVINCE): Promise<number> {
   await sql`
     CREATE TEMP TABLE dunning_manual_collection ON COMMIT DROP AS
     SELECT DISTINCT ON (n.customer_id, n.bill_id) n.customer_id, n.bill_id, n.bill_no, d.outstanding::text AS amount,
@@ -26,7 +27,8 @@ export async function recordManualCollectionsDue(trx: Db, asOf: string, at: Date
     FROM dunning_notice n
     JOIN dunning_policy p ON p.segment = n.segment
     JOIN dunning_open_debt d ON d.customer_id = n.customer_id AND d.bill_id = n.bill_id
-    WHERE NOT EXISTS (SELECT 1 FROM dunning_escalation e WHERE e.escalation_key = 'dunning:manual_collection:' || n.customer_id || ':' || n.bill_id)
+    WHERE ${inRange('n.customer_id', range)} AND ${inRange('d.customer_id', range)}
+      AND NOT EXISTS (SELECT 1 FROM dunning_escalation e WHERE e.escalation_key = 'dunning:manual_collection:' || n.customer_id || ':' || n.bill_id)
       AND ((n.step = 'overdue_3' AND n.status <> 'cancelled' AND n.created_on + p.escalation_grace_days <= ${asOf}::date)
            OR (n.status = 'no_channel' AND n.step NOT IN ('bill_notice', 'reconnect')))
     ORDER BY n.customer_id, n.bill_id, n.status = 'no_channel'`.execute(trx);

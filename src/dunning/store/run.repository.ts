@@ -8,52 +8,90 @@ import type { Db } from '../../platform/index.ts';
  * anti-join with them hashes a handful of ids, where a join with the valid ones hashed every contact of the province (the
  * agreement's contact is NOT NULL and references contact, so the two say the same).
  */
-const AGREED_CHANNELS = sql`
+const agreedChannels = (range: CustomerRange) => sql`
   SELECT o.customer_id, array_agg(o.channel) AS channels
   FROM (SELECT a.customer_id, a.channel FROM channel_agreement a
-        WHERE a.withdrawn_at IS NULL
+        WHERE a.withdrawn_at IS NULL AND ${inRange('a.customer_id', range)}
           AND NOT EXISTS (SELECT 1 FROM contact ct WHERE ct.id = a.contact_id AND ct.status = 'invalid')
         ORDER BY a.customer_id, a.priority, a.channel) o
   GROUP BY o.customer_id`;
 
 /**
- * The open debt of the run's day, computed once (payments_open_debt is the expensive part: late
- * fees) into a temp table on the run's pinned session; the run's statements join it by hash.
- * Each customer's case (its oldest open bill, and that bill's due date) is marked here, in the
- * one sort the snapshot needs anyway.
+ * A slice of the province by customer id, [lo, hi); null is no bound. The run's province-wide
+ * statements are computed in slices, one connection each at the same time: a customer's debts, notices
+ * and case all fall in one slice, so the slices never meet the same rows.
  */
-export async function snapshotOpenDebt(db: Db, asOf: string): Promise<number> {
-  // one run at a time (a second one waits): the chase decision inserts what is not there yet
-  await sql`SELECT pg_advisory_lock(${RUN_LOCK})`.execute(db);
-  // the run's sorts and hashes span every account: let them stay in memory on this session
-  await sql`SET work_mem = '256MB'`.execute(db);
-  // the snapshot is ~100 bytes per open bill: with the default 8 MB of temp buffers a province's
-  // snapshot is written out and read back by every step. A session can size them only before its
-  // first temp table; a pooled session that already had one keeps its buffers.
-  try {
-    await sql`SET temp_buffers = '256MB'`.execute(db);
-  } catch {
-    // this session used temp tables before (an earlier run): the default buffers
-  }
-  await sql`DROP TABLE IF EXISTS dunning_open_debt`.execute(db);
-  await sql`CREATE TEMP TABLE dunning_open_debt AS
-    SELECT customer_id, bill_id, bill_no, period, due_date, outstanding, late_fee,
-           row_number() OVER w = 1 AS is_case, first_value(due_date) OVER w AS case_due
-    FROM payments_open_debt(${asOf}::date) WHERE outstanding > 0
-    WINDOW w AS (PARTITION BY customer_id ORDER BY due_date, bill_id)`.execute(db);
-  const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM dunning_open_debt`.execute(db);
-  // autovacuum never sees a temp table: without this the planner guesses its size
-  await sql`ANALYZE dunning_open_debt`.execute(db);
-  return r.rows[0]!.n;
+export interface CustomerRange {
+  lo: number | null;
+  hi: number | null;
 }
 
-export async function dropOpenDebtSnapshot(db: Db): Promise<void> {
+export const WHOLE_PROVINCE: CustomerRange = { lo: null, hi: null };
+
+/** The condition that `column` (a customer id) is in the range. */
+export function inRange(column: string, r: CustomerRange) {
+  const c = sql.ref(column);
+  if (r.lo === null && r.hi === null) return sql`true`;
+  if (r.lo === null) return sql`${c} < ${r.hi}`;
+  if (r.hi === null) return sql`${c} >= ${r.lo}`;
+  return sql`(${c} >= ${r.lo} AND ${c} < ${r.hi})`;
+}
+
+/** `n` slices of about as many customer ids each (ids are handed out in sequence), open at both ends. */
+export async function customerSlices(db: Db, n: number): Promise<CustomerRange[]> {
+  const r = (await sql<{ lo: string | null; hi: string | null }>`SELECT min(id)::text AS lo, max(id)::text AS hi FROM customer`.execute(db)).rows[0];
+  if (n <= 1 || !r?.lo || !r.hi) return [WHOLE_PROVINCE];
+  const lo = Number(r.lo);
+  const step = Math.max(1, Math.ceil((Number(r.hi) - lo + 1) / n));
+  return Array.from({ length: n }, (_, k) => ({ lo: k === 0 ? null : lo + k * step, hi: k === n - 1 ? null : lo + (k + 1) * step }));
+}
+
+/**
+ * Starts a run on the session that holds it to the end: one run at a time (a second one waits; the chase
+ * decision inserts what is not there yet), and the day's open debt emptied for the slices to fill.
+ */
+export async function beginDunningRun(db: Db): Promise<void> {
+  await sql`SELECT pg_advisory_lock(${RUN_LOCK})`.execute(db);
   try {
-    await sql`DROP TABLE IF EXISTS dunning_open_debt`.execute(db);
+    // the run's sorts and hashes span every account (or a slice's share): let them stay in memory
+    await sql`SELECT set_config('work_mem', ${RUN_WORK_MEM}, false)`.execute(db);
+    await sql`TRUNCATE dunning_open_debt`.execute(db);
+  } catch (e) {
+    await sql`SELECT pg_advisory_unlock(${RUN_LOCK})`.execute(db);
+    throw e;
+  }
+}
+
+export async function endDunningRun(db: Db): Promise<void> {
+  try {
+    await sql`TRUNCATE dunning_open_debt`.execute(db);
     await sql`RESET work_mem`.execute(db);
   } finally {
     await sql`SELECT pg_advisory_unlock(${RUN_LOCK})`.execute(db);
   }
+}
+
+/** Memory for the sorts and hashes of a run's statement (set for the run's session, and for each slice's transaction). */
+export const RUN_WORK_MEM = '256MB';
+
+/**
+ * The open debt of the run's day for one slice of customers, computed once (payments_open_debt is the
+ * expensive part: late fees) into dunning_open_debt; the run's statements join it by hash. Each
+ * customer's case (its oldest open bill, and that bill's due date) is marked here, in the one sort the
+ * snapshot needs anyway. Once every slice is in, analyseOpenDebt.
+ */
+export async function snapshotOpenDebt(db: Db, asOf: string, range: CustomerRange = WHOLE_PROVINCE): Promise<number> {
+  const r = await sql`INSERT INTO dunning_open_debt (customer_id, bill_id, bill_no, period, due_date, outstanding, late_fee, is_case, case_due)
+    SELECT customer_id, bill_id, bill_no, period, due_date, outstanding, late_fee,
+           row_number() OVER w = 1 AS is_case, first_value(due_date) OVER w AS case_due
+    FROM payments_open_debt(${asOf}::date, ${range.lo}::bigint, ${range.hi}::bigint) WHERE outstanding > 0
+    WINDOW w AS (PARTITION BY customer_id ORDER BY due_date, bill_id)`.execute(db);
+  return Number(r.numAffectedRows ?? 0);
+}
+
+/** Statistics of the filled snapshot for the statements that join it (the run analyses it itself). */
+export async function analyseOpenDebt(db: Db): Promise<void> {
+  await sql`ANALYZE dunning_open_debt`.execute(db);
 }
 
 /** Advisory lock key of the daily run ('dunn' in ASCII). */
@@ -110,7 +148,7 @@ const NO_DAY = sql.raw('(-2147483647)');
  * before the customers' join threw half away (1M accounts: about a quarter of the statement). The
  * notices already there drop out before the agreed channels are joined: a rerun meets none.
  */
-export async function decideNotices(db: Db, asOf: string, at: Date): Promise<DecidedCount[]> {
+export async function decideNotices(db: Db, asOf: string, at: Date, range: CustomerRange = WHOLE_PROVINCE): Promise<DecidedCount[]> {
   const r = await provinceWide(db, () => sql<DecidedCount>`
     WITH windows AS (
       SELECT segment, step, channel_mode, offset_days AS from_day,
@@ -121,7 +159,7 @@ export async function decideNotices(db: Db, asOf: string, at: Date): Promise<Dec
       -- dozen), so each candidate finds its step by one hash probe instead of being tested against
       -- every step of its segment; the bill notice step has no day (NO_DAY)
       SELECT w.segment, dd.days AS day_key, w.step, w.channel_mode
-      FROM (SELECT DISTINCT ${asOf}::date - due_date AS days FROM dunning_open_debt WHERE is_case) dd
+      FROM (SELECT DISTINCT ${asOf}::date - due_date AS days FROM dunning_open_debt WHERE is_case AND ${inRange('customer_id', range)}) dd
       JOIN windows w ON dd.days BETWEEN w.from_day AND w.to_day
       UNION ALL
       SELECT segment, ${NO_DAY}, step, channel_mode FROM dunning_policy_step WHERE step = 'bill_notice'
@@ -129,20 +167,20 @@ export async function decideNotices(db: Db, asOf: string, at: Date): Promise<Dec
       SELECT min((${asOf}::date - bill_notice_window_days)::timestamp AT TIME ZONE 'Asia/Shanghai') AS since FROM dunning_policy
     ), also_due AS (
       SELECT customer_id, sum(outstanding) AS outstanding, sum(late_fee) AS late_fee FROM dunning_open_debt
-      WHERE NOT is_case AND due_date <= GREATEST(${asOf}::date, case_due) GROUP BY customer_id
+      WHERE NOT is_case AND due_date <= GREATEST(${asOf}::date, case_due) AND ${inRange('customer_id', range)} GROUP BY customer_id
     ), candidate AS (
       SELECT k.customer_id, k.bill_id, k.bill_no, k.period, k.due_date, k.outstanding + COALESCE(x.outstanding, 0) AS amount,
              COALESCE(k.late_fee, 0) + COALESCE(x.late_fee, 0) AS late_fee, NULL::timestamptz AS released_at,
              ${asOf}::date - k.due_date AS day_key
       FROM dunning_open_debt k LEFT JOIN also_due x ON x.customer_id = k.customer_id
-      WHERE k.is_case
+      WHERE k.is_case AND ${inRange('k.customer_id', range)}
       UNION ALL
       SELECT r.customer_id, r.bill_id, r.bill_no, r.period, r.due_date, r.amount, 0, r.released_at, ${NO_DAY}
       FROM v_billing_receivable r
-      WHERE r.kind IN ('bill', 'rebill') AND r.amount > 0
+      WHERE r.kind IN ('bill', 'rebill') AND r.amount > 0 AND ${inRange('r.customer_id', range)}
         AND r.released_at < ((${asOf}::date + 1)::timestamp AT TIME ZONE 'Asia/Shanghai')
         AND r.released_at >= (SELECT since FROM window_start)
-    ), agreed AS (${AGREED_CHANNELS}
+    ), agreed AS (${agreedChannels(range)}
     ), decided AS (
       SELECT d.customer_id, d.bill_id, s.step, c.kind, c.org_path, s.channel_mode, d.bill_no, d.period, d.due_date, d.amount, d.late_fee,
              CASE WHEN s.step = 'suspension_notice' THEN ${asOf}::date + p.suspension_notice_days END AS suspend_on
@@ -150,9 +188,11 @@ export async function decideNotices(db: Db, asOf: string, at: Date): Promise<Dec
       JOIN customer c ON c.id = d.customer_id
       JOIN dunning_policy p ON p.segment = c.kind
       JOIN steps s ON s.segment = c.kind AND s.day_key = d.day_key
-      WHERE CASE WHEN d.released_at IS NULL THEN c.status <> 'closed'
+      WHERE ${inRange('c.id', range)}
+        AND CASE WHEN d.released_at IS NULL THEN c.status <> 'closed'
                  ELSE d.released_at >= ((${asOf}::date - p.bill_notice_window_days)::timestamp AT TIME ZONE 'Asia/Shanghai') END
-        AND NOT EXISTS (SELECT 1 FROM dunning_notice n WHERE n.customer_id = d.customer_id AND n.bill_id = d.bill_id AND n.step = s.step)
+        AND NOT EXISTS (SELECT 1 FROM dunning_notice n WHERE n.customer_id = d.customer_id AND n.bill_id = d.bill_id AND n.step = s.step
+                          AND ${inRange('n.customer_id', range)})
     ), ins AS (
       INSERT INTO dunning_notice (customer_id, bill_id, step, segment, org_path, channel_mode, channels, status, bill_no, period,
                                   due_date, amount, late_fee, suspend_on, created_on, created_at, next_attempt_at)
@@ -168,14 +208,15 @@ export async function decideNotices(db: Db, asOf: string, at: Date): Promise<Dec
 }
 
 /** Pending chase notices whose debt is no longer open: paid since they were decided. */
-export async function cancelPaidNotices(db: Db, at: Date): Promise<number> {
+export async function cancelPaidNotices(db: Db, at: Date, range: CustomerRange = WHOLE_PROVINCE): Promise<number> {
   const r = await provinceWide(db, () => sql`
     UPDATE dunning_notice n
     SET status = 'cancelled', cancel_reason = 'paid', finished_at = ${at}::timestamptz, claimed_by = NULL, claimed_until = NULL
     FROM (
       SELECT p.id FROM dunning_notice p
-      WHERE p.status = 'pending' AND p.step NOT IN ('bill_notice', 'reconnect')
-        AND NOT EXISTS (SELECT 1 FROM dunning_open_debt d WHERE d.customer_id = p.customer_id AND d.bill_id = p.bill_id)
+      WHERE p.status = 'pending' AND p.step NOT IN ('bill_notice', 'reconnect') AND ${inRange('p.customer_id', range)}
+        AND NOT EXISTS (SELECT 1 FROM dunning_open_debt d WHERE d.customer_id = p.customer_id AND d.bill_id = p.bill_id
+                          AND ${inRange('d.customer_id', range)})
     ) paid
     WHERE n.id = paid.id`.execute(db));
   return Number(r.numAffectedRows ?? 0);
