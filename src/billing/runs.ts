@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { AppError, today, type AppContext, type Db } from '../platform/index.ts';
+import { AppError, runAll, today, type AppContext, type Db } from '../platform/index.ts';
 import { assertPeriod, periodBounds } from './domain/period.ts';
 import {
   claimChunk, completeRun, countStaging, findCycle, findRun, finishChunk, finishStaging, indexStaging, openRun, planChunks, rateChunk, readingsSource,
@@ -70,9 +70,9 @@ export async function continueBillingRun(
     // Stage inputs in slices of the customer ids, one per worker at once (the first start fixes the
     // slice bounds on the run, so every start and resume agrees on them), then close staging.
     const slices = await stageSlices(ctx.db, run, ctx.database.engine === 'postgres' ? 2 : 1);
-    await all(slices.map((slice) => () => batch(ctx, (trx) => stageSlice(trx, run, slice))), workers);
+    await runAll(slices.map((slice) => () => batch(ctx, (trx) => stageSlice(trx, run, slice))), workers);
     // the staged rows are indexed and counted at once, on two connections where there are two
-    await all([() => batch(ctx, (trx) => indexStaging(trx, run)), () => batch(ctx, (trx) => countStaging(trx, run))], workers);
+    await runAll([() => batch(ctx, (trx) => indexStaging(trx, run)), () => batch(ctx, (trx) => countStaging(trx, run))], workers);
     await batch(ctx, (trx) => finishStaging(trx, run));
     await reload();
     opts.onProgress?.(run);
@@ -115,24 +115,6 @@ export async function continueBillingRun(
   opts.onProgress?.(run);
   ctx.log.info({ runId: run.id, cycle: run.cycle_code, period: run.period, bills: run.bills_created, held: run.bills_held }, 'billing run completed');
   return run;
-}
-
-/** Run tasks with at most `limit` at once; rejects with the first failure once every started task has settled. */
-async function all(tasks: (() => Promise<unknown>)[], limit: number): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const lane = async () => {
-    while (!failed && next < tasks.length) {
-      const task = tasks[next++]!;
-      await task().catch((e: unknown) => {
-        failed = true;
-        throw e;
-      });
-    }
-  };
-  const results = await Promise.allSettled(Array.from({ length: Math.min(limit, tasks.length) }, lane));
-  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failure) throw failure.reason;
 }
 
 /** Share of the run's chunks already rated (0..1). */

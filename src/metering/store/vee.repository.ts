@@ -1,5 +1,5 @@
-import { sql } from 'kysely';
-import type { Db } from '../../platform/index.ts';
+import { sql, type RawBuilder } from 'kysely';
+import { runAll, type Db } from '../../platform/index.ts';
 import type { MeteringPolicy } from './policy.repository.ts';
 
 export type VeeRule = 'reverse' | 'spike' | 'stuck_register' | 'zero_streak' | 'tariff_sum' | 'clock_error';
@@ -8,12 +8,14 @@ export type VeeRule = 'reverse' | 'spike' | 'stuck_register' | 'zero_streak' | '
 const judged = (t = 'meter_reading') => sql.raw(`${t}.quality IN ('actual', 're_read')`);
 // readings that count as history
 const real = (t = 'meter_reading') => sql.raw(`${t}.total_kwh IS NOT NULL AND ${t}.quality <> 'estimated'`);
+// rule statements at once (a pooled database gives each its connection; one connection takes them in turn)
+const RULES_AT_ONCE = 2;
 // sum of the tariff registers, when the meter reports any
 const TARIFF_SUM = sql.raw(`CASE WHEN num_nonnulls(sharp_kwh, peak_kwh, flat_kwh, valley_kwh) > 0
   THEN COALESCE(sharp_kwh, 0) + COALESCE(peak_kwh, 0) + COALESCE(flat_kwh, 0) + COALESCE(valley_kwh, 0) END`);
 
 /**
- * Validation (VEE) of one day's readings, set-based, one INSERT per rule. Flags are keyed by
+ * Validation (VEE) of one day's readings, set-based, one INSERT per rule, two rules at once. Flags are keyed by
  * (meter, day, rule): rerunning adds nothing; a flag once resolved stays resolved.
  */
 export async function runVeeRules(db: Db, day: string, at: Date, p: MeteringPolicy): Promise<Record<VeeRule, number>> {
@@ -25,10 +27,13 @@ export async function runVeeRules(db: Db, day: string, at: Date, p: MeteringPoli
       ON CONFLICT ON CONSTRAINT vee_flag_pkey DO NOTHING`.execute(db);
     return Number(r.numAffectedRows ?? 0);
   };
+  // the rules are independent statements (each writes its own flags): on the server two run at once
+  const rules: [VeeRule, RawBuilder<unknown>][] = [];
+  const rule = (name: VeeRule, select: RawBuilder<unknown>) => rules.push([name, select]);
 
   // the total register went below the meter's previous real reading: yesterday's for the meters read
   // yesterday (one join of two days), else the latest within the lookback, looked up for those meters alone
-  const reverse = await insert('reverse', sql`
+  rule('reverse', sql`
     WITH t AS MATERIALIZED (
       SELECT t.meter_id, t.total_kwh, y.total_kwh AS y_total
       FROM meter_reading t
@@ -47,7 +52,7 @@ export async function runVeeRules(db: Db, day: string, at: Date, p: MeteringPoli
 
   // the day's consumption against the median of the meter's own daily consumption over the history window;
   // only a day over the floor can be a spike, so history is read (by index, per meter) for those meters alone
-  const spike = await insert('spike', sql`
+  rule('spike', sql`
     WITH td AS MATERIALIZED (
       SELECT t.meter_id, t.total_kwh - y.total_kwh AS used
       FROM meter_reading t
@@ -74,7 +79,7 @@ export async function runVeeRules(db: Db, day: string, at: Date, p: MeteringPoli
     WHERE t.reading_date = ${d} AND ${judged('t')}`;
 
   // every register unchanged for N days while the premise is occupied (active customer)
-  const zero = await insert('zero_streak', sql`
+  rule('zero_streak', sql`
     SELECT w.meter_id, jsonb_build_object('reason', format('no consumption for %s days on an occupied premise', ${p.zeroStreakDays}::int),
              'days', ${p.zeroStreakDays}::int, 'total', w.total) AS detail
     FROM (
@@ -89,7 +94,7 @@ export async function runVeeRules(db: Db, day: string, at: Date, p: MeteringPoli
                   WHERE sp.meter_id = w.meter_id AND sp.removed_on IS NULL AND c.status = 'active')`);
 
   // the total register stands still for N days while the tariff registers keep counting
-  const stuck = await insert('stuck_register', sql`
+  rule('stuck_register', sql`
     SELECT meter_id, jsonb_build_object('reason', format('total register unchanged for %s days while the tariff registers advanced %s kWh',
              ${p.stuckDays}::int, max(${TARIFF_SUM}) - min(${TARIFF_SUM})), 'days', ${p.stuckDays}::int, 'total', max(total_kwh)) AS detail
     FROM meter_reading
@@ -99,7 +104,7 @@ export async function runVeeRules(db: Db, day: string, at: Date, p: MeteringPoli
        AND max(${TARIFF_SUM}) - min(${TARIFF_SUM}) > ${p.tariffToleranceKwh}::numeric
        AND bool_or(reading_date = ${d} AND ${judged()})`);
 
-  const tariff = await insert('tariff_sum', sql`
+  rule('tariff_sum', sql`
     SELECT meter_id, jsonb_build_object('reason', format('tariff registers sum to %s kWh, total is %s kWh', ${TARIFF_SUM}, total_kwh),
              'tariffSum', ${TARIFF_SUM}, 'total', total_kwh) AS detail
     FROM meter_reading
@@ -107,7 +112,7 @@ export async function runVeeRules(db: Db, day: string, at: Date, p: MeteringPoli
       AND abs(${TARIFF_SUM} - total_kwh) > GREATEST(${p.tariffToleranceKwh}::numeric, ${p.tariffToleranceRatio}::numeric * total_kwh)`);
 
   // a reading dated after the (Shanghai) day it was received, or a meter clock off by more than the policy
-  const clock = await insert('clock_error', sql`
+  rule('clock_error', sql`
     SELECT meter_id, jsonb_build_object('reason', CASE WHEN reading_date > ((received_at AT TIME ZONE 'UTC') + interval '8 hours')::date
                THEN format('reading dated %s arrived on %s', reading_date, ((received_at AT TIME ZONE 'UTC') + interval '8 hours')::date)
                ELSE format('meter clock off by %s s', clock_drift_s) END,
@@ -116,7 +121,11 @@ export async function runVeeRules(db: Db, day: string, at: Date, p: MeteringPoli
     WHERE reading_date = ${d} AND ${judged()}
       AND (reading_date > ((received_at AT TIME ZONE 'UTC') + interval '8 hours')::date OR abs(clock_drift_s) > ${p.maxClockDriftS}::int)`);
 
-  return { reverse, spike, zero_streak: zero, stuck_register: stuck, tariff_sum: tariff, clock_error: clock };
+  const flagged: Record<VeeRule, number> = { reverse: 0, spike: 0, zero_streak: 0, stuck_register: 0, tariff_sum: 0, clock_error: 0 };
+  await runAll(rules.map(([name, select]) => async () => {
+    flagged[name] = await insert(name, select);
+  }), RULES_AT_ONCE);
+  return flagged;
 }
 
 /**
