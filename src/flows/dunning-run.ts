@@ -2,16 +2,16 @@
  * The daily dunning run (催费日批): bill notices for newly released bills, the chase step due for
  * every account, then the hand-overs (manual collection, suspension, reconnect, contact
  * verification). Each part is set-based and keyed, so rerunning a day adds nothing. The run holds
- * one session from start to end (the run lock). The day's open debt, the cancellations and the chase
- * decision and the manual collections are computed in slices of the customers, one connection each
- * at the same time (on the PostgreSQL server; PGlite is one connection, one slice): a province's run
- * is CPU-bound, and one connection uses one core. The other hand-overs (a few per day) read the whole
- * day's open debt on the run's session.
+ * one session from start to end (the run lock). Four parts are computed in slices of the customers,
+ * one connection each at the same time (on the PostgreSQL server; PGlite is one connection, one
+ * slice): the day's open debt, the cancellations, the chase decision and the manual collections. A
+ * province's run is CPU-bound, and one connection uses one core. The other hand-overs (a few a day)
+ * read the whole day's open debt on the run's session.
  */
 import { sql } from 'kysely';
 import { stepTimer, type AppContext, type Db, type Session } from '../platform/index.ts';
 import {
-  analyseOpenDebt, beginDunningRun, cancelPaidNotices, customerSlices, decideNotices, endDunningRun, RUN_WORK_MEM, snapshotOpenDebt,
+  analyzeOpenDebt, beginDunningRun, cancelPaidNotices, customerSlices, decideNotices, endDunningRun, RUN_WORK_MEM, snapshotOpenDebt,
   type CustomerRange, type DecidedCount,
 } from '../dunning/index.ts';
 import { escalateToManualCollection, verifyFailingContacts } from './dunning-escalation.ts';
@@ -47,7 +47,7 @@ export async function runDunning(ctx: AppContext, asOf: string): Promise<Dunning
       const sliced = <T>(fn: (db: Db, range: CustomerRange) => Promise<T>) => inSlices(ctx, s, slices, fn);
       const openDebts = await timed('openDebt', async () => {
         const n = sum(await sliced((db, range) => snapshotOpenDebt(db, asOf, range)));
-        await analyseOpenDebt(s.db);
+        await analyzeOpenDebt(s.db);
         return n;
       });
       const cancelled = sum(await timed('cancelPaid', () => sliced((db, range) => cancelPaidNotices(db, at, range))));

@@ -11,4 +11,5 @@ export * from './rng.ts';
 export * from './state.ts';
 export * from './fresh-database.ts';
 export * from './timing.ts';
+export * from './parallel.ts';
 export * from './statistics.ts';

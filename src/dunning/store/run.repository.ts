@@ -71,14 +71,14 @@ export async function endDunningRun(db: Db): Promise<void> {
   }
 }
 
-/** Memory for the sorts and hashes of a run's statement (set for the run's session, and for each slice's transaction). */
+/** Memory for the sorts and hashes of a run's statements (set on the run's session and on each other slice's). */
 export const RUN_WORK_MEM = '256MB';
 
 /**
  * The open debt of the run's day for one slice of customers, computed once (payments_open_debt is the
  * expensive part: late fees) into dunning_open_debt; the run's statements join it by hash. Each
  * customer's case (its oldest open bill, and that bill's due date) is marked here, in the one sort the
- * snapshot needs anyway. Once every slice is in, analyseOpenDebt.
+ * snapshot needs anyway. Once every slice is in, analyzeOpenDebt.
  */
 export async function snapshotOpenDebt(db: Db, asOf: string, range: CustomerRange = WHOLE_PROVINCE): Promise<number> {
   const r = await sql`INSERT INTO dunning_open_debt (customer_id, bill_id, bill_no, period, due_date, outstanding, late_fee, is_case, case_due)
@@ -90,7 +90,7 @@ export async function snapshotOpenDebt(db: Db, asOf: string, range: CustomerRang
 }
 
 /** Statistics of the filled snapshot for the statements that join it (the run analyses it itself). */
-export async function analyseOpenDebt(db: Db): Promise<void> {
+export async function analyzeOpenDebt(db: Db): Promise<void> {
   await sql`ANALYZE dunning_open_debt`.execute(db);
 }
 
