@@ -65,7 +65,8 @@ const DEADLOCK_RETRIES = 5;
 /**
  * Runs a write again when PostgreSQL picked it as a deadlock victim (40P01): it rolled back whole, so
  * running it again is safe. Receipts and send outcomes are written by several workers at once, and a
- * lost write would leave a delivered notice "sent", or re-send a message after its lease.
+ * lost write would leave a delivered notice "sent", or re-send a message after its lease; a claim that
+ * lost would wait a poll for nothing.
  */
 async function retryOnDeadlock<T>(fn: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
@@ -305,7 +306,9 @@ export function startDispatcher(ctx: AppContext, options: DispatcherOptions): Di
 
   const runOnce = async (): Promise<number> => {
     const t0 = performance.now();
-    const { claimed, messages } = await claim();
+    // a claim can meet a receipt writer of a notice whose lease ran out (it locks the notice, then the
+    // attempt; the writer the attempt, then the notice): the victim rolled back whole, claim again
+    const { claimed, messages } = await retryOnDeadlock(claim);
     stats.claimMs += performance.now() - t0;
     stats.claimed += claimed;
     const byChannel = new Map<string, ClaimedMessageRow[]>();
