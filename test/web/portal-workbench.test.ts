@@ -54,7 +54,11 @@ describe('customer portal in the browser', () => {
     await eventually(() => page.getByTestId('chase-timeline').textContent()).toContain('pending');
     await screenshot(page, 'portal-bills-before-payment');
     await page.getByTestId('pay-open').click();
+    // the payment's answer, so a refused or slow posting fails here with what the server said
+    const posted = page.waitForResponse((r) => r.url().endsWith('/api/v1/payments') && r.request().method() === 'POST', { timeout: 60_000 });
     await page.getByTestId('pay-confirm').click();
+    const answer = await posted;
+    expect(answer.status(), await answer.text()).toBe(201);
     await eventually(() => page.getByTestId('total-due').textContent()).toBe('¥0.00');
     const paid = (await sql<{ channel: string; amount: string }>`SELECT channel, amount::text FROM payment WHERE customer_id = ${payer.id}`.execute(web.ctx.db)).rows;
     expect(paid).toEqual([{ channel: 'portal', amount: due }]);
