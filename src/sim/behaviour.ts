@@ -5,8 +5,9 @@
  * computed in SQL where it touches many rows; what they do goes through the same functions as the API.
  */
 import { sql } from 'kysely';
-import { businessDate, businessHour, type AppContext } from '../platform/index.ts';
+import { businessDate, businessHour, type AppContext, type Db } from '../platform/index.ts';
 import { postPaymentBatch, validatePayment, type PaymentInput } from '../payments/index.ts';
+import { customerSlices, type CustomerRange } from '../dunning/index.ts';
 import { completeTasksWithOutcomes } from '../flows/work-task-outcome.ts';
 import { closeReReadTasks } from '../flows/metering-reread.ts';
 import { ensureReadingPartitions, upsertReadings } from '../metering/index.ts';
@@ -39,14 +40,32 @@ function profileSql(seed: number) {
   return sql`CASE ${sql.join(arms, sql` `)} ELSE 'holdout' END`;
 }
 
-/** Customers who decide to pay today settle everything they owe, through a bank, wallet or counter. */
+/**
+ * Customers who decide to pay today settle everything they owe, through a bank, wallet or counter. Who
+ * pays is chosen over the whole ledger's open debt: in slices of the customers, two at once on the server.
+ */
 export async function customersPay(ctx: AppContext, seed: number): Promise<number> {
   const day = businessDate(ctx.clock.now());
+  const slices = await customerSlices(ctx.db, ctx.database.engine === 'postgres' ? 2 : 1);
+  const payers = (await Promise.all(slices.map((range) => payersOf(ctx.db, day, seed, range)))).flat();
+  if (!payers.length) return 0;
+  const rows: { line: number; p: PaymentInput }[] = [];
+  for (const [i, r] of payers.entries()) {
+    const v = validatePayment({ channel: r.channel, reference: `SIM-${day}-${r.customer_id}`, customerNumber: r.number, amount: r.amount, currency: 'CNY', paidOn: day }, day);
+    if (!('code' in v)) rows.push({ line: i + 1, p: v });
+  }
+  const res = await postPaymentBatch(ctx.db, ctx.clock, rows, 'sim:customers', 'api');
+  return res.filter((r) => r.status === 'posted').length;
+}
+
+/** The customers of `range` who pay today, with what they owe and the channel they pay through. */
+async function payersOf(db: Db, day: string, seed: number, range: CustomerRange) {
   const rank = sql.join(Object.entries(STEP_RANK).map(([s, r]) => sql`WHEN ${s} THEN ${r}::int`), sql` `);
-  const due = await sql<{ number: string; amount: string; channel: string; customer_id: number }>`
+  const r = await sql<{ number: string; amount: string; channel: string; customer_id: number }>`
     WITH debt AS (
       SELECT d.customer_id, sum(d.outstanding + d.late_fee) AS amount, min(r.issued_on) AS first_issued
-      FROM payments_open_debt(${day}::date) d JOIN v_billing_receivable r ON r.bill_id = d.bill_id
+      FROM payments_open_debt(${day}::date, ${range.lo}::bigint, ${range.hi}::bigint) d JOIN v_billing_receivable r ON r.bill_id = d.bill_id
+      WHERE (${range.lo}::bigint IS NULL OR r.customer_id >= ${range.lo}::bigint) AND (${range.hi}::bigint IS NULL OR r.customer_id < ${range.hi}::bigint)
       GROUP BY d.customer_id HAVING sum(d.outstanding + d.late_fee) > 0
     ), who AS (
       SELECT c.id, c.number, debt.amount, debt.first_issued, ${profileSql(seed)} AS profile,
@@ -60,15 +79,9 @@ export async function customersPay(ctx: AppContext, seed: number): Promise<numbe
        OR (w.profile IN ('reminder', 'overdue_1', 'overdue_2', 'overdue_3') AND EXISTS (
              SELECT 1 FROM dunning_notice n
              WHERE n.customer_id = w.id AND n.status = 'delivered' AND n.created_on < ${day}::date
-               AND (CASE n.step ${rank} ELSE 0 END) >= (CASE w.profile ${rank} END)))`.execute(ctx.db);
-  if (!due.rows.length) return 0;
-  const rows: { line: number; p: PaymentInput }[] = [];
-  for (const [i, r] of due.rows.entries()) {
-    const v = validatePayment({ channel: r.channel, reference: `SIM-${day}-${r.customer_id}`, customerNumber: r.number, amount: r.amount, currency: 'CNY', paidOn: day }, day);
-    if (!('code' in v)) rows.push({ line: i + 1, p: v });
-  }
-  const res = await postPaymentBatch(ctx.db, ctx.clock, rows, 'sim:customers', 'api');
-  return res.filter((r) => r.status === 'posted').length;
+               AND (CASE n.step ${rank} ELSE 0 END) >= (CASE w.profile ${rank} END)))
+    ORDER BY w.id`.execute(db);
+  return r.rows;
 }
 
 /**
