@@ -3,5 +3,6 @@ export * from './store/customers.repository.ts';
 export * from './store/agreements.repository.ts';
 export * from './store/changes.repository.ts';
 export * from './store/service-points.repository.ts';
+export * from './store/slices.repository.ts';
 export * from './domain/contacts.ts';
 export { customersRoutes, requireCustomerAccess, loadCustomerFor, customerToDto } from './api/customers.routes.ts';

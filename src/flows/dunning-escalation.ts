@@ -7,9 +7,9 @@
 import type { AppContext } from '../platform/index.ts';
 import { maskContact } from '../platform/index.ts';
 import { openTasks, openTasksFrom, type TaskSpec } from '../work/index.ts';
+import { WHOLE_PROVINCE, type CustomerRange } from '../customers/index.ts';
 import {
-  contactVerificationKey, failingContacts, manualCollectionTasks, recordEscalations, recordManualCollectionsDue, WHOLE_PROVINCE,
-  type CustomerRange, type EscalationInput,
+  contactVerificationKey, failingContacts, manualCollectionTasks, recordEscalations, recordManualCollectionsDue, type EscalationInput,
 } from '../dunning/index.ts';
 
 /** The manual collections due among the customers of `range` (the daily run hands them over in slices at once). */

@@ -10,9 +10,9 @@
  */
 import { sql } from 'kysely';
 import { stepTimer, type AppContext, type Db, type Session } from '../platform/index.ts';
+import { customerSlices, type CustomerRange } from '../customers/index.ts';
 import {
-  analyzeOpenDebt, beginDunningRun, cancelPaidNotices, customerSlices, decideNotices, endDunningRun, RUN_WORK_MEM, snapshotOpenDebt,
-  type CustomerRange, type DecidedCount,
+  analyzeOpenDebt, beginDunningRun, cancelPaidNotices, decideNotices, endDunningRun, RUN_WORK_MEM, snapshotOpenDebt, type DecidedCount,
 } from '../dunning/index.ts';
 import { escalateToManualCollection, verifyFailingContacts } from './dunning-escalation.ts';
 import { reconnectPaidSupply, suspendOverdueSupply } from './dunning-suspension.ts';

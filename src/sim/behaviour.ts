@@ -7,7 +7,7 @@
 import { sql } from 'kysely';
 import { businessDate, businessHour, type AppContext, type Db } from '../platform/index.ts';
 import { postPaymentBatch, validatePayment, type PaymentInput } from '../payments/index.ts';
-import { customerSlices, type CustomerRange } from '../dunning/index.ts';
+import { customerSlices, type CustomerRange } from '../customers/index.ts';
 import { completeTasksWithOutcomes } from '../flows/work-task-outcome.ts';
 import { closeReReadTasks } from '../flows/metering-reread.ts';
 import { ensureReadingPartitions, upsertReadings } from '../metering/index.ts';

@@ -24,7 +24,8 @@ async function missingTables(db: Db, objects: string[]): Promise<string[]> {
 
 /**
  * Sum one source's leaf rows up every ancestor of the org unit they belong to, and per team, in one
- * statement, into the computation's staging rows. Ancestors come from a recursive walk of org_unit (a few thousand rows at province size).
+ * statement, into the computation's staging rows. Ancestors come from a recursive walk of org_unit (a
+ * few thousand rows at province size).
  */
 async function rollUp(db: Db, source: KpiSource, p: KpiParams, at: Date, token: string): Promise<number> {
   const r = await sql`
