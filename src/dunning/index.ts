@@ -6,7 +6,7 @@
 export * from './domain/policy.ts';
 export { loadPolicies, updatePolicy, type DunningPolicyRow, type DunningPolicyStepRow } from './store/policy.repository.ts';
 export {
-  analyzeOpenDebt, beginDunningRun, cancelPaidNotices, decideNotices, endDunningRun, RUN_WORK_MEM, snapshotOpenDebt, type DecidedCount,
+  analyzeOpenDebt, beginDunningRun, cancelPaidNotices, decideNotices, endDunningRun, snapshotOpenDebt, withRunMemory, type DecidedCount,
 } from './store/run.repository.ts';
 export * from './store/escalation.repository.ts';
 export {

@@ -8,11 +8,10 @@
  * province's run is CPU-bound, and one connection uses one core. The other hand-overs (a few a day)
  * read the whole day's open debt on the run's session.
  */
-import { sql } from 'kysely';
 import { stepTimer, type AppContext, type Db, type Session } from '../platform/index.ts';
 import { customerSlices, type CustomerRange } from '../customers/index.ts';
 import {
-  analyzeOpenDebt, beginDunningRun, cancelPaidNotices, decideNotices, endDunningRun, RUN_WORK_MEM, snapshotOpenDebt, type DecidedCount,
+  analyzeOpenDebt, beginDunningRun, cancelPaidNotices, decideNotices, endDunningRun, snapshotOpenDebt, withRunMemory, type DecidedCount,
 } from '../dunning/index.ts';
 import { escalateToManualCollection, verifyFailingContacts } from './dunning-escalation.ts';
 import { reconnectPaidSupply, suspendOverdueSupply } from './dunning-suspension.ts';
@@ -75,14 +74,7 @@ export async function runDunning(ctx: AppContext, asOf: string): Promise<Dunning
 async function inSlices<T>(ctx: AppContext, s: Session, slices: CustomerRange[], fn: (db: Db, range: CustomerRange) => Promise<T>): Promise<T[]> {
   const settled = await Promise.allSettled(slices.map((range, i) => i === 0
     ? fn(s.db, range)
-    : ctx.database.session(async (x) => {
-      await sql`SELECT set_config('work_mem', ${RUN_WORK_MEM}, false)`.execute(x.db);
-      try {
-        return await fn(x.db, range);
-      } finally {
-        await sql`RESET work_mem`.execute(x.db);
-      }
-    })));
+    : ctx.database.session((x) => withRunMemory(x.db, () => fn(x.db, range)))));
   const failed = settled.find((p): p is PromiseRejectedResult => p.status === 'rejected');
   if (failed) throw failed.reason;
   return settled.map((p) => (p as PromiseFulfilledResult<T>).value);

@@ -7,7 +7,7 @@
 import { sql } from 'kysely';
 import { businessDate, businessHour, type AppContext, type Db } from '../platform/index.ts';
 import { postPaymentBatch, validatePayment, type PaymentInput } from '../payments/index.ts';
-import { customerSlices, type CustomerRange } from '../customers/index.ts';
+import { customerSlices, inRange, type CustomerRange } from '../customers/index.ts';
 import { completeTasksWithOutcomes } from '../flows/work-task-outcome.ts';
 import { closeReReadTasks } from '../flows/metering-reread.ts';
 import { ensureReadingPartitions, upsertReadings } from '../metering/index.ts';
@@ -65,7 +65,7 @@ async function payersOf(db: Db, day: string, seed: number, range: CustomerRange)
     WITH debt AS (
       SELECT d.customer_id, sum(d.outstanding + d.late_fee) AS amount, min(r.issued_on) AS first_issued
       FROM payments_open_debt(${day}::date, ${range.lo}::bigint, ${range.hi}::bigint) d JOIN v_billing_receivable r ON r.bill_id = d.bill_id
-      WHERE (${range.lo}::bigint IS NULL OR r.customer_id >= ${range.lo}::bigint) AND (${range.hi}::bigint IS NULL OR r.customer_id < ${range.hi}::bigint)
+      WHERE ${inRange('r.customer_id', range)}
       GROUP BY d.customer_id HAVING sum(d.outstanding + d.late_fee) > 0
     ), who AS (
       SELECT c.id, c.number, debt.amount, debt.first_issued, ${profileSql(seed)} AS profile,

@@ -13,6 +13,15 @@ export interface CustomerRange {
 
 export const WHOLE_PROVINCE: CustomerRange = { lo: null, hi: null };
 
+/** The SQL condition that `column` (a customer id) is in the range. */
+export function inRange(column: string, r: CustomerRange) {
+  const c = sql.ref(column);
+  if (r.lo === null && r.hi === null) return sql`true`;
+  if (r.lo === null) return sql`${c} < ${r.hi}`;
+  if (r.hi === null) return sql`${c} >= ${r.lo}`;
+  return sql`(${c} >= ${r.lo} AND ${c} < ${r.hi})`;
+}
+
 /** `n` slices of about as many customer ids each (ids are handed out in sequence), open at both ends. */
 export async function customerSlices(db: Db, n: number): Promise<CustomerRange[]> {
   const r = (await sql<{ lo: string | null; hi: string | null }>`SELECT min(id)::text AS lo, max(id)::text AS hi FROM customer`.execute(db)).rows[0];

@@ -5,8 +5,7 @@
  */
 import { sql } from 'kysely';
 import type { Db } from '../../platform/index.ts';
-import { WHOLE_PROVINCE, type CustomerRange } from '../../customers/index.ts';
-import { inRange } from './run.repository.ts';
+import { inRange, WHOLE_PROVINCE, type CustomerRange } from '../../customers/index.ts';
 
 export const manualCollectionKey = (customerId: number, billId: number) => `dunning:manual_collection:${customerId}:${billId}`;
 export const contactVerificationKey = (contactId: number) => `dunning:contact_verification:${contactId}`;

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../../platform/index.ts';
-import { WHOLE_PROVINCE, type CustomerRange } from '../../customers/index.ts';
+import { inRange, WHOLE_PROVINCE, type CustomerRange } from '../../customers/index.ts';
 
 /**
  * The agreed channels of every customer, in priority order, whose contact is not known to be
@@ -17,15 +17,6 @@ const agreedChannels = (range: CustomerRange) => sql`
         ORDER BY a.customer_id, a.priority, a.channel) o
   GROUP BY o.customer_id`;
 
-/** The condition that `column` (a customer id) is in the range. */
-export function inRange(column: string, r: CustomerRange) {
-  const c = sql.ref(column);
-  if (r.lo === null && r.hi === null) return sql`true`;
-  if (r.lo === null) return sql`${c} < ${r.hi}`;
-  if (r.hi === null) return sql`${c} >= ${r.lo}`;
-  return sql`(${c} >= ${r.lo} AND ${c} < ${r.hi})`;
-}
-
 /**
  * Starts a run on the session that holds it to the end: one run at a time (a second one waits; the chase
  * decision inserts what is not there yet), and the day's open debt emptied for the slices to fill.
@@ -33,8 +24,7 @@ export function inRange(column: string, r: CustomerRange) {
 export async function beginDunningRun(db: Db): Promise<void> {
   await sql`SELECT pg_advisory_lock(${RUN_LOCK})`.execute(db);
   try {
-    // the run's sorts and hashes span every account (or a slice's share): let them stay in memory
-    await sql`SELECT set_config('work_mem', ${RUN_WORK_MEM}, false)`.execute(db);
+    await setRunMemory(db);
     await sql`TRUNCATE dunning_open_debt`.execute(db);
   } catch (e) {
     await sql`SELECT pg_advisory_unlock(${RUN_LOCK})`.execute(db);
@@ -51,8 +41,18 @@ export async function endDunningRun(db: Db): Promise<void> {
   }
 }
 
-/** Memory for the sorts and hashes of a run's statements (set on the run's session and on each other slice's). */
-export const RUN_WORK_MEM = '256MB';
+/** `fn` on another connection of the run (a slice), with the run's memory setting for its duration. */
+export async function withRunMemory<T>(db: Db, fn: () => Promise<T>): Promise<T> {
+  await setRunMemory(db);
+  try {
+    return await fn();
+  } finally {
+    await sql`RESET work_mem`.execute(db);
+  }
+}
+
+// the run's sorts and hashes span every account (or a slice's share): they stay in memory
+const setRunMemory = (db: Db) => sql`SELECT set_config('work_mem', '256MB', false)`.execute(db);
 
 /**
  * The open debt of the run's day for one slice of customers, computed once (payments_open_debt is the
