@@ -3,7 +3,7 @@
  * estimates, then re-read tasks (late readings close theirs first, then new gaps open theirs).
  */
 import { stepTimer, type AppContext } from '../platform/index.ts';
-import { estimateCycleReadings, ensureReadingPartitions, loadMeteringPolicy, rollupReadSuccess, runVeeRules, summarizeReadingDays } from '../metering/index.ts';
+import { analyzeReadingDay, estimateCycleReadings, ensureReadingPartitions, loadMeteringPolicy, rollupReadSuccess, runVeeRules, summarizeReadingDays } from '../metering/index.ts';
 import { closeReReadTasks, openReReadTasks } from './metering-reread.ts';
 
 export interface MeteringDayResult {
@@ -22,6 +22,7 @@ export async function runMeteringDay(ctx: AppContext, day: string): Promise<Mete
   const { stepMs, timed } = stepTimer();
   const policy = await loadMeteringPolicy(ctx.db);
   await ensureReadingPartitions(ctx.db, day, day);
+  await timed('statistics', () => analyzeReadingDay(ctx.db, day));
   await timed('summarize', () => summarizeReadingDays(ctx.db));
   const rollupRows = await timed('rollup', () => rollupReadSuccess(ctx.db, day, at));
   const flags = await timed('vee', () => runVeeRules(ctx.db, day, at, policy));

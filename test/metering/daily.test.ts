@@ -73,3 +73,21 @@ describe('re-read tasks (补抄)', () => {
     expect((await tasks()).length).toBe(2);
   });
 });
+
+describe('planner statistics at the day-end', () => {
+  const estimate = async (day: string) => {
+    const r = await sql.raw<{ 'QUERY PLAN': { Plan: { 'Plan Rows': number } }[] }>(
+      `EXPLAIN (FORMAT JSON) SELECT * FROM meter_reading WHERE reading_date = '${day}'`).execute(ctx.db);
+    return r.rows[0]!['QUERY PLAN'][0]!.Plan['Plan Rows'];
+  };
+
+  it('refreshes the statistics of the day\'s partition before its statements plan on the new day', async () => {
+    await sql`ANALYZE meter_reading_202601`.execute(ctx.db);
+    await upsertReadings(ctx.db, ctx.clock.now(), series(all.map((m) => m.id), '2026-01-11', 1, 10, 1100));
+    // statistics from before the day arrived: the planner takes the new day for one without readings
+    expect(await estimate('2026-01-11')).toBeLessThan(60);
+    ctx.clock.set('2026-01-12T00:30:00+08:00');
+    await runMeteringDay(ctx, '2026-01-11');
+    expect(await estimate('2026-01-11')).toBeGreaterThan(500);
+  });
+});

@@ -37,6 +37,22 @@ export async function summarizeReadingDays(db: Db): Promise<void> {
     WHERE a.amname = 'brin' AND x.relkind = 'i' AND i.indrelid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'meter_reading'::regclass)`.execute(db);
 }
 
+/**
+ * Fresh planner statistics for the month partition holding `day`, once the day's readings are in.
+ * The day-end's statements select the readings of that day, the newest of its partition. With
+ * statistics from before it arrived, the planner finds every day it knows in the column's
+ * most-common values, takes the new one for a day without rows, and joins its hundreds of thousands
+ * of readings by nested loop. One day is too small a share of a month for the change threshold of
+ * `analyzeChangedTables` (from day 10 on it stays under 10 %). Measured on a 100k-customer
+ * simulation: the cycle estimates of day 11 took 23 s and the staging of a billing run 95 s, each
+ * well under a second with fresh statistics. Costs one sample of the partition a day.
+ */
+export async function analyzeReadingDay(db: Db, day: string): Promise<void> {
+  const name = readingPartitionOf(day, day)!;
+  const exists = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_class WHERE relname = ${name}`.execute(db);
+  if (exists.rows[0]!.n) await sql.raw(`ANALYZE ${name}`).execute(db);
+}
+
 /** Create the monthly partitions covering [from, to] (idempotent). */
 export async function ensureReadingPartitions(db: Db, from: string, to: string): Promise<void> {
   const start = new Date(`${from.slice(0, 7)}-01T00:00:00Z`);
