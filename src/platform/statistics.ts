@@ -6,9 +6,9 @@ import type { Db } from './db.ts';
  * (50 rows + 10 % of the rows the planner last counted) since they were last analysed, or that grew to
  * more than twice their pages since; returns their names. The day-end schedule loads tables in bulk
  * and plans the next step on them within seconds: autovacuum comes a minute later at best, and PGlite
- * has none. A planner that still takes a freshly
- * filled table for empty joins it by nested loop, which turns a set-based step quadratic (a billing
- * run's staging on a new month's readings, the ledger posting of a cycle's first bills).
+ * has none. A planner that still takes a freshly filled table for empty joins it by nested loop, which
+ * turns a set-based step quadratic (a billing run's staging on a new month's readings, the ledger
+ * posting of a cycle's first bills).
  */
 export async function analyzeChangedTables(db: Db): Promise<string[]> {
   const stale = (await sql<{ name: string }>`
