@@ -47,13 +47,6 @@ export async function postDebitsFrom(db: Db, clock: Clock, relation: RawBuilder<
         INSERT INTO payments_debit_batch (customer_id) SELECT DISTINCT customer_id FROM ins
       )
       SELECT count(*)::int AS n FROM ins`.execute(trx);
-    // A cycle's bills can be many times the receivables the planner last counted (at the first
-    // posting, an empty table). The settlement below plans on them in this transaction, before any
-    // analyser can see them: taking the table for empty, its rounds may read every receivable each
-    // (a 100k-customer simulation once spent over 3 minutes in one first posting; the plan was not
-    // caught). Count them first: ANALYZE counts this transaction's own rows.
-    const known = await sql<{ n: number }>`SELECT greatest(reltuples, 0)::float8 AS n FROM pg_class WHERE oid = 'receivable'::regclass`.execute(trx);
-    if (ins.rows[0]!.n > 1000 + 0.1 * known.rows[0]!.n) await sql`ANALYZE receivable`.execute(trx);
     // settle only accounts that now have both open debt and unallocated money
     const settled = await sql<{ n: number }>`
       SELECT payments_settle(coalesce(array_agg(customer_id), '{}'), NULL, ${now}::timestamptz) AS n FROM payments_debit_batch`.execute(trx);
