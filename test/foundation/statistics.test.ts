@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { analyzeChangedTables, type Database } from '../../src/platform/index.ts';
-import { freshDatabase } from '../support/db.ts';
+import { freshDatabase, planRows } from '../support/db.ts';
 
 /** Cumulative statistics reach the shared view when the writing backend goes idle (at most once a second). */
 async function modsSeen(db: Database['db'], table: string, atLeast: number): Promise<void> {
@@ -12,11 +12,6 @@ async function modsSeen(db: Database['db'], table: string, atLeast: number): Pro
   }
   throw new Error(`the statistics never counted ${atLeast} changes on ${table}`);
 }
-
-const estimate = async (db: Database['db'], query: string): Promise<number> => {
-  const r = await sql.raw<{ 'QUERY PLAN': { Plan: { 'Plan Rows': number } }[] }>(`EXPLAIN (FORMAT JSON) ${query}`).execute(db);
-  return r.rows[0]!['QUERY PLAN'][0]!.Plan['Plan Rows'];
-};
 
 describe('planner statistics of bulk-filled tables', () => {
   let database: Database;
@@ -37,12 +32,12 @@ describe('planner statistics of bulk-filled tables', () => {
     await modsSeen(db, 'stats_probe', 20000);
     await modsSeen(db, 'stats_quiet', 40);
     // before: the planner takes the filled table for (nearly) empty
-    expect(await estimate(db, `SELECT * FROM stats_probe WHERE day = '2026-01-01'`)).toBeLessThan(1000);
+    expect(await planRows(db, `SELECT * FROM stats_probe WHERE day = '2026-01-01'`)).toBeLessThan(1000);
 
     const analysed = await analyzeChangedTables(db);
     expect(analysed).toContain('public.stats_probe');
     expect(analysed).not.toContain('public.stats_quiet'); // 40 changes: under 50 + 10 %
-    expect(await estimate(db, `SELECT * FROM stats_probe WHERE day = '2026-01-01'`)).toBeGreaterThan(15000);
+    expect(await planRows(db, `SELECT * FROM stats_probe WHERE day = '2026-01-01'`)).toBeGreaterThan(15000);
 
     // nothing changed since: nothing to do
     expect(await analyzeChangedTables(db)).not.toContain('public.stats_probe');
@@ -61,6 +56,6 @@ describe('planner statistics of bulk-filled tables', () => {
       return analyzeChangedTables(trx);
     });
     expect(analysed).toContain('public.stats_fresh');
-    expect(await estimate(db, `SELECT * FROM stats_fresh WHERE day = '2026-01-01'`)).toBeGreaterThan(15000);
+    expect(await planRows(db, `SELECT * FROM stats_fresh WHERE day = '2026-01-01'`)).toBeGreaterThan(15000);
   });
 });

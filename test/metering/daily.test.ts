@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { testContext, type TestContext } from '../support/db.ts';
+import { planRows, testContext, type TestContext } from '../support/db.ts';
 import { ingestReadings, upsertReadings } from '../../src/metering/index.ts';
 import { runMeteringDay } from '../../src/flows/metering-day.ts';
 import { enterManualReading } from '../../src/flows/metering-reread.ts';
@@ -75,11 +75,7 @@ describe('re-read tasks (补抄)', () => {
 });
 
 describe('planner statistics at the day-end', () => {
-  const estimate = async (day: string) => {
-    const r = await sql.raw<{ 'QUERY PLAN': { Plan: { 'Plan Rows': number } }[] }>(
-      `EXPLAIN (FORMAT JSON) SELECT * FROM meter_reading WHERE reading_date = '${day}'`).execute(ctx.db);
-    return r.rows[0]!['QUERY PLAN'][0]!.Plan['Plan Rows'];
-  };
+  const estimate = (day: string) => planRows(ctx.db, `SELECT * FROM meter_reading WHERE reading_date = '${day}'`);
 
   it('refreshes the statistics of the day\'s partition before its statements plan on the new day', async () => {
     await sql`ANALYZE meter_reading_202601`.execute(ctx.db);

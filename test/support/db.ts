@@ -1,6 +1,7 @@
+import { sql } from 'kysely';
 import {
   createLogger, loadConfig, migrate, openDatabase, SimulatedClock,
-  type AppContext, type Clock, type Database,
+  type AppContext, type Clock, type Database, type Db,
 } from '../../src/platform/index.ts';
 import { freshServerDatabase } from '../../src/platform/fresh-database.ts';
 import { seedProvince } from '../../src/sim/seed.ts';
@@ -34,3 +35,9 @@ export async function testContext(opts: { customers?: number; seed?: number; now
 }
 
 export type { Clock };
+
+/** The planner's row estimate for a query (what a plan is built on, before anything runs). */
+export async function planRows(db: Db, query: string): Promise<number> {
+  const r = await sql.raw<{ 'QUERY PLAN': { Plan: { 'Plan Rows': number } }[] }>(`EXPLAIN (FORMAT JSON) ${query}`).execute(db);
+  return r.rows[0]!['QUERY PLAN'][0]!.Plan['Plan Rows'];
+}

@@ -49,8 +49,11 @@ export async function summarizeReadingDays(db: Db): Promise<void> {
  */
 export async function analyzeReadingDay(db: Db, day: string): Promise<void> {
   const name = readingPartitionOf(day, day)!;
-  const exists = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_class WHERE relname = ${name}`.execute(db);
-  if (exists.rows[0]!.n) await sql.raw(`ANALYZE ${name}`).execute(db);
+  if (await partitionExists(db, name)) await sql.raw(`ANALYZE ${name}`).execute(db);
+}
+
+async function partitionExists(db: Db, name: string): Promise<boolean> {
+  return (await sql<{ found: boolean }>`SELECT to_regclass(${name}) IS NOT NULL AS found`.execute(db)).rows[0]!.found;
 }
 
 /** Create the monthly partitions covering [from, to] (idempotent). */
@@ -63,8 +66,7 @@ export async function ensureReadingPartitions(db: Db, from: string, to: string):
     next.setUTCMonth(next.getUTCMonth() + 1);
     const hi = next.toISOString().slice(0, 10);
     const name = readingPartitionOf(lo, lo)!;
-    const exists = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_class WHERE relname = ${name}`.execute(db);
-    if (exists.rows[0]!.n) continue;
+    if (await partitionExists(db, name)) continue;
     // rows already parked in the default partition for this month must move before the range can attach
     await sql.raw(`
       CREATE TABLE ${name} (LIKE meter_reading INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
