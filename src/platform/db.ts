@@ -15,6 +15,7 @@ import {
   type Dialect,
   type Driver,
   type QueryResult,
+  sql,
 } from 'kysely';
 
 /** Kysely over either engine. Tables are untyped here; each context maps its rows explicitly. */
@@ -309,4 +310,23 @@ async function openPglite(dataDir?: string): Promise<Database> {
       await locked(() => pglite.close());
     },
   };
+}
+
+/**
+ * A bulk write whose keys are normally new, inside the caller's transaction: `plain` writes them with
+ * no conflict check per row (a unique index refuses a stored key); if one was stored after all
+ * (23505), the write goes back to a savepoint and `careful` does it again leaving the stored keys
+ * alone. Any other failure is the caller's.
+ */
+export async function plainUnlessStored<T>(db: Db, plain: () => Promise<T>, careful: () => Promise<T>): Promise<T> {
+  await sql`SAVEPOINT plain_write`.execute(db);
+  try {
+    const done = await plain();
+    await sql`RELEASE SAVEPOINT plain_write`.execute(db);
+    return done;
+  } catch (e) {
+    if ((e as { code?: string }).code !== '23505') throw e;
+    await sql`ROLLBACK TO SAVEPOINT plain_write`.execute(db);
+    return careful();
+  }
 }

@@ -1,5 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
-import type { Db } from '../../platform/index.ts';
+import { plainUnlessStored, type Db } from '../../platform/index.ts';
 import { addMonths, type PeriodBounds } from '../domain/period.ts';
 import { RATING_CTES } from './rating.ts';
 
@@ -451,16 +451,8 @@ export async function rateChunk(db: Db, run: BillingRunRow, lo: number, hi: numb
   // have no bill of the period yet: the bills go in plainly, without a conflict check per row. If
   // one does (billed by another cycle's run, or by hand), the write is rolled back and redone
   // skipping the customers already billed.
-  await sql`SAVEPOINT rate_chunk`.execute(db);
-  try {
-    const res = await write(false).execute(db);
-    await sql`RELEASE SAVEPOINT rate_chunk`.execute(db);
-    return res.rows[0]!;
-  } catch (e) {
-    if ((e as { code?: string }).code !== '23505') throw e;
-    await sql`ROLLBACK TO SAVEPOINT rate_chunk`.execute(db);
-    return (await write(true).execute(db)).rows[0]!;
-  }
+  const rate = async (onConflict: boolean) => (await write(onConflict).execute(db)).rows[0]!;
+  return plainUnlessStored(db, () => rate(false), () => rate(true));
 }
 
 /**

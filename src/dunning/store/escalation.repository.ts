@@ -4,7 +4,7 @@
  * set-based; the flows in src/flows open the tasks and record the escalations.
  */
 import { sql } from 'kysely';
-import type { Db } from '../../platform/index.ts';
+import { plainUnlessStored, type Db } from '../../platform/index.ts';
 import { inRange, WHOLE_PROVINCE, type CustomerRange } from '../../customers/index.ts';
 
 export const manualCollectionKey = (customerId: number, billId: number) => `dunning:manual_collection:${customerId}:${billId}`;
@@ -34,22 +34,22 @@ export async function recordManualCollectionsDue(trx: Db, asOf: string, at: Date
     ORDER BY n.customer_id, n.bill_id, n.status = 'no_channel'`.execute(trx);
   // autovacuum never sees a temp table: without this the planner guesses its size
   await sql`ANALYZE dunning_manual_collection`.execute(trx);
-  // a key recorded since the selection (by a writer outside the run) is left alone, and its row
-  // leaves the table: its task is not opened twice. The org path is read by key (every debt's
-  // customer exists: the notice was decided from it): a join let the planner hash the whole
-  // customer table even for the few thousand debts of an ordinary day.
-  await sql`
-    WITH ins AS (
-      INSERT INTO dunning_escalation (escalation_key, kind, reason, customer_id, bill_id, org_path, handled_by, created_on, created_at)
-      SELECT 'dunning:manual_collection:' || d.customer_id || ':' || d.bill_id, 'manual_collection', d.reason, d.customer_id, d.bill_id,
-             (SELECT c.org_path FROM customer c WHERE c.id = d.customer_id), 'task', ${asOf}::date, ${at}::timestamptz
-      FROM dunning_manual_collection d
-      ORDER BY d.customer_id, d.bill_id
-      ON CONFLICT ON CONSTRAINT dunning_escalation_key DO NOTHING
-      RETURNING customer_id, bill_id
-    )
+  // The keys were selected as not recorded, in this transaction: they go in plainly. A key recorded
+  // since the selection (by a writer outside the run) makes the plain insert fail; it is then redone
+  // leaving that key alone, and its row leaves the table, so its task is not opened twice. The org
+  // path is read by key (every debt's customer exists: the notice was decided from it): a join let
+  // the planner hash the whole customer table even for the few thousand debts of an ordinary day.
+  const insert = (skipRecorded: boolean) => sql`
+    INSERT INTO dunning_escalation (escalation_key, kind, reason, customer_id, bill_id, org_path, handled_by, created_on, created_at)
+    SELECT 'dunning:manual_collection:' || d.customer_id || ':' || d.bill_id, 'manual_collection', d.reason, d.customer_id, d.bill_id,
+           (SELECT c.org_path FROM customer c WHERE c.id = d.customer_id), 'task', ${asOf}::date, ${at}::timestamptz
+    FROM dunning_manual_collection d
+    ORDER BY d.customer_id, d.bill_id
+    ${skipRecorded ? sql`ON CONFLICT ON CONSTRAINT dunning_escalation_key DO NOTHING RETURNING customer_id, bill_id` : sql``}`;
+  await plainUnlessStored(trx, () => insert(false).execute(trx), () => sql`
+    WITH ins AS (${insert(true)})
     DELETE FROM dunning_manual_collection d
-    WHERE NOT EXISTS (SELECT 1 FROM ins WHERE ins.customer_id = d.customer_id AND ins.bill_id = d.bill_id)`.execute(trx);
+    WHERE NOT EXISTS (SELECT 1 FROM ins WHERE ins.customer_id = d.customer_id AND ins.bill_id = d.bill_id)`.execute(trx));
   const recorded = await sql<{ n: number }>`SELECT count(*)::int AS n FROM dunning_manual_collection`.execute(trx);
   return recorded.rows[0]!.n;
 }

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { addDays, businessDate, type AppContext, type Db, type Session } from '../../platform/index.ts';
+import { addDays, businessDate, plainUnlessStored, type AppContext, type Db, type Session } from '../../platform/index.ts';
 import { ensureReadingPartitions, readingPartitionOf } from '../store/readings.repository.ts';
 import { loadMeteringPolicy } from '../store/policy.repository.ts';
 import { CHECKED_COLUMNS, checkedCsvLine, checkStage, objectToStage, type RawReading, type StageRow } from '../domain/raw-reading.ts';
@@ -183,19 +183,13 @@ export function combine(parts: IngestResult[]): IngestResult {
  * goes back and the lines are matched against the stored readings instead.
  */
 async function storePlainLines(s: Session, o: { source: string; origin: string; at: Date; partition: string | null }, lines: number): Promise<IngestSummaryRow[]> {
-  await sql`SAVEPOINT plain_insert`.execute(s.db);
-  let inserted: number;
-  try {
-    inserted = await insertFast(s.db, o);
-  } catch (e) {
-    if ((e as { code?: string }).code !== '23505') throw e;
-    await sql`ROLLBACK TO SAVEPOINT plain_insert`.execute(s.db);
-    return storeFast(s.db, { ...o, unmatchedOnly: false });
-  }
-  const rows: IngestSummaryRow[] = [{ reason: null, n: inserted, row: null }];
-  // lines whose address is no meter's: an asset number, or quarantined as unknown
-  if (inserted < lines) rows.push(...(await storeFast(s.db, { ...o, unmatchedOnly: true })));
-  return rows;
+  return plainUnlessStored(s.db, async () => {
+    const inserted = await insertFast(s.db, o);
+    const rows: IngestSummaryRow[] = [{ reason: null, n: inserted, row: null }];
+    // lines whose address is no meter's: an asset number, or quarantined as unknown
+    if (inserted < lines) rows.push(...(await storeFast(s.db, { ...o, unmatchedOnly: true })));
+    return rows;
+  }, () => storeFast(s.db, { ...o, unmatchedOnly: false }));
 }
 
 /** 21000: an upsert met its own row twice; 23505: a plain insert did (or a concurrent ingest stored the meter-day first). */

@@ -1,5 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
-import type { Db } from '../../platform/index.ts';
+import { plainUnlessStored, type Db } from '../../platform/index.ts';
 
 export type TaskKind =
   | 're_read' | 'manual_collection' | 'contact_verification' | 'business_change'
@@ -63,22 +63,13 @@ export async function openTasksFrom(db: Db, at: Date, source: RawBuilder<unknown
       ON gm.org_id = ta.grid_id
     ${onConflict ? sql`ON CONFLICT ON CONSTRAINT task_idempotency_key_key DO NOTHING` : sql``}
     RETURNING id, opened_at, created_by, assignee_staff_id),
+    -- the opening is the first entry of each new task's audit trail
     trail AS (
       INSERT INTO task_event (task_id, at, actor, action, from_status, to_status, to_assignee)
       SELECT id, opened_at, created_by, 'open', NULL, 'open', assignee_staff_id FROM opened)
     SELECT count(*)::int AS n FROM opened`;
-  // the opening is the first entry of each new task's audit trail
-  if (!opts.fresh) return (await write(true).execute(db)).rows[0]!.n;
-  await sql`SAVEPOINT open_tasks`.execute(db);
-  try {
-    const r = await write(false).execute(db);
-    await sql`RELEASE SAVEPOINT open_tasks`.execute(db);
-    return r.rows[0]!.n;
-  } catch (e) {
-    if ((e as { code?: string }).code !== '23505') throw e;
-    await sql`ROLLBACK TO SAVEPOINT open_tasks`.execute(db);
-    return (await write(true).execute(db)).rows[0]!.n;
-  }
+  const count = async (onConflict: boolean) => (await write(onConflict).execute(db)).rows[0]!.n;
+  return opts.fresh ? plainUnlessStored(db, () => count(false), () => count(true)) : count(true);
 }
 
 /** Close open tasks by key with an outcome (e.g. a late automatic reading closes its re-read task). */
