@@ -27,9 +27,9 @@ async function main() {
   ctx.clock.set(`${AS_OF}T10:00:00+08:00`);
   const at = ctx.clock.now();
   const made = await sql`
-    INSERT INTO dunning_notice (customer_id, bill_id, step, segment, org_path, channel_mode, channels, status, bill_no, period,
+    INSERT INTO dunning_notice (customer_id, bill_id, step, segment, channel_mode, channels, status, bill_no, period,
                                 due_date, amount, late_fee, created_on, created_at, next_attempt_at)
-    SELECT c.id, b.id, 'overdue_1', c.kind, c.org_path, 'preferred', '{sms}', 'pending', b.bill_no, b.period, b.due_date, b.amount, 1.00,
+    SELECT c.id, b.id, 'overdue_1', c.kind, 'preferred', '{sms}', 'pending', b.bill_no, b.period, b.due_date, b.amount, 1.00,
            ${AS_OF}::date, ${at}::timestamptz, ${at}::timestamptz
     FROM customer c JOIN bill b ON b.customer_id = c.id
     JOIN channel_agreement a ON a.customer_id = c.id AND a.channel = 'sms' AND a.withdrawn_at IS NULL

@@ -157,5 +157,22 @@ describe('the automatic chase over SMPP, SMTP and HTTP callbacks', () => {
     expect(esc.json().total).toBe(2);
     const list = await app.inject({ method: 'GET', url: '/api/v1/dunning/notices?step=overdue_2&status=cancelled', headers: staff });
     expect(list.json().items.map((n: { customerNumber: string }) => n.customerNumber)).toEqual([racer.number]);
+
+    // a community manager sees the notices of the customers of the grid, and the health of its channels
+    const grid = (await sql<{ code: string; path: string }>`
+      SELECT g.code, g.path FROM customer c JOIN transformer_area ta ON ta.id = c.transformer_area_id JOIN org_unit g ON g.id = ta.grid_id
+      WHERE c.id = ${racer.id}`.execute(ctx.db)).rows[0]!;
+    const inGrid = (await sql<{ n: number }>`
+      SELECT count(*)::int AS n FROM dunning_notice n JOIN customer c ON c.id = n.customer_id WHERE c.org_path LIKE ${`${grid.path}%`}`.execute(ctx.db)).rows[0]!.n;
+    const gm = await signIn(app, `gm.${grid.code}`);
+    const own = await app.inject({ method: 'GET', url: '/api/v1/dunning/notices?limit=500', headers: gm });
+    expect(own.json().total).toBe(inGrid);
+    expect(own.json().items.map((n: { customerNumber: string }) => n.customerNumber)).toContain(racer.number);
+    const other = (await sql<{ code: string }>`
+      SELECT code FROM org_unit WHERE level = 'grid' AND path NOT LIKE ${`${grid.path}%`} ORDER BY code LIMIT 1`.execute(ctx.db)).rows[0]!;
+    const elsewhere = await signIn(app, `gm.${other.code}`);
+    expect((await app.inject({ method: 'GET', url: '/api/v1/dunning/notices?limit=500', headers: elsewhere })).json().total).toBe(0);
+    const gridHealth = await app.inject({ method: 'GET', url: '/api/v1/dunning/channel-health?from=2026-02-01&to=2026-03-06', headers: gm });
+    expect((gridHealth.json().items as { orgPath: string }[]).every((r) => r.orgPath.startsWith(grid.path))).toBe(true);
   });
 });

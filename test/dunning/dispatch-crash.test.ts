@@ -92,9 +92,9 @@ describe('daily contact cap', () => {
       SELECT customer_id, bill_id FROM dunning_notice WHERE step = 'bill_notice' ORDER BY id LIMIT 1`.execute(ctx.db).then((r) => r.rows);
     ctx.clock.set('2026-02-17T10:00:00+08:00');
     await sql`
-      INSERT INTO dunning_notice (customer_id, bill_id, step, segment, org_path, channel_mode, channels, status, bill_no, period, due_date,
+      INSERT INTO dunning_notice (customer_id, bill_id, step, segment, channel_mode, channels, status, bill_no, period, due_date,
                                   amount, late_fee, created_on, created_at, next_attempt_at)
-      SELECT n.customer_id, n.bill_id, s.step, n.segment, n.org_path, 'failover', n.channels, 'pending', n.bill_no, n.period, n.due_date,
+      SELECT n.customer_id, n.bill_id, s.step, n.segment, 'failover', n.channels, 'pending', n.bill_no, n.period, n.due_date,
              n.amount, 0, '2026-02-17', ${ctx.clock.now()}::timestamptz, ${ctx.clock.now()}::timestamptz
       FROM dunning_notice n CROSS JOIN (VALUES ('reminder'), ('overdue_1')) AS s(step)
       WHERE n.customer_id = ${c!.customer_id} AND n.step = 'bill_notice'`.execute(ctx.db);

@@ -168,9 +168,9 @@ export async function createReconnectNotices(db: Db, asOf: string, at: Date, row
   if (!rows.length) return;
   const data = rows.map((r) => ({ customer_id: r.customer_id, bill_id: r.bill_id }));
   await sql`
-    INSERT INTO dunning_notice (customer_id, bill_id, step, segment, org_path, channel_mode, channels, status, bill_no, period,
+    INSERT INTO dunning_notice (customer_id, bill_id, step, segment, channel_mode, channels, status, bill_no, period,
                                 due_date, amount, late_fee, created_on, created_at, next_attempt_at)
-    SELECT n.customer_id, n.bill_id, 'reconnect', n.segment, n.org_path, s.channel_mode, n.channels,
+    SELECT n.customer_id, n.bill_id, 'reconnect', n.segment, s.channel_mode, n.channels,
            CASE WHEN cardinality(n.channels) = 0 THEN 'no_channel' ELSE 'pending' END,
            n.bill_no, n.period, n.due_date, n.amount, 0, ${asOf}::date, ${at}::timestamptz, ${at}::timestamptz
     FROM jsonb_to_recordset(${JSON.stringify(data)}::jsonb) AS k(customer_id bigint, bill_id bigint)

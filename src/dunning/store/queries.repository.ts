@@ -61,7 +61,7 @@ export interface NoticeFilter {
 }
 
 export async function listNotices(db: Db, f: NoticeFilter): Promise<{ items: NoticeView[]; total: number }> {
-  const where = sql`n.org_path LIKE ${`${f.scopePath}%`}
+  const where = sql`c.org_path LIKE ${`${f.scopePath}%`}
     AND (${f.step ?? null}::text IS NULL OR n.step = ${f.step ?? null})
     AND (${f.status ?? null}::text IS NULL OR n.status = ${f.status ?? null})
     AND (${f.channel ?? null}::text IS NULL OR EXISTS (SELECT 1 FROM dunning_attempt x WHERE x.notice_id = n.id AND x.channel = ${f.channel ?? null}))
@@ -69,7 +69,7 @@ export async function listNotices(db: Db, f: NoticeFilter): Promise<{ items: Not
     AND (${f.to ?? null}::date IS NULL OR n.created_on <= ${f.to ?? null}::date)`;
   const [items, total] = await Promise.all([
     sql<NoticeView>`${NOTICE_SELECT} WHERE ${where} ORDER BY n.created_at DESC, n.id DESC LIMIT ${f.limit} OFFSET ${f.offset}`.execute(db),
-    sql<{ n: number }>`SELECT count(*)::int AS n FROM dunning_notice n WHERE ${where}`.execute(db),
+    sql<{ n: number }>`SELECT count(*)::int AS n FROM dunning_notice n JOIN customer c ON c.id = n.customer_id WHERE ${where}`.execute(db),
   ]);
   return { items: items.rows.map((n) => ({ ...n, id: Number(n.id), customerId: Number(n.customerId) })), total: total.rows[0]!.n };
 }
@@ -92,9 +92,9 @@ export async function channelHealth(db: Db, q: { scopePath: string; depth: numbe
   const r = await sql<ChannelHealthRow>`
     WITH a AS (
       SELECT a.channel, a.status, a.sent_at, a.reported_at,
-             array_to_string((string_to_array(n.org_path, '/'))[1:${q.depth + 1}], '/') || '/' AS org
-      FROM dunning_attempt a JOIN dunning_notice n ON n.id = a.notice_id
-      WHERE n.org_path LIKE ${`${q.scopePath}%`}
+             array_to_string((string_to_array(c.org_path, '/'))[1:${q.depth + 1}], '/') || '/' AS org
+      FROM dunning_attempt a JOIN dunning_notice n ON n.id = a.notice_id JOIN customer c ON c.id = n.customer_id
+      WHERE c.org_path LIKE ${`${q.scopePath}%`}
         AND a.queued_at >= (${q.from}::date::timestamp AT TIME ZONE 'Asia/Shanghai')
         AND a.queued_at < ((${q.to}::date + 1)::timestamp AT TIME ZONE 'Asia/Shanghai')
     )

@@ -162,7 +162,7 @@ export async function decideNotices(db: Db, asOf: string, at: Date, range: Custo
         AND r.released_at >= (SELECT since FROM window_start)
     ), agreed AS (${agreedChannels(range)}
     ), decided AS (
-      SELECT d.customer_id, d.bill_id, s.step, c.kind, c.org_path, s.channel_mode, d.bill_no, d.period, d.due_date, d.amount, d.late_fee,
+      SELECT d.customer_id, d.bill_id, s.step, c.kind, s.channel_mode, d.bill_no, d.period, d.due_date, d.amount, d.late_fee,
              CASE WHEN s.step = 'suspension_notice' THEN ${asOf}::date + p.suspension_notice_days END AS suspend_on
       FROM candidate d
       JOIN customer c ON c.id = d.customer_id
@@ -174,9 +174,9 @@ export async function decideNotices(db: Db, asOf: string, at: Date, range: Custo
         AND NOT EXISTS (SELECT 1 FROM dunning_notice n WHERE n.customer_id = d.customer_id AND n.bill_id = d.bill_id AND n.step = s.step
                           AND ${inRange('n.customer_id', range)})
     ), ins AS (
-      INSERT INTO dunning_notice (customer_id, bill_id, step, segment, org_path, channel_mode, channels, status, bill_no, period,
+      INSERT INTO dunning_notice (customer_id, bill_id, step, segment, channel_mode, channels, status, bill_no, period,
                                   due_date, amount, late_fee, suspend_on, created_on, created_at, next_attempt_at)
-      SELECT d.customer_id, d.bill_id, d.step, d.kind, d.org_path, d.channel_mode, COALESCE(ag.channels, '{}'),
+      SELECT d.customer_id, d.bill_id, d.step, d.kind, d.channel_mode, COALESCE(ag.channels, '{}'),
              CASE WHEN ag.channels IS NULL THEN 'no_channel' ELSE 'pending' END,
              d.bill_no, d.period, d.due_date, d.amount, d.late_fee, d.suspend_on, ${asOf}::date, ${at}::timestamptz, ${at}::timestamptz
       FROM decided d
