@@ -4,16 +4,21 @@
  * backlog of a province that starts dunning), the same-day rerun (must add nothing), the next day
  * (an ordinary day), and a later day with the escalations of the first day's notices 3.
  *
- *   LOG_LEVEL=warn npx tsx bench/dunning-run.ts [--customers 1000000] [--reuse]
+ *   LOG_LEVEL=warn npx tsx bench/dunning-run.ts [--customers 1000000] [--reuse] [--history-months N]
+ *
+ * `--history-months N` then runs a later day again with the outbox of a province that has been
+ * dunning for N more months: N past months of delivered notices (a bill notice and a reminder per
+ * customer and month) for bills long paid, and this month's notices delivered by the dispatcher.
  *
  * `--reuse` keeps the seeded province as a template database and clones it on later runs.
  */
 import { sql } from 'kysely';
 import { runDunning } from '../src/flows/dunning-run.ts';
 import { arg } from './support.ts';
-import { dunningBenchContext } from './dunning-fixture.ts';
+import { dunningBenchContext, secs } from './dunning-fixture.ts';
 
 const customers = arg('customers', 1_000_000);
+const historyMonths = arg('history-months', 0);
 const AS_OF = '2026-03-01';
 
 async function main() {
@@ -52,6 +57,26 @@ async function main() {
     const day5 = await runDunning(ctx, later);
     console.log(`dunning run ${later}: ${(day5.ms / 1000).toFixed(2)} s, ${day5.notices.reduce((s, n) => s + n.n, 0)} notices, ` +
       `${day5.manualCollection} manual collection tasks, cancelled ${day5.cancelled}; ms per part: ${JSON.stringify(day5.stepMs)}`);
+
+    if (historyMonths > 0) {
+      const t = performance.now();
+      await sql`UPDATE dunning_notice SET status = 'delivered', dispatched_on = created_on, finished_at = created_at WHERE status = 'pending'`.execute(ctx.db);
+      await sql`
+        INSERT INTO dunning_notice (customer_id, bill_id, step, segment, channel_mode, channels, status, bill_no, period, due_date, amount,
+                                    late_fee, created_on, created_at, next_attempt_at, dispatched_on, finished_at)
+        SELECT c.id, -(m * 100000000 + c.id), s.step, c.kind, 'all', '{sms}', 'delivered', 'PAST-' || c.number, '2025-01',
+               DATE '2025-01-15' + m * 30, 100, 0, DATE '2025-01-01' + m * 30, now(), now(), DATE '2025-01-01' + m * 30, now()
+        FROM customer c CROSS JOIN generate_series(1, ${historyMonths}) m CROSS JOIN (VALUES ('bill_notice'), ('reminder')) s(step)`.execute(ctx.db);
+      await sql`VACUUM ANALYZE dunning_notice`.execute(ctx.db);
+      await sql`CHECKPOINT`.execute(ctx.db);
+      const stored = (await sql<{ n: number }>`SELECT count(*)::int AS n FROM dunning_notice`.execute(ctx.db)).rows[0]!.n;
+      console.log(`history: ${historyMonths} past months of delivered notices, ${stored} notices stored (${secs(t)} s to write)`);
+      const day = '2026-03-06';
+      ctx.clock.set(`${day}T00:30:00+08:00`);
+      const h = await runDunning(ctx, day);
+      console.log(`dunning run ${day} with that history: ${(h.ms / 1000).toFixed(2)} s, ${h.notices.reduce((a, n) => a + n.n, 0)} notices, ` +
+        `${h.manualCollection} manual collection tasks; ms per part: ${JSON.stringify(h.stepMs)}`);
+    }
   } finally {
     await ctx.database.close();
   }
