@@ -13,6 +13,24 @@ export const disconnectKey = (customerId: number, billId: number) => `dunning:di
 export const reconnectKey = (customerId: number, billId: number) => `dunning:reconnect:${customerId}:${billId}`;
 
 /**
+ * The debts due for a manual collection among the customers of `range`, one row each: their
+ * overdue notice 3 and its grace passed, or a chase step found no channel; still open
+ * (dunning_open_debt) and not escalated yet.
+ */
+export const manualCollectionsDue = (asOf: string, range: CustomerRange = WHOLE_PROVINCE) => sql`
+  SELECT DISTINCT ON (n.customer_id, n.bill_id) n.customer_id, n.bill_id, n.bill_no, d.outstanding::text AS amount,
+         CASE WHEN n.status = 'no_channel' THEN 'no_channel' ELSE 'after_notice_3' END AS reason
+  FROM dunning_notice n
+  JOIN dunning_policy p ON p.segment = n.segment
+  JOIN dunning_open_debt d ON d.customer_id = n.customer_id AND d.bill_id = n.bill_id
+  WHERE ${inRange('n.customer_id', range)} AND ${inRange('d.customer_id', range)}
+    AND NOT EXISTS (SELECT 1 FROM dunning_escalation e WHERE e.escalation_key = 'dunning:manual_collection:' || n.customer_id || ':' || n.bill_id)
+    -- dunning_notice_escalation_idx's predicate, as written there: the notices it holds
+    AND ((n.step = 'overdue_3' AND n.status <> 'cancelled') OR (n.status = 'no_channel' AND n.step NOT IN ('bill_notice', 'reconnect')))
+    AND ((n.step = 'overdue_3' AND n.created_on + p.escalation_grace_days <= ${asOf}::date) OR n.status = 'no_channel')
+  ORDER BY n.customer_id, n.bill_id, n.status = 'no_channel'`;
+
+/**
  * Open debts whose overdue notice 3 and its grace passed, or whose chase has no channel to use,
  * and that have no manual collection yet: records their escalations, and leaves them in the temp
  * table dunning_manual_collection (dropped at commit) for the caller to open their tasks from
@@ -20,18 +38,7 @@ export const reconnectKey = (customerId: number, billId: number) => `dunning:rec
  * Returns how many it recorded.
  */
 export async function recordManualCollectionsDue(trx: Db, asOf: string, at: Date, range: CustomerRange = WHOLE_PROVINCE): Promise<number> {
-  await sql`
-    CREATE TEMP TABLE dunning_manual_collection ON COMMIT DROP AS
-    SELECT DISTINCT ON (n.customer_id, n.bill_id) n.customer_id, n.bill_id, n.bill_no, d.outstanding::text AS amount,
-           CASE WHEN n.status = 'no_channel' THEN 'no_channel' ELSE 'after_notice_3' END AS reason
-    FROM dunning_notice n
-    JOIN dunning_policy p ON p.segment = n.segment
-    JOIN dunning_open_debt d ON d.customer_id = n.customer_id AND d.bill_id = n.bill_id
-    WHERE ${inRange('n.customer_id', range)} AND ${inRange('d.customer_id', range)}
-      AND NOT EXISTS (SELECT 1 FROM dunning_escalation e WHERE e.escalation_key = 'dunning:manual_collection:' || n.customer_id || ':' || n.bill_id)
-      AND ((n.step = 'overdue_3' AND n.status <> 'cancelled' AND n.created_on + p.escalation_grace_days <= ${asOf}::date)
-           OR (n.status = 'no_channel' AND n.step NOT IN ('bill_notice', 'reconnect')))
-    ORDER BY n.customer_id, n.bill_id, n.status = 'no_channel'`.execute(trx);
+  await sql`CREATE TEMP TABLE dunning_manual_collection ON COMMIT DROP AS ${manualCollectionsDue(asOf, range)}`.execute(trx);
   // autovacuum never sees a temp table: without this the planner guesses its size
   await sql`ANALYZE dunning_manual_collection`.execute(trx);
   // The keys were selected as not recorded, in this transaction: they go in plainly. A key recorded
@@ -101,20 +108,23 @@ export interface SuspensionDueRow {
 }
 
 /** Suspension notices given (sent or delivered) whose notice period ran out while the debt is still open. */
+export const suspensionsDueQuery = (asOf: string) => sql<SuspensionDueRow>`
+  SELECT n.id AS notice_id, n.customer_id, n.bill_id, n.bill_no,
+         bool_and(m.cost_control) AND (NOT p.suspension_needs_call OR EXISTS (
+           SELECT 1 FROM dunning_attempt a WHERE a.notice_id = n.id AND a.channel = 'voice' AND a.status = 'answered')) AS remote,
+         json_agg(json_build_object('meter_id', m.id, 'comm_address', m.comm_address) ORDER BY m.id) AS meters
+  FROM dunning_notice n
+  JOIN dunning_policy p ON p.segment = n.segment
+  JOIN dunning_open_debt d ON d.customer_id = n.customer_id AND d.bill_id = n.bill_id
+  JOIN service_point sp ON sp.customer_id = n.customer_id AND sp.removed_on IS NULL
+  JOIN meter m ON m.id = sp.meter_id
+  LEFT JOIN dunning_suspension s ON s.customer_id = n.customer_id AND s.bill_id = n.bill_id
+  -- the first two conditions are dunning_notice_suspension_idx's predicate
+  WHERE n.step = 'suspension_notice' AND n.status IN ('sent', 'delivered') AND n.suspend_on <= ${asOf}::date AND s.customer_id IS NULL
+  GROUP BY n.id, n.customer_id, n.bill_id, n.bill_no, p.suspension_needs_call`;
+
 export async function suspensionsDue(db: Db, asOf: string): Promise<SuspensionDueRow[]> {
-  const r = await sql<SuspensionDueRow>`
-    SELECT n.id AS notice_id, n.customer_id, n.bill_id, n.bill_no,
-           bool_and(m.cost_control) AND (NOT p.suspension_needs_call OR EXISTS (
-             SELECT 1 FROM dunning_attempt a WHERE a.notice_id = n.id AND a.channel = 'voice' AND a.status = 'answered')) AS remote,
-           json_agg(json_build_object('meter_id', m.id, 'comm_address', m.comm_address) ORDER BY m.id) AS meters
-    FROM dunning_notice n
-    JOIN dunning_policy p ON p.segment = n.segment
-    JOIN dunning_open_debt d ON d.customer_id = n.customer_id AND d.bill_id = n.bill_id
-    JOIN service_point sp ON sp.customer_id = n.customer_id AND sp.removed_on IS NULL
-    JOIN meter m ON m.id = sp.meter_id
-    LEFT JOIN dunning_suspension s ON s.customer_id = n.customer_id AND s.bill_id = n.bill_id
-    WHERE n.step = 'suspension_notice' AND n.status IN ('sent', 'delivered') AND n.suspend_on <= ${asOf}::date AND s.customer_id IS NULL
-    GROUP BY n.id, n.customer_id, n.bill_id, n.bill_no, p.suspension_needs_call`.execute(db);
+  const r = await suspensionsDueQuery(asOf).execute(db);
   return r.rows.map((x) => ({ ...x, notice_id: Number(x.notice_id), customer_id: Number(x.customer_id), bill_id: Number(x.bill_id) }));
 }
 
