@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql, type RawBuilder } from 'kysely';
 import type { Database } from '../../src/platform/index.ts';
-import { manualCollectionsDue } from '../../src/dunning/index.ts';
+import { failingContactsQuery, manualCollectionsDue } from '../../src/dunning/index.ts';
 import { freshDatabase } from '../support/db.ts';
 
 /**
@@ -40,5 +40,11 @@ describe('the daily run reads the notices it can act on, not the outbox history'
     const text = await plan(manualCollectionsDue('2026-03-01', { lo: 1, hi: 500_000 }));
     expect(text).toContain('dunning_notice_escalation_idx');
     expect(text).not.toMatch(noticeSeqScan);
+  });
+
+  it('reads the delivery attempts of the last 90 days through the time index, not every attempt ever made', async () => {
+    const text = await plan(failingContactsQuery('2026-03-01'));
+    expect(text).toContain('dunning_attempt_queued_brin');
+    expect(text).not.toMatch(/"Node Type":"Seq Scan"[^}]*"Relation Name":"dunning_attempt"/);
   });
 });
