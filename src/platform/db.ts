@@ -330,3 +330,18 @@ export async function plainUnlessStored<T>(db: Db, plain: () => Promise<T>, care
     return careful();
   }
 }
+
+/**
+ * For the rest of the caller's transaction, the planner joins by hash or merge only: linear whatever
+ * the statistics say. A set-based statement over a province (or a slice of one) often reads a table
+ * filled a moment before, in the same transaction or before anything analysed it; taking it for
+ * nearly empty, the planner would join it by nested loop and rescan it once per row of the other
+ * side: quadratic. `joinsAsWritten` also keeps the joins in the order the statement writes them
+ * (for a statement whose join order is chosen with care).
+ */
+export async function setBasedJoins(trx: Db, opts: { joinsAsWritten?: boolean } = {}): Promise<void> {
+  await sql`SET LOCAL enable_nestloop = off`.execute(trx);
+  if (!opts.joinsAsWritten) return;
+  await sql`SET LOCAL join_collapse_limit = 1`.execute(trx);
+  await sql`SET LOCAL from_collapse_limit = 1`.execute(trx);
+}

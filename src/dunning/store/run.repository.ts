@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from '../../platform/index.ts';
+import { setBasedJoins, type Db } from '../../platform/index.ts';
 import { inRange, WHOLE_PROVINCE, type CustomerRange } from '../../customers/index.ts';
 
 /**
@@ -78,27 +78,16 @@ export async function analyzeOpenDebt(db: Db): Promise<void> {
 const RUN_LOCK = 0x64756e6e;
 
 /**
- * Runs a whole-province statement with nested loops off. These statements join every open case to
- * the outbox; with the outbox's statistics stale (empty when last analysed, then filled by the
- * previous run) the planner would otherwise pick a nested loop that rescans the outbox per case —
- * quadratic, and it grows while the same statement inserts. `joinsAsWritten` also keeps the joins
- * in the order the statement writes them (for a statement whose order is chosen with care).
+ * Runs a whole-province statement in a transaction of its own, with set-based joins only. These
+ * statements join every open case to the outbox; with the outbox's statistics stale (empty when last
+ * analysed, then filled by the previous run) the planner would otherwise pick a nested loop that
+ * rescans the outbox per case, and it grows while the same statement inserts.
  */
-async function provinceWide<T>(db: Db, fn: () => Promise<T>, opts: { joinsAsWritten?: boolean } = {}): Promise<T> {
-  await sql`SET enable_nestloop = off`.execute(db);
-  if (opts.joinsAsWritten) {
-    await sql`SET join_collapse_limit = 1`.execute(db);
-    await sql`SET from_collapse_limit = 1`.execute(db);
-  }
-  try {
-    return await fn();
-  } finally {
-    await sql`RESET enable_nestloop`.execute(db);
-    if (opts.joinsAsWritten) {
-      await sql`RESET join_collapse_limit`.execute(db);
-      await sql`RESET from_collapse_limit`.execute(db);
-    }
-  }
+function provinceWide<T>(db: Db, fn: (trx: Db) => Promise<T>, opts: { joinsAsWritten?: boolean } = {}): Promise<T> {
+  return db.transaction().execute(async (trx) => {
+    await setBasedJoins(trx, opts);
+    return fn(trx);
+  });
 }
 
 export interface DecidedCount {
@@ -129,7 +118,7 @@ const NO_DAY = sql.raw('(-2147483647)');
  * notices already there drop out before the agreed channels are joined: a rerun meets none.
  */
 export async function decideNotices(db: Db, asOf: string, at: Date, range: CustomerRange = WHOLE_PROVINCE): Promise<DecidedCount[]> {
-  const r = await provinceWide(db, () => sql<DecidedCount>`
+  const r = await provinceWide(db, (trx) => sql<DecidedCount>`
     WITH windows AS (
       SELECT segment, step, channel_mode, offset_days AS from_day,
              COALESCE(lead(offset_days) OVER (PARTITION BY segment ORDER BY offset_days) - 1, 2147483647) AS to_day
@@ -183,13 +172,13 @@ export async function decideNotices(db: Db, asOf: string, at: Date, range: Custo
       LEFT JOIN agreed ag ON ag.customer_id = d.customer_id
       RETURNING step, status
     )
-    SELECT step, status, count(*)::int AS n FROM ins GROUP BY step, status ORDER BY step, status`.execute(db), { joinsAsWritten: true });
+    SELECT step, status, count(*)::int AS n FROM ins GROUP BY step, status ORDER BY step, status`.execute(trx), { joinsAsWritten: true });
   return r.rows;
 }
 
 /** Pending chase notices whose debt is no longer open: paid since they were decided. */
 export async function cancelPaidNotices(db: Db, at: Date, range: CustomerRange = WHOLE_PROVINCE): Promise<number> {
-  const r = await provinceWide(db, () => sql`
+  const r = await provinceWide(db, (trx) => sql`
     UPDATE dunning_notice n
     SET status = 'cancelled', cancel_reason = 'paid', finished_at = ${at}::timestamptz, claimed_by = NULL, claimed_until = NULL
     FROM (
@@ -198,6 +187,6 @@ export async function cancelPaidNotices(db: Db, at: Date, range: CustomerRange =
         AND NOT EXISTS (SELECT 1 FROM dunning_open_debt d WHERE d.customer_id = p.customer_id AND d.bill_id = p.bill_id
                           AND ${inRange('d.customer_id', range)})
     ) paid
-    WHERE n.id = paid.id`.execute(db));
+    WHERE n.id = paid.id`.execute(trx));
   return Number(r.numAffectedRows ?? 0);
 }
