@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import {
   createLogger, loadConfig, migrate, openDatabase, SimulatedClock,
   type AppContext, type Clock, type Database, type Db,
@@ -36,8 +36,13 @@ export async function testContext(opts: { customers?: number; seed?: number; now
 
 export type { Clock };
 
+/** The plan the planner would run for a query (EXPLAIN's JSON form), without running it. */
+export async function queryPlan(db: Db, query: string | RawBuilder<unknown>): Promise<{ Plan: { 'Plan Rows': number } }> {
+  const r = await sql<{ 'QUERY PLAN': { Plan: { 'Plan Rows': number } }[] }>`EXPLAIN (FORMAT JSON) ${typeof query === 'string' ? sql.raw(query) : query}`.execute(db);
+  return r.rows[0]!['QUERY PLAN'][0]!;
+}
+
 /** The planner's row estimate for a query (what a plan is built on, before anything runs). */
 export async function planRows(db: Db, query: string): Promise<number> {
-  const r = await sql.raw<{ 'QUERY PLAN': { Plan: { 'Plan Rows': number } }[] }>(`EXPLAIN (FORMAT JSON) ${query}`).execute(db);
-  return r.rows[0]!['QUERY PLAN'][0]!.Plan['Plan Rows'];
+  return (await queryPlan(db, query)).Plan['Plan Rows'];
 }
