@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   decodeBcdDecimal,
@@ -27,12 +26,11 @@ import {
   type Gdw1376Frame,
   type Gdw1376Value,
 } from './index.ts';
+import { loadConformance } from '../../../test/support/conformance.ts';
 
 /** Frames and decoded values collected from other projects' test suites (see each `source`). */
-const conformanceDir = new URL('../../../../shared/conformance/', import.meta.url);
-const load = (name: string): any => JSON.parse(readFileSync(new URL(name, conformanceDir), 'utf8'));
-const dlt645Vectors = load('dlt645_vectors.json');
-const q1376Vectors = load('q1376_vectors.json');
+const dlt645Vectors = loadConformance('dlt645_vectors.json');
+const q1376Vectors = loadConformance('q1376_vectors.json');
 
 const hexByte = (n: number): string => n.toString(16).toUpperCase().padStart(2, '0');
 

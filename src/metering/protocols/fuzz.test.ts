@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   decodeDlt645Frame,
@@ -16,6 +15,7 @@ import {
   scanGdw1376Frames,
   sum8,
 } from './index.ts';
+import { loadConformance } from '../../../test/support/conformance.ts';
 
 /** Deterministic so a failure can be replayed; the seed is in the test name. */
 function mulberry32(seed: number): () => number {
@@ -88,13 +88,11 @@ function shapedGarbage(): Uint8Array {
   }
 }
 
-const conformanceDir = new URL('../../../../shared/conformance/', import.meta.url);
-const load = (name: string): any => JSON.parse(readFileSync(new URL(name, conformanceDir), 'utf8'));
 
 /** Valid frames to mutate: every conformance frame plus a few the encoders build. */
 function corpus(): { bytes: Uint8Array; protocol: '645' | '1376' | '698' }[] {
-  const d645 = load('dlt645_vectors.json');
-  const q1376 = load('q1376_vectors.json');
+  const d645 = loadConformance('dlt645_vectors.json');
+  const q1376 = loadConformance('q1376_vectors.json');
   return [
     ...d645.frames.map((f: any) => ({ bytes: fromHex(f.hex), protocol: '645' as const })),
     ...d645.dlt698_frames.map((f: any) => ({ bytes: fromHex(f.hex), protocol: '698' as const })),
