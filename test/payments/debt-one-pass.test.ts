@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { testContext, type TestContext } from '../support/db.ts';
-import { arrearsByAge, openBillsAsOf } from '../../src/payments/index.ts';
+import { arrearsByAge, openBillsAsOf, reversePayment } from '../../src/payments/index.ts';
 import { bill, customersOf, pay, postBills } from './builders.ts';
 
 let ctx: TestContext;
@@ -78,6 +78,41 @@ describe('open debt in one pass', () => {
       FROM payments_debt_as_of(${asOf}::date, ${ids}::bigint[]) GROUP BY customer_id ORDER BY customer_id`.execute(ctx.db);
     expect(lines.rows.length).toBeGreaterThan(0);
     expect(totals.rows).toEqual(lines.rows);
+  });
+
+  it('the open receivables and their paid totals follow the allocations: payments, a reversal, money dated after the day, past days', async () => {
+    // other customers than the tests above: each pays its first bill in full, some pay part, one payment is reversed
+    const more = [...await customersOf(ctx, 'residential', 4, 6), ...await customersOf(ctx, 'non_residential', 4, 6)];
+    for (const [i, c] of more.entries()) {
+      await postBills(ctx, bill(c.id, '80.00', '2026-02-10', { issuedOn: '2026-01-20' }), bill(c.id, '30.00', '2026-03-10', { issuedOn: '2026-02-20' }));
+      const p = await pay(ctx, c.number, i % 2 ? '80.00' : '95.50', '2026-02-05');
+      if (i === 3) await reversePayment(ctx.db, ctx.clock, p.id, 'test', 'bounced');
+      if (i === 5) await pay(ctx, c.number, '30.00', '2026-05-02'); // dated after 2026-04-30
+    }
+    // the totals kept on each receivable are the sums of its allocations
+    const drift = await sql<{ id: number }>`
+      SELECT r.id FROM receivable r
+      LEFT JOIN (SELECT receivable_id, sum((principal * 100)::bigint) AS p, sum((late_fee * 100)::bigint) AS f, max(applied_on) AS last
+                 FROM allocation GROUP BY receivable_id) a ON a.receivable_id = r.id
+      WHERE r.principal_paid_fen <> coalesce(a.p, 0) OR r.fee_paid_fen <> coalesce(a.f, 0) OR r.last_applied_on IS DISTINCT FROM a.last
+         OR (r.amount > 0 AND (r.settled_on IS NULL) <> (coalesce(a.p, 0) < (r.amount * 100)::bigint))`.execute(ctx.db);
+    expect(drift.rows).toEqual([]);
+    const settled = await sql<{ n: number }>`SELECT count(*)::int AS n FROM receivable WHERE settled_on IS NOT NULL`.execute(ctx.db);
+    expect(settled.rows[0]!.n).toBeGreaterThanOrEqual(7);
+    // the open debt of any day is what summing every allocation up to that day gives
+    for (const asOf of ['2026-01-31', '2026-02-05', '2026-03-01', '2026-04-30', '2026-05-01', '2026-05-02']) {
+      const reference = await sql<{ receivable_id: number; outstanding_fen: string; late_fee_paid_fen: string }>`
+        SELECT r.id AS receivable_id, ((r.amount * 100)::bigint - coalesce(sum((a.principal * 100)::bigint), 0))::text AS outstanding_fen,
+               coalesce(sum((a.late_fee * 100)::bigint), 0)::text AS late_fee_paid_fen
+        FROM receivable r LEFT JOIN allocation a ON a.receivable_id = r.id AND a.applied_on <= ${asOf}::date
+        WHERE r.amount > 0 AND r.issued_on <= ${asOf}::date
+        GROUP BY r.id, r.amount HAVING (r.amount * 100)::bigint > coalesce(sum((a.principal * 100)::bigint), 0)
+        ORDER BY r.id`.execute(ctx.db);
+      const pass = await sql<{ receivable_id: number; outstanding_fen: string; late_fee_paid_fen: string }>`
+        SELECT receivable_id, outstanding_fen::text, late_fee_paid_fen::text FROM payments_debt_fen(${asOf}::date, NULL, NULL, NULL)
+        ORDER BY receivable_id`.execute(ctx.db);
+      expect(pass.rows, asOf).toEqual(reference.rows);
+    }
   });
 
   it('the fee in fen is the fee of the numeric rule, to the fen, for small, half-fen and huge amounts (the bigint guard)', async () => {
