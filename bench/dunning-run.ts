@@ -6,9 +6,10 @@
  *
  *   LOG_LEVEL=warn npx tsx bench/dunning-run.ts [--customers 1000000] [--reuse] [--history-months N]
  *
- * `--history-months N` then runs a later day again with the outbox of a province that has been
- * dunning for N more months: N past months of delivered notices (a bill notice and a reminder per
- * customer and month) for bills long paid, and this month's notices delivered by the dispatcher.
+ * `--history-months N` then runs a later day again in a province that has been billed and dunned
+ * for N more months: per customer and past month a bill long paid (its receivable and the
+ * allocation of its payment) and two delivered notices (a bill notice and a reminder), and this
+ * month's notices delivered by the dispatcher.
  *
  * `--reuse` keeps the seeded province as a template database and clones it on later runs.
  */
@@ -67,10 +68,25 @@ async function main() {
         SELECT c.id, -(m * 100000000 + c.id), s.step, c.kind, 'all', '{sms}', 'delivered', 'PAST-' || c.number, '2025-01',
                DATE '2025-01-15' + m * 30, 100, 0, DATE '2025-01-01' + m * 30, now(), now(), DATE '2025-01-01' + m * 30, now()
         FROM customer c CROSS JOIN generate_series(1, ${historyMonths}) m CROSS JOIN (VALUES ('bill_notice'), ('reminder')) s(step)`.execute(ctx.db);
-      await sql`VACUUM ANALYZE dunning_notice`.execute(ctx.db);
+      // the ledger of those months: the bills, paid two days before their due date
+      await sql`
+        INSERT INTO receivable (customer_id, bill_id, kind, ref_no, period, amount, issued_on, due_date, posted_at)
+        SELECT c.id, -(m * 100000000 + c.id), 'bill', 'PAST-' || m || '-' || c.number, '2025-01', 50 + c.id % 300,
+               DATE '2025-01-01' + m * 30, DATE '2025-01-15' + m * 30, now()
+        FROM customer c CROSS JOIN generate_series(1, ${historyMonths}) m`.execute(ctx.db);
+      for (let m = 1; m <= historyMonths; m++) {
+        // a month of payments at a time, as the postings would come (each statement keeps its receivables' totals)
+        await sql`
+          INSERT INTO allocation (customer_id, receivable_id, source_kind, source_id, principal, late_fee, applied_on, applied_at)
+          SELECT r.customer_id, r.id, 'payment', 0, r.amount, 0, r.due_date - 2, now()
+          FROM receivable r WHERE r.bill_id BETWEEN ${-(m * 100000000 + 99999999)} AND ${-(m * 100000000)}`.execute(ctx.db);
+      }
+      await sql`VACUUM ANALYZE dunning_notice, receivable, allocation`.execute(ctx.db);
       await sql`CHECKPOINT`.execute(ctx.db);
-      const stored = (await sql<{ n: number }>`SELECT count(*)::int AS n FROM dunning_notice`.execute(ctx.db)).rows[0]!.n;
-      console.log(`history: ${historyMonths} past months of delivered notices, ${stored} notices stored (${secs(t)} s to write)`);
+      const stored = (await sql<{ notices: number; receivables: number }>`
+        SELECT (SELECT count(*) FROM dunning_notice)::int AS notices, (SELECT count(*) FROM receivable)::int AS receivables`.execute(ctx.db)).rows[0]!;
+      console.log(`history: ${historyMonths} past months of paid bills and delivered notices, ${stored.notices} notices and ` +
+        `${stored.receivables} receivables stored (${secs(t)} s to write)`);
       const day = '2026-03-06';
       ctx.clock.set(`${day}T00:30:00+08:00`);
       const h = await runDunning(ctx, day);
