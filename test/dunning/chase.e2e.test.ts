@@ -174,5 +174,21 @@ describe('the automatic chase over SMPP, SMTP and HTTP callbacks', () => {
     expect((await app.inject({ method: 'GET', url: '/api/v1/dunning/notices?limit=500', headers: elsewhere })).json().total).toBe(0);
     const gridHealth = await app.inject({ method: 'GET', url: '/api/v1/dunning/channel-health?from=2026-02-01&to=2026-03-06', headers: gm });
     expect((gridHealth.json().items as { orgPath: string }[]).every((r) => r.orgPath.startsWith(grid.path))).toBe(true);
+
+    // and the escalations of the customers of its grid, each under the org that serves the customer
+    const escGrid = (await sql<{ code: string; path: string; n: number }>`
+      SELECT g.code, g.path, (SELECT count(*)::int FROM dunning_escalation x JOIN customer y ON y.id = x.customer_id WHERE y.org_path LIKE g.path || '%') AS n
+      FROM dunning_escalation e JOIN customer c ON c.id = e.customer_id JOIN transformer_area ta ON ta.id = c.transformer_area_id
+      JOIN org_unit g ON g.id = ta.grid_id ORDER BY e.id LIMIT 1`.execute(ctx.db)).rows[0]!;
+    const escGm = await signIn(app, `gm.${escGrid.code}`);
+    const mine = (await app.inject({ method: 'GET', url: '/api/v1/dunning/escalations', headers: escGm })).json();
+    expect(mine.total).toBe(escGrid.n);
+    expect(mine.total).toBeGreaterThan(0);
+    expect((mine.items as { orgPath: string }[]).every((e) => e.orgPath.startsWith(escGrid.path))).toBe(true);
+    const none = (await sql<{ code: string }>`
+      SELECT g.code FROM org_unit g WHERE g.level = 'grid'
+        AND NOT EXISTS (SELECT 1 FROM dunning_escalation e JOIN customer c ON c.id = e.customer_id WHERE c.org_path LIKE g.path || '%')
+      ORDER BY g.code LIMIT 1`.execute(ctx.db)).rows[0]!;
+    expect((await app.inject({ method: 'GET', url: '/api/v1/dunning/escalations', headers: await signIn(app, `gm.${none.code}`) })).json().total).toBe(0);
   });
 });

@@ -20,8 +20,8 @@ beforeAll(async () => {
   // January (month to date): d billed 200.00 and pays half
   await releaseBills(ctx, [{ customerId: d!.id, period: '2025-12', amount: '200.00', issuedOn: '2026-01-05', dueDate: '2026-01-15', releasedAt: new Date('2026-01-05T10:00:00+08:00') }]);
   await pay(ctx, a!.number, '150.00', '2025-12-01', 'kpi-test-a');
-  await sql`INSERT INTO dunning_escalation (escalation_key, kind, reason, customer_id, bill_id, org_path, handled_by, created_on, created_at)
-            SELECT 'kpi-test-' || b.id, 'manual_collection', 'three notices unpaid', b.customer_id, b.id, b.org_path, 'task', '2025-12-08', now()
+  await sql`INSERT INTO dunning_escalation (escalation_key, kind, reason, customer_id, bill_id, handled_by, created_on, created_at)
+            SELECT 'kpi-test-' || b.id, 'manual_collection', 'three notices unpaid', b.customer_id, b.id, 'task', '2025-12-08', now()
             FROM bill b WHERE b.customer_id = ${b!.id}`.execute(ctx.db);
   await pay(ctx, b!.number, '150.00', '2025-12-10', 'kpi-test-b');
   await pay(ctx, d!.number, '100.00', '2026-01-10', 'kpi-test-d');

@@ -43,13 +43,11 @@ export async function recordManualCollectionsDue(trx: Db, asOf: string, at: Date
   await sql`ANALYZE dunning_manual_collection`.execute(trx);
   // The keys were selected as not recorded, in this transaction: they go in plainly. A key recorded
   // since the selection (by a writer outside the run) makes the plain insert fail; it is then redone
-  // leaving that key alone, and its row leaves the table, so its task is not opened twice. The org
-  // path is read by key (every debt's customer exists: the notice was decided from it): a join let
-  // the planner hash the whole customer table even for the few thousand debts of an ordinary day.
+  // leaving that key alone, and its row leaves the table, so its task is not opened twice.
   const insert = (skipRecorded: boolean) => sql`
-    INSERT INTO dunning_escalation (escalation_key, kind, reason, customer_id, bill_id, org_path, handled_by, created_on, created_at)
+    INSERT INTO dunning_escalation (escalation_key, kind, reason, customer_id, bill_id, handled_by, created_on, created_at)
     SELECT 'dunning:manual_collection:' || d.customer_id || ':' || d.bill_id, 'manual_collection', d.reason, d.customer_id, d.bill_id,
-           (SELECT c.org_path FROM customer c WHERE c.id = d.customer_id), 'task', ${asOf}::date, ${at}::timestamptz
+           'task', ${asOf}::date, ${at}::timestamptz
     FROM dunning_manual_collection d
     ORDER BY d.customer_id, d.bill_id
     ${skipRecorded ? sql`ON CONFLICT ON CONSTRAINT dunning_escalation_key DO NOTHING RETURNING customer_id, bill_id` : sql``}`;
@@ -88,11 +86,10 @@ export interface EscalationInput {
 export async function recordEscalations(db: Db, asOf: string, at: Date, rows: EscalationInput[]): Promise<number> {
   if (!rows.length) return 0;
   const r = await sql`
-    INSERT INTO dunning_escalation (escalation_key, kind, reason, customer_id, bill_id, contact_id, org_path, handled_by, created_on, created_at)
-    SELECT e.key, e.kind, e.reason, e.customer_id, e.bill_id, e.contact_id, c.org_path, e.handled_by, ${asOf}::date, ${at}::timestamptz
+    INSERT INTO dunning_escalation (escalation_key, kind, reason, customer_id, bill_id, contact_id, handled_by, created_on, created_at)
+    SELECT e.key, e.kind, e.reason, e.customer_id, e.bill_id, e.contact_id, e.handled_by, ${asOf}::date, ${at}::timestamptz
     FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
          AS e(key text, kind text, reason text, customer_id bigint, bill_id bigint, contact_id bigint, handled_by text)
-    JOIN customer c ON c.id = e.customer_id
     ON CONFLICT ON CONSTRAINT dunning_escalation_key DO NOTHING`.execute(db);
   return Number(r.numAffectedRows ?? 0);
 }

@@ -130,16 +130,17 @@ export async function listEscalations(
   db: Db,
   f: { scopePath: string; kind?: string; customerId?: number; limit: number; offset: number },
 ): Promise<{ items: EscalationView[]; total: number }> {
-  const where = sql`e.org_path LIKE ${`${f.scopePath}%`}
+  // the org is the customer's (an escalation counts under the org that serves its customer now)
+  const where = sql`c.org_path LIKE ${`${f.scopePath}%`}
     AND (${f.kind ?? null}::text IS NULL OR e.kind = ${f.kind ?? null})
     AND (${f.customerId ?? null}::bigint IS NULL OR e.customer_id = ${f.customerId ?? null})`;
   const [items, total] = await Promise.all([
     sql<EscalationView>`
       SELECT e.id, e.kind, e.reason, e.customer_id AS "customerId", c.number AS "customerNumber", e.bill_id AS "billId",
-             e.contact_id AS "contactId", e.org_path AS "orgPath", e.handled_by AS "handledBy", e.created_on AS "createdOn", e.created_at AS "createdAt"
+             e.contact_id AS "contactId", c.org_path AS "orgPath", e.handled_by AS "handledBy", e.created_on AS "createdOn", e.created_at AS "createdAt"
       FROM dunning_escalation e JOIN customer c ON c.id = e.customer_id
       WHERE ${where} ORDER BY e.created_at DESC, e.id DESC LIMIT ${f.limit} OFFSET ${f.offset}`.execute(db),
-    sql<{ n: number }>`SELECT count(*)::int AS n FROM dunning_escalation e WHERE ${where}`.execute(db),
+    sql<{ n: number }>`SELECT count(*)::int AS n FROM dunning_escalation e JOIN customer c ON c.id = e.customer_id WHERE ${where}`.execute(db),
   ]);
   return {
     items: items.rows.map((e) => ({ ...e, id: Number(e.id), customerId: Number(e.customerId), billId: e.billId === null ? null : Number(e.billId), contactId: e.contactId === null ? null : Number(e.contactId) })),
