@@ -104,21 +104,27 @@ export interface SuspensionDueRow {
   meters: { meter_id: number; comm_address: string }[];
 }
 
-/** Suspension notices given (sent or delivered) whose notice period ran out while the debt is still open. */
+/**
+ * Suspension notices given (sent or delivered) whose notice period ran out while the debt is still
+ * open. The notices given are found through dunning_notice_suspension_given_idx (the outbox's other
+ * notices are not read).
+ */
+export const suspensionsDueQuery = (asOf: string) => sql<SuspensionDueRow>`
+  SELECT n.id AS notice_id, n.customer_id, n.bill_id, n.bill_no,
+         bool_and(m.cost_control) AND (NOT p.suspension_needs_call OR EXISTS (
+           SELECT 1 FROM dunning_attempt a WHERE a.notice_id = n.id AND a.channel = 'voice' AND a.status = 'answered')) AS remote,
+         json_agg(json_build_object('meter_id', m.id, 'comm_address', m.comm_address) ORDER BY m.id) AS meters
+  FROM dunning_notice n
+  JOIN dunning_policy p ON p.segment = n.segment
+  JOIN dunning_open_debt d ON d.customer_id = n.customer_id AND d.bill_id = n.bill_id
+  JOIN service_point sp ON sp.customer_id = n.customer_id AND sp.removed_on IS NULL
+  JOIN meter m ON m.id = sp.meter_id
+  LEFT JOIN dunning_suspension s ON s.customer_id = n.customer_id AND s.bill_id = n.bill_id
+  WHERE n.step = 'suspension_notice' AND n.status IN ('sent', 'delivered') AND n.suspend_on <= ${asOf}::date AND s.customer_id IS NULL
+  GROUP BY n.id, n.customer_id, n.bill_id, n.bill_no, p.suspension_needs_call`;
+
 export async function suspensionsDue(db: Db, asOf: string): Promise<SuspensionDueRow[]> {
-  const r = await sql<SuspensionDueRow>`
-    SELECT n.id AS notice_id, n.customer_id, n.bill_id, n.bill_no,
-           bool_and(m.cost_control) AND (NOT p.suspension_needs_call OR EXISTS (
-             SELECT 1 FROM dunning_attempt a WHERE a.notice_id = n.id AND a.channel = 'voice' AND a.status = 'answered')) AS remote,
-           json_agg(json_build_object('meter_id', m.id, 'comm_address', m.comm_address) ORDER BY m.id) AS meters
-    FROM dunning_notice n
-    JOIN dunning_policy p ON p.segment = n.segment
-    JOIN dunning_open_debt d ON d.customer_id = n.customer_id AND d.bill_id = n.bill_id
-    JOIN service_point sp ON sp.customer_id = n.customer_id AND sp.removed_on IS NULL
-    JOIN meter m ON m.id = sp.meter_id
-    LEFT JOIN dunning_suspension s ON s.customer_id = n.customer_id AND s.bill_id = n.bill_id
-    WHERE n.step = 'suspension_notice' AND n.status IN ('sent', 'delivered') AND n.suspend_on <= ${asOf}::date AND s.customer_id IS NULL
-    GROUP BY n.id, n.customer_id, n.bill_id, n.bill_no, p.suspension_needs_call`.execute(db);
+  const r = await suspensionsDueQuery(asOf).execute(db);
   return r.rows.map((x) => ({ ...x, notice_id: Number(x.notice_id), customer_id: Number(x.customer_id), bill_id: Number(x.bill_id) }));
 }
 
