@@ -25,18 +25,30 @@ export interface PostDebitsResult {
  * Post debits from any relation with the columns (bill_id, customer_id, bill_no, period, kind, amount,
  * issued_on, due_date, released_at): idempotent by bill id, then settle the affected accounts from
  * prepaid money and credit notes. All set-based, in one transaction.
+ *
+ * `feed` names a relation that keeps every debit ever released (billing's released bills): the posting
+ * then reads it from a day before the latest release it took last time (payments_debit_feed), and
+ * moves that mark on. Postings of one feed take turns (the mark's row is locked).
  */
-export async function postDebitsFrom(db: Db, clock: Clock, relation: RawBuilder<unknown>): Promise<PostDebitsResult> {
+export async function postDebitsFrom(db: Db, clock: Clock, relation: RawBuilder<unknown>, opts: { feed?: string } = {}): Promise<PostDebitsResult> {
   const now = clock.now();
+  const { feed } = opts;
   return db.transaction().execute(async (trx) => {
+    if (feed) {
+      await sql`INSERT INTO payments_debit_feed (feed, through) VALUES (${feed}, '-infinity') ON CONFLICT DO NOTHING`.execute(trx);
+      await sql`SELECT 1 FROM payments_debit_feed WHERE feed = ${feed} FOR UPDATE`.execute(trx);
+    }
+    // the relation is read once
+    await sql`CREATE TEMP TABLE payments_debit_source ON COMMIT DROP AS SELECT * FROM (${relation}) src
+              ${feed ? sql`WHERE src.released_at > (SELECT through - interval '1 day' FROM payments_debit_feed WHERE feed = ${feed})` : sql``}`.execute(trx);
     await sql`CREATE TEMP TABLE IF NOT EXISTS payments_debit_batch (customer_id bigint) ON COMMIT DROP`.execute(trx);
     await sql`INSERT INTO account (customer_id, opened_at)
-              SELECT DISTINCT src.customer_id, ${now}::timestamptz FROM (${relation}) src ON CONFLICT DO NOTHING`.execute(trx);
+              SELECT DISTINCT src.customer_id, ${now}::timestamptz FROM payments_debit_source src ON CONFLICT DO NOTHING`.execute(trx);
     const ins = await sql<{ n: number }>`
       WITH ins AS (
         INSERT INTO receivable (customer_id, bill_id, kind, ref_no, period, amount, issued_on, due_date, posted_at)
         SELECT src.customer_id, src.bill_id, src.kind, src.bill_no, src.period, src.amount, src.issued_on, src.due_date, ${now}::timestamptz
-        FROM (${relation}) src
+        FROM payments_debit_source src
         WHERE NOT EXISTS (SELECT 1 FROM receivable r WHERE r.bill_id = src.bill_id)
         ON CONFLICT ON CONSTRAINT receivable_bill_key DO NOTHING
         RETURNING id, customer_id, kind, amount, issued_on
@@ -50,6 +62,10 @@ export async function postDebitsFrom(db: Db, clock: Clock, relation: RawBuilder<
     // settle only accounts that now have both open debt and unallocated money
     const settled = await sql<{ n: number }>`
       SELECT payments_settle(coalesce(array_agg(customer_id), '{}'), NULL, ${now}::timestamptz) AS n FROM payments_debit_batch`.execute(trx);
+    if (feed) {
+      await sql`UPDATE payments_debit_feed SET through = GREATEST(through, (SELECT max(released_at) FROM payments_debit_source))
+                WHERE feed = ${feed}`.execute(trx);
+    }
     return { posted: ins.rows[0]!.n, settled: settled.rows[0]!.n };
   });
 }
