@@ -60,13 +60,14 @@ export async function postDebitsFrom(db: Db, clock: Clock, relation: RawBuilder<
       )
       SELECT count(*)::int AS n FROM ins`.execute(trx);
     // settle only accounts that now have both open debt and unallocated money
-    const settled = await sql<{ n: number }>`
-      SELECT payments_settle(coalesce(array_agg(customer_id), '{}'), NULL, ${now}::timestamptz) AS n FROM payments_debit_batch`.execute(trx);
+    const posted = ins.rows[0]!.n;
+    const settled = posted === 0 ? 0 : (await sql<{ n: number }>`
+      SELECT payments_settle(array_agg(customer_id), NULL, ${now}::timestamptz) AS n FROM payments_debit_batch`.execute(trx)).rows[0]!.n;
     if (feed) {
       await sql`UPDATE payments_debit_feed SET through = GREATEST(through, (SELECT max(released_at) FROM payments_debit_source))
                 WHERE feed = ${feed}`.execute(trx);
     }
-    return { posted: ins.rows[0]!.n, settled: settled.rows[0]!.n };
+    return { posted, settled };
   });
 }
 
