@@ -199,12 +199,21 @@ export interface FailingContactRow {
 
 /**
  * Contacts whose permanent delivery failures since their last success (within 90 days) reached the
- * policy threshold. The attempts of the last 90 days are found through dunning_attempt_queued_brin.
+ * policy threshold. Only a contact that failed lately can have reached it since the last check: the
+ * contacts with a permanent failure among the attempts of the last week (a week covers the receipts
+ * that come days after the send) have their attempts of the last 90 days counted; both are found
+ * through dunning_attempt_queued_brin. A check that did not run for more than a week meets a contact
+ * failing since then at its next failure.
  */
 export const failingContactsQuery = (asOf: string) => sql<FailingContactRow>`
-  WITH recent AS (
+  WITH failed_lately AS (
+    SELECT DISTINCT a.contact_id FROM dunning_attempt a
+    WHERE a.contact_id IS NOT NULL AND a.status = 'failed' AND NOT a.retryable
+      AND a.queued_at >= ((${asOf}::date - 7)::timestamp AT TIME ZONE 'Asia/Shanghai')
+  ), recent AS (
     SELECT a.contact_id, a.customer_id, a.status, a.retryable, a.queued_at FROM dunning_attempt a
-    WHERE a.contact_id IS NOT NULL AND a.queued_at >= ((${asOf}::date - 90)::timestamp AT TIME ZONE 'Asia/Shanghai')
+    WHERE a.contact_id IN (SELECT contact_id FROM failed_lately)
+      AND a.queued_at >= ((${asOf}::date - 90)::timestamp AT TIME ZONE 'Asia/Shanghai')
   ), last_ok AS (
     SELECT contact_id, max(queued_at) AS at FROM recent WHERE status IN ('delivered', 'answered') GROUP BY contact_id
   )
