@@ -23,37 +23,32 @@ ALTER TABLE receivable
 -- new pages keep room for the update an allocation makes (same page: a HOT update while settled_on stays)
 ALTER TABLE receivable SET (fillfactor = 90);
 
--- The totals of the receivables p_ids from their allocations. settled_on: the first day of the last run
--- of days on which the principal allocated so far covers the amount (a reversal after it ends that run).
-CREATE FUNCTION payments_receivable_paid(p_ids bigint[])
-RETURNS TABLE (receivable_id bigint, principal_paid_fen bigint, fee_paid_fen bigint, last_applied_on date, settled_on date)
--- plpgsql: its plan is kept for the session (a SQL function's would be made again for every posting)
-LANGUAGE plpgsql STABLE AS $$
-#variable_conflict use_column
+-- Sets the totals of the receivables p_ids from their allocations. settled_on: the first day of the last
+-- run of days on which the principal allocated so far covers the amount (a reversal after it ends that
+-- run). plpgsql: its plan is kept for the session (a SQL function's would be made again for every posting).
+CREATE FUNCTION payments_receivable_sync(p_ids bigint[]) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-  RETURN QUERY
-  SELECT c.receivable_id, sum(c.paid)::bigint, sum(c.fee)::bigint, max(c.applied_on),
-         CASE WHEN c.amount_fen > 0 THEN min(c.applied_on) FILTER (WHERE c.covered_since) END
-  FROM (SELECT d.receivable_id, d.amount_fen, d.applied_on, d.paid, d.fee,
-               -- covered on this day and on every later one
-               bool_and(d.cum >= d.amount_fen) OVER (PARTITION BY d.receivable_id ORDER BY d.applied_on DESC) AS covered_since
-        FROM (SELECT x.receivable_id, x.amount_fen, x.applied_on, x.paid, x.fee,
-                     sum(x.paid) OVER (PARTITION BY x.receivable_id ORDER BY x.applied_on) AS cum
-              FROM (SELECT a.receivable_id, (r.amount * 100)::bigint AS amount_fen, a.applied_on,
-                           sum((a.principal * 100)::bigint) AS paid, sum((a.late_fee * 100)::bigint) AS fee
-                    FROM allocation a JOIN receivable r ON r.id = a.receivable_id
-                    WHERE a.receivable_id = ANY (p_ids)
-                    GROUP BY a.receivable_id, r.amount, a.applied_on) x) d) c
-  GROUP BY c.receivable_id, c.amount_fen;
+  UPDATE receivable r
+  SET principal_paid_fen = t.paid, fee_paid_fen = t.fee, last_applied_on = t.last_on, settled_on = t.settled_on
+  FROM (SELECT c.receivable_id, sum(c.paid)::bigint AS paid, sum(c.fee)::bigint AS fee, max(c.applied_on) AS last_on,
+               CASE WHEN c.amount_fen > 0 THEN min(c.applied_on) FILTER (WHERE c.covered_since) END AS settled_on
+        FROM (SELECT d.receivable_id, d.amount_fen, d.applied_on, d.paid, d.fee,
+                     -- covered on this day and on every later one
+                     bool_and(d.cum >= d.amount_fen) OVER (PARTITION BY d.receivable_id ORDER BY d.applied_on DESC) AS covered_since
+              FROM (SELECT x.receivable_id, x.amount_fen, x.applied_on, x.paid, x.fee,
+                           sum(x.paid) OVER (PARTITION BY x.receivable_id ORDER BY x.applied_on) AS cum
+                    FROM (SELECT a.receivable_id, (q.amount * 100)::bigint AS amount_fen, a.applied_on,
+                                 sum((a.principal * 100)::bigint) AS paid, sum((a.late_fee * 100)::bigint) AS fee
+                          FROM allocation a JOIN receivable q ON q.id = a.receivable_id
+                          WHERE a.receivable_id = ANY (p_ids)
+                          GROUP BY a.receivable_id, q.amount, a.applied_on) x) d) c
+        GROUP BY c.receivable_id, c.amount_fen) t
+  WHERE r.id = t.receivable_id;
 END $$;
 
 CREATE FUNCTION payments_allocation_added() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  UPDATE receivable r
-  SET principal_paid_fen = t.principal_paid_fen, fee_paid_fen = t.fee_paid_fen,
-      last_applied_on = t.last_applied_on, settled_on = t.settled_on
-  FROM payments_receivable_paid(ARRAY(SELECT DISTINCT n.receivable_id FROM added n)) t
-  WHERE r.id = t.receivable_id;
+  PERFORM payments_receivable_sync(ARRAY(SELECT DISTINCT n.receivable_id FROM added n));
   RETURN NULL;
 END $$;
 
@@ -61,11 +56,7 @@ CREATE TRIGGER allocation_receivable_paid AFTER INSERT ON allocation
   REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION payments_allocation_added();
 
 -- the ledger so far
-UPDATE receivable r
-SET principal_paid_fen = t.principal_paid_fen, fee_paid_fen = t.fee_paid_fen,
-    last_applied_on = t.last_applied_on, settled_on = t.settled_on
-FROM payments_receivable_paid(ARRAY(SELECT DISTINCT a.receivable_id FROM allocation a)) t
-WHERE r.id = t.receivable_id;
+SELECT payments_receivable_sync(ARRAY(SELECT DISTINCT a.receivable_id FROM allocation a));
 
 CREATE INDEX receivable_open_idx ON receivable (customer_id) WHERE settled_on IS NULL AND amount > 0;
 -- open as of a past day: settled after it
