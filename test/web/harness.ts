@@ -73,7 +73,13 @@ export async function startWeb(opts: { customers: number; now: string; prepare?:
     async page(o = {}) {
       const bc = await browser.newContext(o.phone ? { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : { viewport: { width: 1440, height: 900 } });
       contexts.push(bc);
-      return bc.newPage();
+      const page = await bc.newPage();
+      // what went wrong in the browser shows in the test output, next to the failure it explains
+      page.on('pageerror', (e) => console.log(`browser page error: ${e.message}`));
+      page.on('console', (m) => m.type() === 'error' && console.log(`browser console error: ${m.text()}`));
+      page.on('requestfailed', (r) => console.log(`browser request failed: ${r.method()} ${r.url()}: ${r.failure()?.errorText}`));
+      page.on('response', (r) => r.status() >= 500 && console.log(`browser got ${r.status()} for ${r.request().method()} ${r.url()}`));
+      return page;
     },
     async close() {
       for (const c of contexts) await c.close().catch(() => undefined);

@@ -56,7 +56,8 @@ describe('customer portal in the browser', () => {
     await page.getByTestId('pay-open').click();
     // the payment's answer, so a refused or slow posting fails here with what the server said
     const posted = page.waitForResponse((r) => r.url().endsWith('/api/v1/payments') && r.request().method() === 'POST', { timeout: 60_000 });
-    await page.getByTestId('pay-confirm').click();
+    posted.catch(() => undefined); // awaited below; a click that never lands fails first, with Playwright's call log
+    await page.getByTestId('pay-confirm').click({ timeout: 30_000 });
     const answer = await posted;
     expect(answer.status(), await answer.text()).toBe(201);
     await eventually(() => page.getByTestId('total-due').textContent()).toBe('¥0.00');
