@@ -77,7 +77,10 @@ export async function startWeb(opts: { customers: number; now: string; prepare?:
       // what went wrong in the browser shows in the test output, next to the failure it explains
       page.on('pageerror', (e) => console.log(`browser page error: ${e.message}`));
       page.on('console', (m) => m.type() === 'error' && console.log(`browser console error: ${m.text()}`));
-      page.on('requestfailed', (r) => console.log(`browser request failed: ${r.method()} ${r.url()}: ${r.failure()?.errorText}`));
+      page.on('requestfailed', (r) => {
+        // a navigation aborts the script loads of the page it leaves: only the API's failures tell something
+        if (r.url().includes('/api/') || r.failure()?.errorText !== 'net::ERR_ABORTED') console.log(`browser request failed: ${r.method()} ${r.url()}: ${r.failure()?.errorText}`);
+      });
       page.on('response', (r) => r.status() >= 500 && console.log(`browser got ${r.status()} for ${r.request().method()} ${r.url()}`));
       return page;
     },

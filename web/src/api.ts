@@ -70,11 +70,11 @@ export async function api<T>(path: string, opts: { method?: string; body?: unkno
   return data as T;
 }
 
-/** Fetch on mount and whenever the path or query changes; `null` path waits. */
 /**
- * GET `path` (with `query`) and keep the answer; `refreshMs` polls it again on that period, quietly
- * (no loading state, the previous data stays shown until the new one arrives): the monitoring
- * center moves by itself as the day-end rollups land.
+ * GET `path` (with `query`) on mount and whenever it changes (a `null` path waits), and keep the
+ * answer; `refreshMs` polls it again on that period, quietly (no loading state, the previous data
+ * stays shown until the new one arrives): the monitoring center moves by itself as the day-end
+ * rollups land.
  */
 export function useApi<T>(path: string | null, query?: Query, opts: { refreshMs?: number } = {}) {
   const [data, setData] = useState<T | undefined>(undefined);
