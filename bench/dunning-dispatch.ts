@@ -8,11 +8,11 @@
  * A claim's payment check (the open bills of the claimed customers) costs about the same for 500
  * customers as for 5,000, so bulk dispatch claims 5,000 notices at a time.
  *
- * The SMSC simulator runs in a worker thread (it is the operator's system, not the dispatcher's);
+ * The channel simulators run in a worker thread (the SMSC is the operator's system, not the dispatcher's);
  * --same-thread runs it on the dispatcher's thread.
  */
 import { sql } from 'kysely';
-import { createSmppChannel, startChannelSimulators, startDispatcher, startSmscWorker } from '../src/dunning/index.ts';
+import { createSmppChannel, startChannelSimulators, startChannelSimulatorsWorker, startDispatcher } from '../src/dunning/index.ts';
 import { arg } from './support.ts';
 import { dunningBenchContext, secs } from './dunning-fixture.ts';
 
@@ -40,16 +40,15 @@ async function main() {
   console.log(`outbox: ${total} pending SMS notices`);
 
   const smscOptions = { receiptDelayMs: 1 };
-  let smsc: { host: string; port: number; systemId: string; password: string; close(): Promise<void>;
-              snapshot(): Promise<{ stats: { submits: number; receiptsSent: number }; duplicateKeys: string[] }> };
+  let sims: { smsc: { host: string; port: number; systemId: string; password: string }; close(): Promise<void>;
+              snapshot(): Promise<{ smsc: { submits: number; receiptsSent: number }; duplicateSmsKeys: string[] }> };
   if (process.argv.includes('--same-thread')) {
-    const sims = await startChannelSimulators({ smsc: smscOptions });
-    const sim = sims.smsc;
-    smsc = { host: sim.host, port: sim.port, systemId: sim.systemId, password: sim.password, close: () => sims.close(),
-             snapshot: async () => ({ stats: { ...sim.stats }, duplicateKeys: sim.duplicateKeys() }) };
+    const here = await startChannelSimulators({ smsc: smscOptions });
+    sims = { smsc: here.smsc, close: () => here.close(), snapshot: async () => ({ smsc: { ...here.smsc.stats }, duplicateSmsKeys: here.smsc.duplicateKeys() }) };
   } else {
-    smsc = await startSmscWorker({ password: 'bench123', ...smscOptions });
+    sims = await startChannelSimulatorsWorker({ smsc: { password: 'bench123', ...smscOptions } });
   }
+  const { smsc } = sims;
   const sms = createSmppChannel({ host: smsc.host, port: smsc.port, systemId: smsc.systemId, password: smsc.password, sourceAddr: '95598', now: () => ctx.clock.now() });
   await sms.waitUntilBound(5_000);
   const t0 = performance.now();
@@ -71,13 +70,13 @@ async function main() {
   const allS = (doneAt - t0) / 1000;
   console.log(`handed to the SMSC and recorded: ${final.sent} in ${sendS.toFixed(2)} s = ${Math.round(final.sent / sendS)} SMS/s`);
   console.log(`with delivery receipts recorded: ${final.delivered} in ${allS.toFixed(2)} s = ${Math.round(final.delivered / allS)} SMS/s`);
-  const seen = await smsc.snapshot();
-  console.log(`SMSC (${process.argv.includes('--same-thread') ? 'same thread' : 'worker thread'}): ${seen.stats.submits} submits, ` +
-    `${seen.stats.receiptsSent} receipts (one per part), duplicate keys ${seen.duplicateKeys.length} (must be 0)`);
+  const seen = await sims.snapshot();
+  console.log(`SMSC (${process.argv.includes('--same-thread') ? 'same thread' : 'worker thread'}): ${seen.smsc.submits} submits, ` +
+    `${seen.smsc.receiptsSent} receipts (one per part), duplicate keys ${seen.duplicateSmsKeys.length} (must be 0)`);
   const states = await sql<{ status: string; n: number }>`SELECT status, count(*)::int AS n FROM dunning_notice GROUP BY status ORDER BY status`.execute(ctx.db);
   console.log(`notices: ${states.rows.map((r) => `${r.status} ${r.n}`).join(', ')}; dispatcher ${JSON.stringify(dispatcher.stats)}; total ${secs(t0)} s`);
   await sms.close();
-  await smsc.close();
+  await sims.close();
   await ctx.database.close();
 }
 

@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { keepStatistics, type AppContext } from '../platform/index.ts';
 import { buildApp } from '../http/app.ts';
-import { channelsFor, startChannelSimulators, startDispatcher, type ChannelSimulators, type Dispatcher } from '../dunning/index.ts';
+import { channelsFor, startChannelSimulatorsWorker, startDispatcher, type ChannelSimulatorsWorker, type Dispatcher } from '../dunning/index.ts';
 import { startFrontend, type Frontend } from '../metering/frontend/index.ts';
 import { BOUNCING_EMAIL_DOMAIN, UNREACHABLE_MOBILE_PREFIX } from './province.ts';
 import { startConcentratorSimulator, type ConcentratorSimulator } from './concentrators.ts';
@@ -25,7 +25,7 @@ export interface RuntimeOptions {
 export interface Runtime {
   app: FastifyInstance;
   url: string;
-  sims: ChannelSimulators;
+  sims: ChannelSimulatorsWorker;
   dispatcher: Dispatcher;
   frontend?: Frontend;
   concentrators?: ConcentratorSimulator;
@@ -34,9 +34,12 @@ export interface Runtime {
   stop(): Promise<void>;
 }
 
-/** Field and channel faults of the demo: unassigned mobiles, bouncing mailboxes, unanswered calls. */
-export async function startChannelsForDemo(seed: number): Promise<ChannelSimulators> {
-  return startChannelSimulators({
+/**
+ * The channel simulators with the demo's faults (unassigned mobiles, bouncing mailboxes, unanswered
+ * calls), on a thread of their own as the providers' systems would be.
+ */
+export async function startChannelsForDemo(seed: number): Promise<ChannelSimulatorsWorker> {
+  return startChannelSimulatorsWorker({
     smsc: { unassignedPrefixes: [UNREACHABLE_MOBILE_PREFIX], unassignedMode: 'undeliverable', receiptDelayMs: 20 },
     smtp: { rejectDomains: [BOUNCING_EMAIL_DOMAIN] },
     ivr: { seed, callbackDelayMs: 30, rules: { byPrefix: [{ prefix: UNREACHABLE_MOBILE_PREFIX, outcome: 'failed' }], ratios: { answered: 0.75, no_answer: 0.18, busy: 0.07 } } },

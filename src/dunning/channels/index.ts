@@ -51,10 +51,11 @@ export {
   type ChannelSet,
   type ChannelSetOptions,
   type ChannelSimulatorOptions,
+  type ChannelEndpoints,
   type ChannelSimulators,
 } from './sim/index.ts';
 export { startSmsc, type SmscFaults, type SmscOptions, type SmscSimulator } from './sim/smsc.ts';
-export { startSmscWorker, type SmscWorker } from './sim/smsc-worker.ts';
+export { startChannelSimulatorsWorker, type ChannelSimulatorsWorker, type SimulatorCounters } from './sim/worker.ts';
 export { startSmtp, type SmtpFaults, type SmtpSimOptions, type SmtpSimulator } from './sim/smtp.ts';
 export { startIvr, type IvrOptions, type IvrSimulator } from './sim/ivr.ts';
 export { startCatv, type CatvOptions, type CatvSimulator } from './sim/catv.ts';

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CHANNEL_ROUTES_PREFIX, channelCallbackRoutes } from './callback-routes.ts';
@@ -144,6 +146,39 @@ describe('voice calls through the IVR simulator', () => {
     const voice = createVoiceChannel({ endpoint, secret: ivr.secret, callbackUrl: 'http://127.0.0.1:1/cb' });
     const [result] = await voice.send([call('n1', '13800000001')]);
     expect(result!.error).toMatchObject({ code: 'CHANNEL_UNAVAILABLE', permanent: false });
+  });
+
+  it('fails retryably, as a timeout, when the provider holds the request', async () => {
+    const silent = createServer(() => undefined); // reads the request, never answers
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    open.push({ close: () => new Promise<void>((r) => { silent.closeAllConnections(); silent.close(() => r()); }) });
+    const voice = createVoiceChannel({ endpoint: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, secret: 's', callbackUrl: 'http://127.0.0.1:1/cb', timeoutMs: 200 });
+    open.push(voice);
+    const [result] = await voice.send([call('n1', '13800000001')]);
+    expect(result!.error).toMatchObject({ code: 'CHANNEL_TIMEOUT', permanent: false });
+  });
+
+  it('sends again on a new connection when the provider drops the kept-alive one it was reused on', async () => {
+    // answers the first request of each connection; drops the connection on the second, unanswered,
+    // as a provider closing an idle connection at the moment we write to it
+    let requests = 0;
+    const seen = new WeakMap<object, number>();
+    const closing = createServer((req, res) => {
+      requests++;
+      const n = (seen.get(req.socket) ?? 0) + 1;
+      seen.set(req.socket, n);
+      if (n > 1) return void req.socket.destroy();
+      req.resume();
+      req.on('end', () => res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ id: `p${requests}` })));
+    });
+    await new Promise<void>((r) => closing.listen(0, '127.0.0.1', r));
+    open.push({ close: () => new Promise<void>((r) => { closing.closeAllConnections(); closing.close(() => r()); }) });
+    const voice = createVoiceChannel({ endpoint: `http://127.0.0.1:${(closing.address() as AddressInfo).port}`, secret: 's', callbackUrl: 'http://127.0.0.1:1/cb', concurrency: 1 });
+    open.push(voice);
+    const [first] = await voice.send([call('n1', '13800000001')]);
+    const [second] = await voice.send([call('n2', '13800000002')]);
+    expect([first!.accepted, second!.accepted]).toEqual([true, true]);
+    expect([requests, second!.providerMessageId]).toEqual([3, 'p3']);
   });
 
   it('sends a messageKey once however often it is handed over', async () => {

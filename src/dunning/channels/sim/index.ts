@@ -15,13 +15,24 @@ import { createVoiceChannel } from '../voice-http.ts';
 import { startCatv, type CatvOptions, type CatvSimulator } from './catv.ts';
 import { startIvr, type IvrOptions, type IvrSimulator } from './ivr.ts';
 import { startSmsc, type SmscOptions, type SmscSimulator } from './smsc.ts';
-import { startSmtp, type SmtpSimOptions, type SmtpSimulator } from './smtp.ts';
+import { startSmtp, type SmtpSimOptions, type SmtpSimulator, type SmtpWebhook } from './smtp.ts';
 
 export interface ChannelSimulatorOptions {
   smsc?: SmscOptions;
   smtp?: Omit<SmtpSimOptions, 'webhook'>;
   ivr?: IvrOptions;
   catv?: CatvOptions;
+}
+
+/** Where the channels find the simulators, in this thread or in a worker (worker.ts). */
+export interface ChannelEndpoints {
+  smsc: { host: string; port: number; systemId: string; password: string };
+  /** `configure` points the bounce webhook at our callback routes. */
+  smtp: { host: string; port: number; configure(changes: { webhook: SmtpWebhook }): void };
+  ivr: { url: string; secret: string };
+  catv: { url: string; secret: string };
+  /** Secret the SMTP simulator signs its bounce webhooks with. */
+  smtpWebhookSecret: string;
 }
 
 export interface ChannelSimulators {
@@ -95,7 +106,7 @@ export interface ChannelSetOptions {
  * Channels pointed at the simulators. `callbackBaseUrl` is where channelCallbackRoutes is
  * mounted (…/api/v1/channels/callbacks); the SMTP simulator's bounce webhook is set to it.
  */
-export function channelsFor(sims: ChannelSimulators, callbackBaseUrl: string, options: ChannelSetOptions = {}): ChannelSet {
+export function channelsFor(sims: ChannelEndpoints, callbackBaseUrl: string, options: ChannelSetOptions = {}): ChannelSet {
   const base = callbackBaseUrl.replace(/\/+$/, '');
   const common = { ...(options.now ? { now: options.now } : {}), ...(options.logger ? { logger: options.logger } : {}) };
   sims.smtp.configure({ webhook: { url: `${base}/email`, secret: sims.smtpWebhookSecret } });

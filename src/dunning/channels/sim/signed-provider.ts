@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { signedHeaders, verifySignature } from '../signed-http.ts';
+import { keep } from './kept.ts';
 
 export interface OutcomeRules<O extends string> {
   /** Exact recipient → outcome. */
@@ -160,7 +161,7 @@ export class SignedProviderSimulator<O extends string> {
     }
     const providerMessageId = `${this.profile.name}-${this.idPrefix}-${this.nextId++}`;
     this.byKey.set(messageKey, providerMessageId);
-    this.requests.push({ providerMessageId, messageKey, recipient, body });
+    keep(this.requests, { providerMessageId, messageKey, recipient, body });
     reply(202, { id: providerMessageId });
     const outcome = this.outcomeFor(recipient);
     this.later(this.callbackDelayMs, () => void this.callBack(body.callbackUrl as string, { providerMessageId, messageKey, outcome }, 3));
@@ -176,7 +177,7 @@ export class SignedProviderSimulator<O extends string> {
     } catch {
       status = 0;
     }
-    this.callbacks.push({ providerMessageId: payload.providerMessageId, outcome: payload.outcome, status });
+    keep(this.callbacks, { providerMessageId: payload.providerMessageId, outcome: payload.outcome, status });
     if ((status === 0 || status >= 500) && triesLeft > 1) {
       this.later(200, () => void this.callBack(url, payload, triesLeft - 1));
     }

@@ -20,6 +20,7 @@ import {
   type SmppSession,
 } from '../smpp-wire.ts';
 import { deliverSmReceiptPdu, submitSmRespPdu, type EncodedPdu } from '../smpp-encode.ts';
+import { keep, KEEP_LIMIT } from './kept.ts';
 
 export interface SmscFaults {
   /** Numbers starting with one of these are unassigned (空号). */
@@ -67,8 +68,6 @@ interface BoundSession {
   receives: boolean;
   transmits: boolean;
 }
-
-const KEEP_LIMIT = 200_000;
 
 export class SmscSimulator {
   readonly host: string;
@@ -221,7 +220,7 @@ export class SmscSimulator {
       ...(messageKey === undefined ? {} : { messageKey }),
       ...(part ? { part } : {}),
     };
-    if (this.submissions.length < KEEP_LIMIT) this.submissions.push(submission);
+    keep(this.submissions, submission);
     if (status !== 0) this.stats.rejected++;
     else this.assemble(submission);
 

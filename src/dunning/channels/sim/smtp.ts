@@ -6,6 +6,7 @@
 import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerAddress } from 'smtp-server';
 import { signedHeaders } from '../signed-http.ts';
+import { keep } from './kept.ts';
 import { parseMail } from './mime.ts';
 
 export interface SmtpFaults {
@@ -52,7 +53,8 @@ export class SmtpSimulator {
   readonly host: string;
   readonly received: ReceivedMail[] = [];
   readonly bounces: BounceAttempt[] = [];
-  readonly stats = { rejectedRecipients: 0, deferredRecipients: 0 };
+  /** `received`: mails accepted, also past the ones kept in `received`. */
+  readonly stats = { received: 0, rejectedRecipients: 0, deferredRecipients: 0 };
   private faults: SmtpFaults;
   private webhook: SmtpWebhook | undefined;
   private readonly byKey = new Map<string, number>();
@@ -139,7 +141,8 @@ export class SmtpSimulator {
     const providerMessageId = (mail.headers.get('message-id') ?? `<sim-${this.received.length + 1}@smtp.sim>`).replace(/^<|>$/g, '');
     const messageKey = mail.headers.get('x-zt-message-key');
     if (messageKey) this.byKey.set(messageKey, (this.byKey.get(messageKey) ?? 0) + 1);
-    this.received.push({
+    this.stats.received++;
+    keep(this.received, {
       providerMessageId,
       from,
       to,

@@ -1,0 +1,103 @@
+/**
+ * The channel simulators in a worker thread: the providers' side of every channel (the SMSC decoding
+ * submits and issuing receipts, the mail server, the IVR and cable-TV platforms calling back) runs on
+ * its own thread, as a real provider runs on its own machines, so the dispatcher's thread does only
+ * the dispatcher's work. Same options as startChannelSimulators; the counters are read on request.
+ */
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { startChannelSimulators, type ChannelEndpoints, type ChannelSimulatorOptions, type ChannelSimulators } from './index.ts';
+import type { SmscSimulator } from './smsc.ts';
+import type { SmtpWebhook } from './smtp.ts';
+
+/** What the simulators counted, and the idempotency keys the SMSC received more than once. */
+export interface SimulatorCounters {
+  smsc: SmscSimulator['stats'];
+  duplicateSmsKeys: string[];
+  smtp: ChannelSimulators['smtp']['stats'];
+  ivr: ChannelSimulators['ivr']['stats'];
+  catv: ChannelSimulators['catv']['stats'];
+}
+
+export interface ChannelSimulatorsWorker extends ChannelEndpoints {
+  snapshot(): Promise<SimulatorCounters>;
+  close(): Promise<void>;
+}
+
+type Ask = { kind: 'snapshot' } | { kind: 'webhook'; webhook: SmtpWebhook } | { kind: 'close' };
+type Request = Ask & { id: number };
+type FromWorker =
+  | { kind: 'ready'; endpoints: Omit<ChannelEndpoints, 'smtp'> & { smtp: { host: string; port: number } } }
+  | { kind: 'answer'; id: number; counters?: SimulatorCounters }
+  | { kind: 'failed'; message: string };
+
+export function startChannelSimulatorsWorker(options: ChannelSimulatorOptions = {}): Promise<ChannelSimulatorsWorker> {
+  // run as TypeScript under tsx: the worker thread registers tsx's loader before importing this module
+  const worker = import.meta.url.endsWith('.ts')
+    ? new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(import.meta.url)}); })`, {
+        eval: true,
+        workerData: { channelSimulators: options },
+      })
+    : new Worker(new URL(import.meta.url), { workerData: { channelSimulators: options } });
+  const waiting = new Map<number, (m: Extract<FromWorker, { kind: 'answer' }>) => void>();
+  let nextId = 1;
+  const ask = (req: Ask) =>
+    new Promise<Extract<FromWorker, { kind: 'answer' }>>((resolve) => {
+      const id = nextId++;
+      waiting.set(id, resolve);
+      worker.postMessage({ ...req, id });
+    });
+  return new Promise((resolve, reject) => {
+    worker.on('error', reject);
+    worker.on('message', (m: FromWorker) => {
+      if (m.kind === 'failed') return reject(new Error(`channel simulators worker: ${m.message}`));
+      if (m.kind === 'answer') {
+        waiting.get(m.id)?.(m);
+        waiting.delete(m.id);
+        return;
+      }
+      const { smtp, ...rest } = m.endpoints;
+      resolve({
+        ...rest,
+        // the webhook message reaches the worker before any mail the caller sends after this call
+        smtp: { ...smtp, configure: ({ webhook }) => void (webhook && ask({ kind: 'webhook', webhook })) },
+        snapshot: async () => (await ask({ kind: 'snapshot' })).counters!,
+        close: async () => {
+          await ask({ kind: 'close' });
+          await worker.terminate();
+        },
+      });
+    });
+  });
+}
+
+if (!isMainThread && parentPort && (workerData as { channelSimulators?: ChannelSimulatorOptions } | undefined)?.channelSimulators) {
+  const port = parentPort;
+  startChannelSimulators((workerData as { channelSimulators: ChannelSimulatorOptions }).channelSimulators).then(
+    (sims) => {
+      port.on('message', (req: Request) => {
+        const answer = (counters?: SimulatorCounters) => port.postMessage({ kind: 'answer', id: req.id, ...(counters ? { counters } : {}) } satisfies FromWorker);
+        if (req.kind === 'snapshot') {
+          answer({
+            smsc: { ...sims.smsc.stats }, duplicateSmsKeys: sims.smsc.duplicateKeys(), smtp: { ...sims.smtp.stats },
+            ivr: { ...sims.ivr.stats }, catv: { ...sims.catv.stats },
+          });
+        } else if (req.kind === 'webhook') {
+          sims.smtp.configure({ webhook: req.webhook });
+          answer();
+        } else void sims.close().then(() => answer());
+      });
+      const { smsc, smtp, ivr, catv, smtpWebhookSecret } = sims;
+      port.postMessage({
+        kind: 'ready',
+        endpoints: {
+          smsc: { host: smsc.host, port: smsc.port, systemId: smsc.systemId, password: smsc.password },
+          smtp: { host: smtp.host, port: smtp.port },
+          ivr: { url: ivr.url, secret: ivr.secret },
+          catv: { url: catv.url, secret: catv.secret },
+          smtpWebhookSecret,
+        },
+      } satisfies FromWorker);
+    },
+    (e: unknown) => port.postMessage({ kind: 'failed', message: String(e) } satisfies FromWorker),
+  );
+}
