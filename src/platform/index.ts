@@ -13,3 +13,4 @@ export * from './fresh-database.ts';
 export * from './timing.ts';
 export * from './parallel.ts';
 export * from './statistics.ts';
+export * from './worker.ts';

@@ -4,8 +4,8 @@
  * of the front-end measures the front-end. Same options as startConcentratorSimulator, except the
  * business clock (a snapshot: the worker's clock starts at `now` and does not follow the caller's).
  */
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { SimulatedClock } from '../platform/index.ts';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { moduleWorker, SimulatedClock } from '../platform/index.ts';
 import { startConcentratorSimulator, type ConcentratorSimulatorOptions, type ConcentratorSimulatorStats } from './concentrators.ts';
 
 type WorkerOptions = Omit<ConcentratorSimulatorOptions, 'clock' | 'log'> & { now: string };
@@ -20,10 +20,7 @@ export interface ConcentratorSimulatorWorker {
 }
 
 export function startConcentratorSimulatorWorker(opts: WorkerOptions): ConcentratorSimulatorWorker {
-  // run as TypeScript under tsx: the worker thread registers tsx's loader before importing this module
-  const worker = import.meta.url.endsWith('.ts')
-    ? new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(import.meta.url)}); })`, { eval: true, workerData: opts })
-    : new Worker(new URL(import.meta.url), { workerData: opts });
+  const worker = moduleWorker(import.meta.url, opts);
   let stopped: ((s: ConcentratorSimulatorStats) => void) | null = null;
   let failed: (e: Error) => void = () => undefined;
   const ready = new Promise<void>((resolve, reject) => {

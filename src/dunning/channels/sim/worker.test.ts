@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEmailChannel } from '../email-smtp.ts';
 import { createSmppChannel } from '../sms-smpp.ts';
@@ -42,5 +43,17 @@ describe('channel simulators in a worker thread', () => {
     expect(seen.duplicateSmsKeys).toEqual([]);
     expect(seen.smtp).toMatchObject({ received: 1, rejectedRecipients: 1 });
     expect(seen.ivr.received).toBe(0);
+  });
+
+  it('start from any working directory (`zerotouch start` may run anywhere)', async () => {
+    const cwd = process.cwd();
+    process.chdir(os.tmpdir());
+    try {
+      const sims = await startChannelSimulatorsWorker();
+      open.push(sims);
+      expect((await sims.snapshot()).smsc.binds).toBe(0);
+    } finally {
+      process.chdir(cwd);
+    }
   });
 });

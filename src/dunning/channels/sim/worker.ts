@@ -4,7 +4,8 @@
  * its own thread, as a real provider runs on its own machines, so the dispatcher's thread does only
  * the dispatcher's work. Same options as startChannelSimulators; the counters are read on request.
  */
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { moduleWorker } from '../../../platform/worker.ts';
 import { startChannelSimulators, type ChannelEndpoints, type ChannelSimulatorOptions, type ChannelSimulators } from './index.ts';
 import type { SmscSimulator } from './smsc.ts';
 import type { SmtpWebhook } from './smtp.ts';
@@ -31,13 +32,7 @@ type FromWorker =
   | { kind: 'failed'; message: string };
 
 export function startChannelSimulatorsWorker(options: ChannelSimulatorOptions = {}): Promise<ChannelSimulatorsWorker> {
-  // run as TypeScript under tsx: the worker thread registers tsx's loader before importing this module
-  const worker = import.meta.url.endsWith('.ts')
-    ? new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(import.meta.url)}); })`, {
-        eval: true,
-        workerData: { channelSimulators: options },
-      })
-    : new Worker(new URL(import.meta.url), { workerData: { channelSimulators: options } });
+  const worker = moduleWorker(import.meta.url, { channelSimulators: options });
   const waiting = new Map<number, (m: Extract<FromWorker, { kind: 'answer' }>) => void>();
   let nextId = 1;
   const ask = (req: Ask) =>
