@@ -33,20 +33,33 @@ type FromWorker =
 
 export function startChannelSimulatorsWorker(options: ChannelSimulatorOptions = {}): Promise<ChannelSimulatorsWorker> {
   const worker = moduleWorker(import.meta.url, { channelSimulators: options });
-  const waiting = new Map<number, (m: Extract<FromWorker, { kind: 'answer' }>) => void>();
+  type Answer = Extract<FromWorker, { kind: 'answer' }>;
+  const waiting = new Map<number, { resolve: (m: Answer) => void; reject: (e: Error) => void }>();
+  let stopped: Error | undefined;
   let nextId = 1;
   const ask = (req: Ask) =>
-    new Promise<Extract<FromWorker, { kind: 'answer' }>>((resolve) => {
+    new Promise<Answer>((resolve, reject) => {
+      if (stopped) return reject(stopped);
       const id = nextId++;
-      waiting.set(id, resolve);
+      waiting.set(id, { resolve, reject });
       worker.postMessage({ ...req, id });
     });
+  // a worker that dies fails what waits on it, so nobody waits for ever (a stop would hang)
+  const stop = (e: Error) => {
+    stopped ??= e;
+    for (const w of waiting.values()) w.reject(stopped);
+    waiting.clear();
+  };
+  worker.on('exit', (code) => stop(new Error(`channel simulators worker exited (${code})`)));
   return new Promise((resolve, reject) => {
-    worker.on('error', reject);
+    worker.on('error', (e) => {
+      stop(e);
+      reject(e);
+    });
     worker.on('message', (m: FromWorker) => {
       if (m.kind === 'failed') return reject(new Error(`channel simulators worker: ${m.message}`));
       if (m.kind === 'answer') {
-        waiting.get(m.id)?.(m);
+        waiting.get(m.id)?.resolve(m);
         waiting.delete(m.id);
         return;
       }
@@ -54,10 +67,10 @@ export function startChannelSimulatorsWorker(options: ChannelSimulatorOptions = 
       resolve({
         ...rest,
         // the webhook message reaches the worker before any mail the caller sends after this call
-        smtp: { ...smtp, configure: ({ webhook }) => void (webhook && ask({ kind: 'webhook', webhook })) },
+        smtp: { ...smtp, configure: ({ webhook }) => void ask({ kind: 'webhook', webhook }).catch(() => undefined) },
         snapshot: async () => (await ask({ kind: 'snapshot' })).counters!,
         close: async () => {
-          await ask({ kind: 'close' });
+          if (!stopped) await ask({ kind: 'close' }).catch(() => undefined);
           await worker.terminate();
         },
       });
@@ -79,7 +92,7 @@ if (!isMainThread && parentPort && (workerData as { channelSimulators?: ChannelS
         } else if (req.kind === 'webhook') {
           sims.smtp.configure({ webhook: req.webhook });
           answer();
-        } else void sims.close().then(() => answer());
+        } else void sims.close().then(() => answer(), () => answer());
       });
       const { smsc, smtp, ivr, catv, smtpWebhookSecret } = sims;
       port.postMessage({
