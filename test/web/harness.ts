@@ -38,7 +38,8 @@ export async function ensureWebBuilt(): Promise<void> {
       continue;
     }
     try {
-      if (!distIsCurrent()) execFileSync('npx', ['vite', 'build', '--config', 'web/vite.config.ts'], { cwd: ROOT, stdio: 'ignore' });
+      // the production build users get: vitest's NODE_ENV=test would make vite build React's and antd's development code
+      if (!distIsCurrent()) execFileSync('npx', ['vite', 'build', '--config', 'web/vite.config.ts'], { cwd: ROOT, stdio: 'ignore', env: { ...process.env, NODE_ENV: 'production' } });
     } finally {
       fs.rmdirSync(LOCK);
     }

@@ -27,7 +27,7 @@ export function Login({ onSignedIn }: { onSignedIn: (u: User) => void }) {
   return (
     <div style={{ minHeight: '100vh', display: 'grid', placeItems: 'center', background: '#f0f4f4', padding: 16 }}>
       <Card style={{ width: '100%', maxWidth: 380 }}>
-        <Space direction="vertical" style={{ width: '100%' }} size="middle">
+        <Space orientation="vertical" style={{ width: '100%' }} size="middle">
           <Space style={{ justifyContent: 'space-between', width: '100%' }}>
             <Typography.Title level={3} style={{ margin: 0 }}>{t('appName')}</Typography.Title>
             <Button size="small" onClick={() => setLang(lang === 'zh' ? 'en' : 'zh')} data-testid="lang-toggle">{t('language')}</Button>

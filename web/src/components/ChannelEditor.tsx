@@ -36,7 +36,7 @@ export function ChannelEditor({ customer, onSaved }: { customer: CustomerDetail;
     }
   };
   return (
-    <Space direction="vertical" style={{ width: '100%' }} data-testid="channel-editor">
+    <Space orientation="vertical" style={{ width: '100%' }} data-testid="channel-editor">
       <List
         size="small" bordered dataSource={list} locale={{ emptyText: t('noData') }}
         renderItem={(x, i) => (

@@ -27,8 +27,8 @@ export function ChaseTimeline({ number, refresh = 0 }: { number: string; refresh
       data-testid="chase-timeline"
       items={notices.data.items.map((n) => ({
         color: n.status === 'cancelled' ? 'gray' : n.status === 'failed' ? 'red' : n.status === 'delivered' ? 'green' : 'blue',
-        children: (
-          <Space direction="vertical" size={2} data-testid={`notice-${n.step}`}>
+        content: (
+          <Space orientation="vertical" size={2} data-testid={`notice-${n.step}`}>
             <Space wrap>
               <Typography.Text strong>{step(n.step)}</Typography.Text>
               <Tag color={STATUS_COLORS[n.status]} data-testid={`notice-status-${n.step}`}>{n.status}</Tag>

@@ -20,7 +20,7 @@ export function CustomerCard({ number, compact = false }: { number: string; comp
   const contactOf = new Map(d.contacts.map((k) => [k.id, k]));
   const channelName = (ch: string) => (isMessageKey(ch) ? t(ch) : ch);
   return (
-    <Space direction="vertical" style={{ width: '100%' }} data-testid="customer-card">
+    <Space orientation="vertical" style={{ width: '100%' }} data-testid="customer-card">
       <Descriptions size="small" column={compact ? 1 : 2} bordered>
         <Descriptions.Item label={t('customerNumber')}><span data-testid="card-number">{d.number}</span></Descriptions.Item>
         <Descriptions.Item label={t('name')}><span data-testid="card-name">{d.name}</span></Descriptions.Item>

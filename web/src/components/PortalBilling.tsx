@@ -53,7 +53,7 @@ export function BillsAndPay({ number, onPaid }: { number: string; onPaid: () => 
   if (!s.data) return <Spin />;
   const d = s.data;
   return (
-    <Space direction="vertical" style={{ width: '100%' }}>
+    <Space orientation="vertical" style={{ width: '100%' }}>
       <Descriptions size="small" bordered column={{ xs: 1, sm: 2, md: 4 }}>
         <Descriptions.Item label={zh ? '欠费' : 'Outstanding'}>¥{d.outstanding}</Descriptions.Item>
         <Descriptions.Item label={zh ? '违约金' : 'Late fee'}>¥{d.lateFee}</Descriptions.Item>

@@ -21,7 +21,7 @@ export function TariffCalculator({ tariffCode }: { tariffCode: string }) {
     }
   };
   return (
-    <Space direction="vertical" style={{ width: '100%' }}>
+    <Space orientation="vertical" style={{ width: '100%' }}>
       <Space.Compact>
         <InputNumber min={0} value={kwh} onChange={setKwh} addonAfter="kWh" data-testid="quote-kwh" />
         <Button type="primary" onClick={run} data-testid="quote-run">{zh ? '试算' : 'Estimate'}</Button>

@@ -70,7 +70,7 @@ export default function Billing() {
         {
           key: 'review', label: zh ? '审核队列' : 'Review queue',
           children: (
-            <Space direction="vertical" style={{ width: '100%' }}>
+            <Space orientation="vertical" style={{ width: '100%' }}>
               <Space wrap>
                 <Select value={sort} style={{ width: 160 }} onChange={(v) => setQuery({ sort: v, offset: 0 })}
                   options={[{ value: 'amount', label: zh ? '按金额' : 'by amount' }, { value: 'created', label: zh ? '按时间' : 'by time' }, { value: 'customer', label: zh ? '按户号' : 'by customer' }]} />
@@ -103,7 +103,7 @@ export default function Billing() {
         {
           key: 'runs', label: zh ? '核算批次' : 'Billing runs',
           children: (
-            <Space direction="vertical" style={{ width: '100%' }}>
+            <Space orientation="vertical" style={{ width: '100%' }}>
               {canReview && (
                 <Form layout="inline" onFinish={startRun} initialValues={{ cycle: 'C01' }}>
                   <Form.Item name="cycle" label={t('cycle')}><Select style={{ width: 100 }} options={['C01', 'C11', 'C21'].map((c) => ({ value: c, label: c }))} /></Form.Item>

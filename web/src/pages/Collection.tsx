@@ -59,7 +59,7 @@ export default function Collection() {
         {
           key: 'success', label: zh ? '采集成功率' : 'Read success',
           children: success.data && (
-            <Space direction="vertical" style={{ width: '100%' }}>
+            <Space orientation="vertical" style={{ width: '100%' }}>
               <Typography.Text data-testid="collection-org-rate">{success.data.org.name}: <b>{pct(success.data.org.rate)}</b> ({success.data.org.read} / {success.data.org.meters})</Typography.Text>
               <Chart option={barOption} height={Math.max(160, Math.min(30, success.data.children.length) * 22 + 40)} />
               <Tabs items={[
@@ -72,7 +72,7 @@ export default function Collection() {
         {
           key: 'unread', label: zh ? '未采集电表' : 'Unread meters',
           children: (
-            <Space direction="vertical" style={{ width: '100%' }}>
+            <Space orientation="vertical" style={{ width: '100%' }}>
             <Typography.Text>{zh ? '未采集电表' : 'Unread meters'}: <b data-testid="unread-total">{unread.data?.total ?? '…'}</b></Typography.Text>
             <Table<Unread> rowKey="meterId" size="small" loading={unread.loading} dataSource={unread.data?.items ?? []} data-testid="unread-table"
               columns={[
@@ -101,7 +101,7 @@ export default function Collection() {
         {
           key: 'vee', label: zh ? 'VEE 校验' : 'VEE flags',
           children: (
-            <Space direction="vertical" style={{ width: '100%' }}>
+            <Space orientation="vertical" style={{ width: '100%' }}>
               <Select allowClear placeholder={zh ? '规则' : 'Rule'} style={{ width: 200 }} value={rule} onChange={(v) => setQuery({ rule: v, offset: 0 })} options={VEE_RULES.map((r) => ({ value: r, label: r }))} />
               <Table<VeeFlag> rowKey={(r) => `${r.meterId}-${r.readingDate}-${r.rule}`} size="small" loading={vee.loading} dataSource={vee.data?.items ?? []}
                 columns={[

@@ -37,8 +37,8 @@ export default function Customers() {
         pagination={{ current: Math.floor(offset / PAGE_SIZE) + 1, pageSize: PAGE_SIZE, total: list.data?.total ?? 0, showSizeChanger: false }}
         onChange={(p) => setQuery({ offset: ((p.current ?? 1) - 1) * PAGE_SIZE })}
       />
-      <Drawer open={!!open} onClose={() => setOpen(null)} title={t('customerCard')} width={Math.min(640, window.innerWidth)}>
-        <Space direction="vertical" style={{ width: '100%' }}>{open && <CustomerCard number={open} />}</Space>
+      <Drawer open={!!open} onClose={() => setOpen(null)} title={t('customerCard')} size={Math.min(640, window.innerWidth)}>
+        <Space orientation="vertical" style={{ width: '100%' }}>{open && <CustomerCard number={open} />}</Space>
       </Drawer>
     </Card>
   );

@@ -58,7 +58,7 @@ export default function Dunning() {
         {
           key: 'notices', label: zh ? '通知' : 'Notices',
           children: (
-            <Space direction="vertical" style={{ width: '100%' }}>
+            <Space orientation="vertical" style={{ width: '100%' }}>
               <Space wrap>
                 <Select allowClear placeholder={zh ? '步骤' : 'Step'} style={{ width: 160 }} value={step} onChange={(v) => setQuery({ step: v, offset: 0 })} options={STEPS.map((s) => ({ value: s, label: stepName(s) }))} />
                 <Select allowClear placeholder={t('status')} style={{ width: 140 }} value={status} onChange={(v) => setQuery({ status: v, offset: 0 })} options={STATUSES.map((s) => ({ value: s, label: s }))} />
@@ -80,7 +80,7 @@ export default function Dunning() {
         {
           key: 'health', label: zh ? '渠道健康' : 'Channel health',
           children: (
-            <Space direction="vertical" style={{ width: '100%' }}>
+            <Space orientation="vertical" style={{ width: '100%' }}>
               <Chart option={healthOption} height={220} />
               <Table<Health> rowKey={(h) => `${h.orgPath}-${h.channel}`} size="small" dataSource={health.data?.items ?? []} loading={health.loading} data-testid="health-table"
                 columns={[
@@ -98,7 +98,7 @@ export default function Dunning() {
         {
           key: 'escalations', label: zh ? '升级处理' : 'Escalations',
           children: (
-            <Space direction="vertical" style={{ width: '100%' }}>
+            <Space orientation="vertical" style={{ width: '100%' }}>
               <Select allowClear placeholder={zh ? '类型' : 'Kind'} style={{ width: 200 }} value={kind} onChange={(v) => setQuery({ kind: v, offset: 0 })}
                 options={['manual_collection', 'contact_verification', 'disconnect', 'reconnect'].map((k) => ({ value: k, label: k }))} />
               <Table<Escalation> rowKey="id" size="small" loading={escalations.loading} dataSource={escalations.data?.items ?? []}
@@ -116,7 +116,7 @@ export default function Dunning() {
         {
           key: 'timeline', label: zh ? '催费轨迹' : 'Chase timeline',
           children: (
-            <Space direction="vertical" style={{ width: '100%' }}>
+            <Space orientation="vertical" style={{ width: '100%' }}>
               <Input.Search placeholder={t('customerNumber')} value={typed} onChange={(e) => setTyped(e.target.value)} onSearch={(v) => setQuery({ customer: v.trim() })} style={{ maxWidth: 320 }} data-testid="timeline-number" />
               {customer && <ChaseTimeline number={customer} />}
             </Space>

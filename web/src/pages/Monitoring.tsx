@@ -93,7 +93,7 @@ export default function Monitoring() {
 
   if (series.error) return <Alert type="error" message={series.error.message} />;
   return (
-    <Space direction="vertical" style={{ width: '100%' }} size="middle">
+    <Space orientation="vertical" style={{ width: '100%' }} size="middle">
       <Space wrap style={{ justifyContent: 'space-between', width: '100%' }}>
         <Breadcrumb
           data-testid="drill-path"

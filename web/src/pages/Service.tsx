@@ -49,7 +49,7 @@ export default function Service() {
         {
           key: 'orders', label: zh ? '95598工单' : '95598 orders',
           children: (
-            <Space direction="vertical" style={{ width: '100%' }}>
+            <Space orientation="vertical" style={{ width: '100%' }}>
               <Space wrap>
                 <Select allowClear placeholder={zh ? '类型' : 'Kind'} style={{ width: 180 }} value={kind} onChange={(v) => setQuery({ kind: v, offset: 0 })} options={ORDER_KINDS.map((k) => ({ value: k, label: k }))} />
                 {overdueSwitch}
@@ -72,7 +72,7 @@ export default function Service() {
         {
           key: 'connections', label: zh ? '业扩报装' : 'New connections',
           children: (
-            <Space direction="vertical" style={{ width: '100%' }}>
+            <Space orientation="vertical" style={{ width: '100%' }}>
               {overdueSwitch}
               <Table<Application> rowKey="id" size="small" loading={apps.loading} dataSource={apps.data?.items ?? []} data-testid="connections-table"
                 columns={[
@@ -90,7 +90,7 @@ export default function Service() {
         {
           key: 'assets', label: zh ? '计量资产' : 'Meter assets',
           children: (
-            <Space direction="vertical" style={{ width: '100%' }}>
+            <Space orientation="vertical" style={{ width: '100%' }}>
               <Space wrap>
                 <Select allowClear placeholder={t('status')} style={{ width: 160 }} value={state} onChange={(v) => setQuery({ state: v, offset: 0 })} options={METER_STATES.map((s) => ({ value: s, label: s }))} />
                 <Space><Switch size="small" checked={q.get('rotation') === 'true'} onChange={(v) => setQuery({ rotation: v ? 'true' : undefined, offset: 0 })} />{zh ? '到期轮换' : 'rotation due'}</Space>

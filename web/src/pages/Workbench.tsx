@@ -54,7 +54,7 @@ function OutcomePanel({ task, onDone }: { task: Task; onDone: () => void }) {
   const big = { size: 'large' as const, block: true, loading: busy };
   if (task.kind === 'manual_collection') {
     return (
-      <Space direction="vertical" style={{ width: '100%' }}>
+      <Space orientation="vertical" style={{ width: '100%' }}>
         <Space.Compact style={{ width: '100%' }}>
           <Input size="large" value={amount} onChange={(e) => setAmount(e.target.value)} addonBefore="¥" data-testid="outcome-amount" />
           <Button {...big} type="primary" style={{ width: 140 }} onClick={() => complete({ result: 'paid_on_site', amount })} data-testid="outcome-paid">{zh ? '现场缴费' : 'Paid on site'}</Button>
@@ -82,7 +82,7 @@ function OutcomePanel({ task, onDone }: { task: Task; onDone: () => void }) {
   }
   if (task.kind === 'contact_verification') {
     return (
-      <Space direction="vertical" style={{ width: '100%' }}>
+      <Space orientation="vertical" style={{ width: '100%' }}>
         <Space.Compact style={{ width: '100%' }}>
           <Input size="large" placeholder={zh ? '核实后的手机号' : 'Verified mobile'} value={text} onChange={(e) => setText(e.target.value)} />
           <Button {...big} type="primary" style={{ width: 120 }} disabled={!text} onClick={() => complete({ result: 'corrected', contact: { kind: 'mobile', value: text } })}>{zh ? '已核实' : 'Verified'}</Button>
@@ -132,9 +132,9 @@ export default function Workbench() {
           </Card>
         )}
       />
-      <Drawer open={!!task} onClose={() => setOpenId(null)} placement="bottom" height="85%" title={task ? `${kindName(task.kind)} · ${task.title}` : ''}>
+      <Drawer open={!!task} onClose={() => setOpenId(null)} placement="bottom" size="85%" title={task ? `${kindName(task.kind)} · ${task.title}` : ''}>
         {task && (
-          <Space direction="vertical" style={{ width: '100%' }} size="middle">
+          <Space orientation="vertical" style={{ width: '100%' }} size="middle">
             {task.customer?.mobile && <a href={`tel:${task.customer.mobile}`}><Button block size="large">{task.customer.mobile}</Button></a>}
             {task.status !== 'done' && task.status !== 'cancelled' && task.status !== 'cannot_complete'
               ? <OutcomePanel task={task} onDone={() => { setOpenId(null); tasks.reload(); }} />
