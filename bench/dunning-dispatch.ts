@@ -12,7 +12,7 @@
  * --same-thread runs it on the dispatcher's thread.
  */
 import { sql } from 'kysely';
-import { createSmppChannel, startChannelSimulators, startChannelSimulatorsWorker, startDispatcher } from '../src/dunning/index.ts';
+import { createSmppChannel, simulatorCounters, startChannelSimulators, startChannelSimulatorsWorker, startDispatcher } from '../src/dunning/index.ts';
 import { arg } from './support.ts';
 import { dunningBenchContext, secs } from './dunning-fixture.ts';
 
@@ -40,14 +40,9 @@ async function main() {
   console.log(`outbox: ${total} pending SMS notices`);
 
   const smscOptions = { receiptDelayMs: 1 };
-  let sims: { smsc: { host: string; port: number; systemId: string; password: string }; close(): Promise<void>;
-              snapshot(): Promise<{ smsc: { submits: number; receiptsSent: number }; duplicateSmsKeys: string[] }> };
-  if (process.argv.includes('--same-thread')) {
-    const here = await startChannelSimulators({ smsc: smscOptions });
-    sims = { smsc: here.smsc, close: () => here.close(), snapshot: async () => ({ smsc: { ...here.smsc.stats }, duplicateSmsKeys: here.smsc.duplicateKeys() }) };
-  } else {
-    sims = await startChannelSimulatorsWorker({ smsc: { password: 'bench123', ...smscOptions } });
-  }
+  const options = { smsc: { password: 'bench123', ...smscOptions } };
+  const here = process.argv.includes('--same-thread') ? await startChannelSimulators(options) : undefined;
+  const sims = here ? { ...here, snapshot: async () => simulatorCounters(here) } : await startChannelSimulatorsWorker(options);
   const { smsc } = sims;
   const sms = createSmppChannel({ host: smsc.host, port: smsc.port, systemId: smsc.systemId, password: smsc.password, sourceAddr: '95598', now: () => ctx.clock.now() });
   await sms.waitUntilBound(5_000);

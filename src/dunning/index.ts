@@ -19,6 +19,6 @@ export { callbackChannelFor } from './dispatch/registry.ts';
 export { dunningRoutes } from './api/routes.ts';
 export { registerDunningCommands } from './cli.ts';
 export {
-  startChannelSimulators, channelsFor, channelCallbackRoutes, createSmppChannel, startChannelSimulatorsWorker,
+  startChannelSimulators, channelsFor, channelCallbackRoutes, createSmppChannel, startChannelSimulatorsWorker, simulatorCounters,
   type Channel, type ChannelKind, type ChannelSet, type ChannelSimulators, type DeliveryReport, type ChannelSimulatorsWorker,
 } from './channels/index.ts';

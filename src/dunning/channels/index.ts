@@ -51,11 +51,13 @@ export {
   type ChannelSet,
   type ChannelSetOptions,
   type ChannelSimulatorOptions,
+  simulatorCounters,
   type ChannelEndpoints,
   type ChannelSimulators,
+  type SimulatorCounters,
 } from './sim/index.ts';
 export { startSmsc, type SmscFaults, type SmscOptions, type SmscSimulator } from './sim/smsc.ts';
-export { startChannelSimulatorsWorker, type ChannelSimulatorsWorker, type SimulatorCounters } from './sim/worker.ts';
+export { startChannelSimulatorsWorker, type ChannelSimulatorsWorker } from './sim/worker.ts';
 export { startSmtp, type SmtpFaults, type SmtpSimOptions, type SmtpSimulator } from './sim/smtp.ts';
 export { startIvr, type IvrOptions, type IvrSimulator } from './sim/ivr.ts';
 export { startCatv, type CatvOptions, type CatvSimulator } from './sim/catv.ts';

@@ -46,6 +46,23 @@ export interface ChannelSimulators {
   close(): Promise<void>;
 }
 
+/** What the simulators counted, and the idempotency keys the SMSC received more than once. */
+export interface SimulatorCounters {
+  smsc: SmscSimulator['stats'];
+  duplicateSmsKeys: string[];
+  smtp: SmtpSimulator['stats'];
+  ivr: IvrSimulator['stats'];
+  catv: CatvSimulator['stats'];
+}
+
+/** A copy of the counters, as the worker (worker.ts) sends them across. */
+export function simulatorCounters(sims: ChannelSimulators): SimulatorCounters {
+  return {
+    smsc: { ...sims.smsc.stats }, duplicateSmsKeys: sims.smsc.duplicateKeys(), smtp: { ...sims.smtp.stats },
+    ivr: { ...sims.ivr.stats }, catv: { ...sims.catv.stats },
+  };
+}
+
 export async function startChannelSimulators(options: ChannelSimulatorOptions = {}): Promise<ChannelSimulators> {
   const secret = () => randomBytes(16).toString('hex');
   const started: Array<{ close(): Promise<void> }> = [];

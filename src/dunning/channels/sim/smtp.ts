@@ -138,7 +138,7 @@ export class SmtpSimulator {
 
   private store(raw: Buffer, from: string, to: string[]): string {
     const mail = parseMail(raw);
-    const providerMessageId = (mail.headers.get('message-id') ?? `<sim-${this.received.length + 1}@smtp.sim>`).replace(/^<|>$/g, '');
+    const providerMessageId = (mail.headers.get('message-id') ?? `<sim-${this.stats.received + 1}@smtp.sim>`).replace(/^<|>$/g, '');
     const messageKey = mail.headers.get('x-zt-message-key');
     if (messageKey) this.byKey.set(messageKey, (this.byKey.get(messageKey) ?? 0) + 1);
     this.stats.received++;

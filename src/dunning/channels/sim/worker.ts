@@ -6,18 +6,8 @@
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { moduleWorker } from '../../../platform/worker.ts';
-import { startChannelSimulators, type ChannelEndpoints, type ChannelSimulatorOptions, type ChannelSimulators } from './index.ts';
-import type { SmscSimulator } from './smsc.ts';
+import { simulatorCounters, startChannelSimulators, type ChannelEndpoints, type ChannelSimulatorOptions, type SimulatorCounters } from './index.ts';
 import type { SmtpWebhook } from './smtp.ts';
-
-/** What the simulators counted, and the idempotency keys the SMSC received more than once. */
-export interface SimulatorCounters {
-  smsc: SmscSimulator['stats'];
-  duplicateSmsKeys: string[];
-  smtp: ChannelSimulators['smtp']['stats'];
-  ivr: ChannelSimulators['ivr']['stats'];
-  catv: ChannelSimulators['catv']['stats'];
-}
 
 export interface ChannelSimulatorsWorker extends ChannelEndpoints {
   snapshot(): Promise<SimulatorCounters>;
@@ -85,10 +75,7 @@ if (!isMainThread && parentPort && (workerData as { channelSimulators?: ChannelS
       port.on('message', (req: Request) => {
         const answer = (counters?: SimulatorCounters) => port.postMessage({ kind: 'answer', id: req.id, ...(counters ? { counters } : {}) } satisfies FromWorker);
         if (req.kind === 'snapshot') {
-          answer({
-            smsc: { ...sims.smsc.stats }, duplicateSmsKeys: sims.smsc.duplicateKeys(), smtp: { ...sims.smtp.stats },
-            ivr: { ...sims.ivr.stats }, catv: { ...sims.catv.stats },
-          });
+          answer(simulatorCounters(sims));
         } else if (req.kind === 'webhook') {
           sims.smtp.configure({ webhook: req.webhook });
           answer();
