@@ -51,10 +51,12 @@ export function simulatedDailyReading(seed: number, faults: FaultIndex, m: SimMe
   return { registers: splitRegisters(m.category, total), readAt: drift === 0 ? freeze.readAt : localMinute(freeze.at + drift * 60_000) };
 }
 
-function inFrames<T>(items: T[], encode: (chunk: T[], fir: boolean, fin: boolean) => Uint8Array): Uint8Array[] {
+/** The reply in frames: the first carries the request's sequence number, each further one the next (mod 16). */
+function inFrames<T>(items: T[], seq: number, encode: (chunk: T[], seq: { seq: number; fir: boolean; fin: boolean }) => Uint8Array): Uint8Array[] {
   const frames: Uint8Array[] = [];
   for (let i = 0; i < items.length; i += READINGS_PER_FRAME) {
-    frames.push(encode(items.slice(i, i + READINGS_PER_FRAME), i === 0, i + READINGS_PER_FRAME >= items.length));
+    const k = i / READINGS_PER_FRAME;
+    frames.push(encode(items.slice(i, i + READINGS_PER_FRAME), { seq: (seq + k) & 0x0f, fir: i === 0, fin: i + READINGS_PER_FRAME >= items.length }));
   }
   return frames;
 }
@@ -82,7 +84,7 @@ export function answerRequest(
       readings.push({ pn: item.pn, date: item.value.date, readAt: r?.readAt ?? null, registers: r ? toWire(r.registers) : NO_REGISTERS });
     }
     if (!readings.length) return [encodeGdw1376Deny(req)];
-    return inFrames(readings, (chunk, fir, fin) => encodeDailyFrozenEnergyReply({ ...envelope, seq: { seq: envelope.seq.seq, fir, fin } }, chunk));
+    return inFrames(readings, envelope.seq.seq, (chunk, seq) => encodeDailyFrozenEnergyReply({ ...envelope, seq }, chunk));
   }
   if (req.afn === Gdw1376Afn.currentData) {
     const now = clock.now();
@@ -101,7 +103,7 @@ export function answerRequest(
       });
     }
     if (!readings.length) return [encodeGdw1376Deny(req)];
-    return inFrames(readings, (chunk, fir, fin) => encodeCurrentForwardEnergyReply({ ...envelope, seq: { seq: envelope.seq.seq, fir, fin } }, chunk));
+    return inFrames(readings, envelope.seq.seq, (chunk, seq) => encodeCurrentForwardEnergyReply({ ...envelope, seq }, chunk));
   }
   if (req.afn === Gdw1376Afn.forward) {
     const forwarded = transparentForwardOf(req);

@@ -38,7 +38,12 @@ export interface SessionDeps {
   msa: number;
 }
 
+/** Frames kept while a login is looked up (a terminal sends a few; more than this is dropped, as before a login). */
+const MAX_HELD_FRAMES = 64;
+
 interface PendingRequest {
+  /** PSEQ of the request: RSEQ of the first reply frame, counting up by one on each further frame. */
+  seq: number;
   frames: Gdw1376Frame[];
   timer: NodeJS.Timeout;
   resolve: (frames: Gdw1376Frame[] | null) => void;
@@ -62,6 +67,8 @@ export class ConcentratorSession {
   collecting = false;
   lastCollectedDay: string | null = null;
   private lastDataAt = performance.now();
+  /** Frames that came in while the login was being looked up, handled once it is settled. */
+  private held: Gdw1376Frame[] = [];
 
   constructor(
     readonly socket: net.Socket,
@@ -124,7 +131,7 @@ export class ConcentratorSession {
           }),
         timeoutMs,
       );
-      this.pending.set(seq, { frames: [], timer, resolve });
+      this.pending.set(seq, { seq, frames: [], timer, resolve });
       this.send(build(seq));
     });
   }
@@ -169,6 +176,7 @@ export class ConcentratorSession {
     if (f.control.dir !== 'up') return;
     const link = gdw1376LinkCheckKind(f);
     if (link === 'login') return void this.onLogin(f);
+    if (this.state === 'logging_in') return void (this.held.length < MAX_HELD_FRAMES && this.held.push(f));
     if (this.state !== 'online') return;
     if (link === 'heartbeat') {
       this.deps.counters.heartbeats++;
@@ -180,13 +188,16 @@ export class ConcentratorSession {
       this.send(encodeGdw1376Confirm(f));
       return this.close();
     }
+    // CON asks for a confirm (an event the terminal reports, a reply frame it wants acknowledged):
+    // without one the terminal repeats the frame and in the end drops the link
+    if (f.seq.con) this.send(encodeGdw1376Confirm(f));
     this.onReply(f);
   }
 
   private onReply(f: Gdw1376Frame): void {
-    const p = this.pending.get(f.seq.seq);
     const isAnswer = !f.control.prm && (f.afn === Gdw1376Afn.historicalData || f.afn === Gdw1376Afn.currentData || f.afn === Gdw1376Afn.forward || f.afn === Gdw1376Afn.confirm);
-    if (!p || !isAnswer) {
+    const p = isAnswer ? this.requestAnswered(f) : undefined;
+    if (!p) {
       this.deps.counters.unmatchedReplies++;
       return;
     }
@@ -194,9 +205,29 @@ export class ConcentratorSession {
     // AFN 00 (a deny or a bare confirm) ends the exchange; a data reply ends with its FIN frame.
     if (f.afn === Gdw1376Afn.confirm || f.seq.fin) {
       clearTimeout(p.timer);
-      this.pending.delete(f.seq.seq);
+      this.pending.delete(p.seq);
       p.resolve(p.frames);
     }
+  }
+
+  /**
+   * The request a reply frame belongs to. The first frame carries RSEQ = PSEQ and each further
+   * frame of a multi-frame reply counts RSEQ up by one, so frame 2 of the reply to PSEQ 3 has the
+   * RSEQ of the request sent with PSEQ 4. A terminal finishes one reply before starting the next.
+   */
+  private requestAnswered(f: Gdw1376Frame): PendingRequest | undefined {
+    const rseq = f.seq.seq;
+    let starts: PendingRequest | undefined;
+    let continues: PendingRequest | undefined;
+    let repeats: PendingRequest | undefined;
+    for (const p of this.pending.values()) {
+      if (p.frames.length === 0) {
+        if (p.seq === rseq) starts = p;
+      } else if ((p.seq + p.frames.length) % SEQ_SPACE === rseq) continues = p;
+      // some senders repeat the first RSEQ on every frame
+      else if (p.seq === rseq) repeats = p;
+    }
+    return f.seq.fir ? (starts ?? continues ?? repeats) : (continues ?? starts ?? repeats);
   }
 
   private async onLogin(f: Gdw1376Frame): Promise<void> {
@@ -219,6 +250,7 @@ export class ConcentratorSession {
       this.deps.counters.deniedLogins++;
       this.deps.log.warn({ areaCode, terminal, remote: this.remoteAddress }, 'front-end: login from an unknown terminal address denied');
       this.send(encodeGdw1376Deny(f));
+      this.held = [];
       this.state = 'closed';
       return this.close();
     }
@@ -228,6 +260,7 @@ export class ConcentratorSession {
     this.deps.links.login(found.id, this.remoteAddress);
     this.send(encodeGdw1376Confirm(f));
     this.deps.onOnline(this);
+    for (const held of this.held.splice(0)) this.onFrame(held);
   }
 
   private onClose(): void {

@@ -341,10 +341,10 @@ describe('the encoders reproduce the conformance frames byte for byte', () => {
     expect(toHex(encodeGdw1376LinkCheck('heartbeat', address, 9))).toBe(toHex(frameOf('heartBeat.3761')));
   });
 
-  it('the confirm of login.3761 is nonStandardConfirm.3761 without its 6 extra bytes and FCV bit', () => {
+  it('the confirm of login.3761 is nonStandardConfirm.3761 without its 6 extra bytes, answering the link test with link status (func 11, not 0 with FCV)', () => {
     const confirm = decodeGdw1376Frame(encodeGdw1376Confirm(decodeGdw1376Frame(frameOf('login.3761'))));
     const captured = decodeGdw1376Frame(frameOf('nonStandardConfirm.3761'));
-    expect(confirm.control.code).toBe(0x00);
+    expect(confirm.control.code).toBe(0x0b);
     expect(captured.control.code).toBe(0x10);
     expect({ ...confirm, control: null, trailing: null, userDataLength: null, checksum: null }).toEqual({
       ...captured,

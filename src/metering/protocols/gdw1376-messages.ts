@@ -33,6 +33,8 @@ const FN_CURRENT_FORWARD_ACTIVE = 129;
 const FN_DAILY_FORWARD_ACTIVE = 161;
 const FUNC_LINK_TEST = 9;
 const FUNC_CONFIRM = 0;
+/** The answer to a link test (func 9): terminals expect the confirm of a login or heartbeat with C = 0x0B. */
+const FUNC_LINK_STATUS = 11;
 const FUNC_DENY = 9;
 const FUNC_USER_DATA_RESPONSE = 8;
 /**
@@ -76,6 +78,8 @@ function answer(received: Gdw1376Frame, func: number, units: Gdw1376UnitInput[])
     afn: Gdw1376Afn.confirm,
     seq: { seq: received.seq.seq },
     units,
+    // the responder carries the initiator's time label back (as a terminal does in its replies)
+    tp: received.tp ?? undefined,
   });
 }
 
@@ -85,10 +89,11 @@ function answer(received: Gdw1376Frame, func: number, units: Gdw1376UnitInput[])
  * instead of F1 "all confirmed".
  */
 export function encodeGdw1376Confirm(received: Gdw1376Frame, options: { perItem?: boolean } = {}): Uint8Array {
-  if (!options.perItem) return answer(received, FUNC_CONFIRM, [{ pn: P0, fn: [1] }]);
+  const func = received.control.prm && received.control.func === FUNC_LINK_TEST ? FUNC_LINK_STATUS : FUNC_CONFIRM;
+  if (!options.perItem) return answer(received, func, [{ pn: P0, fn: [1] }]);
   const items = received.units.map((u) => concatBytes([encodeDa(u.pn), encodeDt(u.fn), Uint8Array.of(0)]));
   if (items.length === 0) throw new ProtocolError('GDW1376_BAD_DATA', 'a per-item confirm needs data units to confirm');
-  return answer(received, FUNC_CONFIRM, [{ pn: P0, fn: [3], data: concatBytes([Uint8Array.of(received.afn), ...items]) }]);
+  return answer(received, func, [{ pn: P0, fn: [3], data: concatBytes([Uint8Array.of(received.afn), ...items]) }]);
 }
 
 /** AFN 00 F2 "all denied", e.g. a terminal with no data for the requested day. */

@@ -26,6 +26,18 @@ const TERMINAL: Gdw1376Address = { areaCode: '2101', terminal: 513, msa: 0, grou
 const FROM_MASTER: Gdw1376Address = { ...TERMINAL, msa: 3 };
 const TP = { pfc: 7, sentAt: { day: 2, hour: 0, minute: 35, second: 10 }, delayMinutes: 5 };
 
+/** A link check's fields as encoder input, so a test can add what the plain encoder leaves out. */
+function decodeForInput(bytes: Uint8Array) {
+  const f = decodeGdw1376Frame(bytes);
+  return {
+    control: { dir: f.control.dir, prm: f.control.prm, func: f.control.func },
+    address: f.address,
+    afn: f.afn,
+    seq: { fir: f.seq.fir, fin: f.seq.fin, con: f.seq.con, seq: f.seq.seq },
+    units: f.units.map((u) => ({ pn: u.pn, fn: u.fn })),
+  };
+}
+
 function codeOf(fn: () => unknown): string {
   try {
     fn();
@@ -82,11 +94,35 @@ describe('link checks and the master confirm', () => {
     expect(gdw1376LinkCheckKind(heartbeat)).toBe('heartbeat');
 
     const confirm = decodeGdw1376Frame(encodeGdw1376Confirm(heartbeat));
-    expect(confirm.control).toEqual({ code: 0x00, dir: 'down', prm: false, fcbAcd: false, fcv: false, func: 0 });
+    // the answer to a link test (func 9) is "link status" (func 11): C = 0x0B, as terminals expect
+    expect(confirm.control).toEqual({ code: 0x0b, dir: 'down', prm: false, fcbAcd: false, fcv: false, func: 11 });
     expect(confirm.address).toEqual(TERMINAL);
     expect(confirm.afn).toBe(0x00);
     expect(confirm.seq).toEqual({ tpv: false, fir: true, fin: true, con: false, seq: 13 });
     expect(gdw1376Items(confirm)).toEqual([{ pn: 0, fn: 1, value: { kind: 'empty' } }]);
+  });
+
+  it('the confirm of a login carrying a time label echoes its Tp (TpV set, same PFC and time)', () => {
+    const plain = encodeGdw1376LinkCheck('login', TERMINAL, 6);
+    const withTp = decodeGdw1376Frame(
+      encodeGdw1376Frame({ ...decodeForInput(plain), tp: TP }),
+    );
+    expect(withTp.tp).toEqual(TP);
+    expect(gdw1376LinkCheckKind(withTp)).toBe('login');
+    const bytes = encodeGdw1376Confirm(withTp);
+    const confirm = decodeGdw1376Frame(bytes);
+    expect(confirm.seq).toEqual({ tpv: true, fir: true, fin: true, con: false, seq: 6 });
+    expect(confirm.tp).toEqual(TP);
+    expect(toHex(bytes.subarray(0, 20))).toBe('68 4A 00 4A 00 68 0B 01 21 01 02 00 00 E6 00 00 01 00 07 10');
+  });
+
+  it('a data frame the terminal starts (e.g. an AFN 0E event) is confirmed with func 0, not link status', () => {
+    const event = decodeGdw1376Frame(
+      encodeGdw1376Frame({ control: { dir: 'up', prm: true, func: 4 }, address: TERMINAL, afn: 0x0e, seq: { con: true, seq: 3 }, units: [] }),
+    );
+    const confirm = decodeGdw1376Frame(encodeGdw1376Confirm(event));
+    expect(confirm.control).toMatchObject({ code: 0x00, dir: 'down', prm: false, func: 0 });
+    expect(confirm.seq.seq).toBe(3);
   });
 
   it('a per-item confirm (F3) names the AFN and each data unit it confirms', () => {
