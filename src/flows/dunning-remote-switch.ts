@@ -2,7 +2,7 @@ import type { AppContext } from '../platform/index.ts';
 import { findMeterById } from '../assets/index.ts';
 import { claimPendingSwitches, markSwitch, type RemoteSwitchCommandRow } from '../dunning/index.ts';
 import { openTasks } from '../work/index.ts';
-import { decodeDlt645Message, fromHex } from '../metering/protocols/index.ts';
+import { Dlt645Function, fromHex, interpretDlt645Frame, scanDlt645Frames } from '../metering/protocols/index.ts';
 import type { Frontend } from '../metering/index.ts';
 
 export interface RemoteSwitchResult {
@@ -57,15 +57,7 @@ export async function sendRemoteSwitches(ctx: AppContext, frontend: Frontend, op
     if (answer.length === 0) {
       return fail(ctx.db, cmd, 'the meter did not answer the concentrator');
     }
-    let detail: string;
-    let ok = false;
-    try {
-      const m = decodeDlt645Message(answer);
-      ok = m.kind === 'relayControlReply' && m.address === cmd.comm_address;
-      detail = m.kind === 'errorReply' ? `meter refused: ${m.errors.join(', ') || `error 0x${m.errorCode.toString(16)}`}` : ok ? 'relay order confirmed by the meter' : `unexpected answer ${m.kind} from ${m.address}`;
-    } catch (e) {
-      detail = `undecodable answer: ${(e as Error).message}`;
-    }
+    const { ok, detail } = relayOutcome(answer, cmd.comm_address);
     if (!ok) return fail(ctx.db, cmd, detail);
     await markSwitch(ctx.db, cmd.id, 'confirmed', at, detail);
     result.confirmed++;
@@ -81,5 +73,26 @@ export async function sendRemoteSwitches(ctx: AppContext, frontend: Frontend, op
       customerId: Number(cmd.customer_id), meterId: Number(cmd.meter_id), payload: { switchCommandId: Number(cmd.id), reason: detail }, createdBy: 'front-end',
     }]);
     result.failed++;
+  }
+}
+
+/**
+ * What the meter's answer to a relay order says. The answer is read as a stream: a carrier or RS-485
+ * link can put noise before the frame or after it, and the meter's own reply is the one from its
+ * address to the relay order (a normal reply, or an error reply with its reason).
+ */
+export function relayOutcome(answer: Uint8Array, commAddress: string): { ok: boolean; detail: string } {
+  const { frames } = scanDlt645Frames(answer);
+  const reply = frames.find((f) => f.control.fromMeter && f.control.func === Dlt645Function.relayControl && f.address === commAddress);
+  if (!reply) {
+    const other = frames[0];
+    return { ok: false, detail: other ? `unexpected answer (function 0x${other.control.func.toString(16)}) from ${other.address}` : 'undecodable answer' };
+  }
+  try {
+    const m = interpretDlt645Frame(reply);
+    if (m.kind === 'errorReply') return { ok: false, detail: `meter refused: ${m.errors.join(', ') || `error 0x${m.errorCode.toString(16)}`}` };
+    return { ok: true, detail: 'relay order confirmed by the meter' };
+  } catch (e) {
+    return { ok: false, detail: `undecodable answer: ${(e as Error).message}` };
   }
 }

@@ -33,7 +33,7 @@ function relayFrame(commAddress: string, action: 'disconnect' | 'reconnect', at:
     password: auth.password,
     operatorCode: auth.operatorCode,
     validUntil: meterLocalTime(new Date(at.getTime() + auth.validHours * 3600_000)),
-  });
+  }, { preamble: 4 });
   return toHex(frame, '');
 }
 

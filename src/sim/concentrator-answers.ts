@@ -129,7 +129,8 @@ function meterAnswer(content: Uint8Array, c: SimConcentrator, faults: FaultIndex
   if (message.kind !== 'relayControlRequest') return new Uint8Array(0);
   const meter = c.meters.find((m) => m.commAddress === message.address);
   if (!meter || faults.isUnreachable(meter.meterId, day)) return new Uint8Array(0);
-  return encodeDlt645RelayControlReply(message.address);
+  // meters wake the line with FE bytes before their reply, as masters do before a request
+  return encodeDlt645RelayControlReply(message.address, { preamble: 4 });
 }
 
 /** Flip one byte between SEQ and CS: the checksum no longer matches, the length still does. */

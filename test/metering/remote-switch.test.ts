@@ -2,11 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { testContext, type TestContext } from '../support/db.ts';
 import { startFrontend, type Frontend } from '../../src/metering/frontend/index.ts';
-import { encodeDlt645RelayControl, toHex } from '../../src/metering/protocols/index.ts';
+import {
+  encodeDlt645ErrorReply, encodeDlt645ReadAddressReply, encodeDlt645RelayControl, encodeDlt645RelayControlReply, toHex,
+} from '../../src/metering/protocols/index.ts';
 import { loadFleet, type SimConcentrator } from '../../src/sim/concentrator-fleet.ts';
 import { startConcentratorSimulator, type ConcentratorSimulator } from '../../src/sim/concentrators.ts';
 import { listSwitchCommands, requestSwitches } from '../../src/dunning/index.ts';
-import { sendRemoteSwitches } from '../../src/flows/dunning-remote-switch.ts';
+import { relayOutcome, sendRemoteSwitches } from '../../src/flows/dunning-remote-switch.ts';
 
 const DAY = '2026-03-02';
 let ctx: TestContext;
@@ -64,5 +66,24 @@ describe('remote disconnect through the concentrator (AFN 10 F1 carrying a DL/T 
 
     // a second pass sends nothing again; the offline concentrator's order still waits
     expect(await sendRemoteSwitches(ctx, fe, { timeoutMs: 1000 })).toEqual({ confirmed: 0, failed: 0, waiting: 1 });
+  });
+});
+
+describe('the meter\'s answer to a relay order', () => {
+  const meter = '000000123456';
+  const join = (...parts: Uint8Array[]) => Uint8Array.from(parts.flatMap((p) => [...p]));
+  const ok = { ok: true, detail: 'relay order confirmed by the meter' };
+
+  it('is confirmed with the wake-up bytes, noise on the line before it or bytes after it', () => {
+    expect(relayOutcome(encodeDlt645RelayControlReply(meter, { preamble: 4 }), meter)).toEqual(ok);
+    expect(relayOutcome(join(Uint8Array.of(0x00, 0x7f, 0x68, 0x11), encodeDlt645RelayControlReply(meter)), meter)).toEqual(ok);
+    expect(relayOutcome(join(encodeDlt645RelayControlReply(meter), Uint8Array.of(0x00, 0x16)), meter)).toEqual(ok);
+  });
+
+  it('is a refusal with its reason when the meter sends an error reply, and not a confirmation from another meter or to another order', () => {
+    expect(relayOutcome(encodeDlt645ErrorReply(meter, 0x1c, 0x04), meter)).toEqual({ ok: false, detail: 'meter refused: unauthorized' });
+    expect(relayOutcome(encodeDlt645RelayControlReply('000000654321'), meter).ok).toBe(false);
+    expect(relayOutcome(encodeDlt645ReadAddressReply(meter), meter).ok).toBe(false);
+    expect(relayOutcome(Uint8Array.of(0xfe, 0xfe, 0x68, 0x01), meter)).toEqual({ ok: false, detail: 'undecodable answer' });
   });
 });

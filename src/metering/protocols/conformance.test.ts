@@ -46,10 +46,10 @@ function expectProtocolError(fn: () => unknown, code: string): ProtocolError {
 }
 
 function valueOf(message: Dlt645Message): { value: string; unit: string } {
-  if (message.kind !== 'readReply' || message.value.kind !== 'scalar') {
-    throw new Error(`expected a scalar read reply, got ${message.kind}`);
+  if (message.kind !== 'readReply' || message.value.kind !== 'scalar' || message.value.value === null) {
+    throw new Error(`expected a scalar read reply with a value, got ${message.kind}`);
   }
-  return message.value;
+  return { value: message.value.value, unit: message.value.unit };
 }
 
 describe('DL/T 645-2007 conformance frames', () => {

@@ -43,12 +43,21 @@ export type Dlt645Quantity =
   | 'powerFactor'
   | 'frequency';
 
+/**
+ * Every reading is a decimal string, or null where the meter filled the field with 0xFF (or 0xEE)
+ * because it has no such data, e.g. a phase a single-phase meter lacks or a tariff it does not run.
+ */
 export type Dlt645Value =
-  | { readonly kind: 'scalar'; readonly quantity: Dlt645Quantity; readonly unit: string; readonly value: string }
+  | { readonly kind: 'scalar'; readonly quantity: Dlt645Quantity; readonly unit: string; readonly value: string | null }
   /** Phase blocks (xxxxFF00 of voltages, currents, powers): [A, B, C] or [total, A, B, C]. */
-  | { readonly kind: 'phases'; readonly quantity: Dlt645Quantity; readonly unit: string; readonly values: string[] }
+  | { readonly kind: 'phases'; readonly quantity: Dlt645Quantity; readonly unit: string; readonly values: (string | null)[] }
   /** Energy block: total then tariff registers 1..n (1-4 = 尖 峰 平 谷). */
-  | { readonly kind: 'energyRegisters'; readonly unit: string; readonly total: string; readonly tariffs: string[] }
+  | {
+      readonly kind: 'energyRegisters';
+      readonly unit: string;
+      readonly total: string | null;
+      readonly tariffs: (string | null)[];
+    }
   /**
    * 05060101 (上n次日冻结正向有功). The standard sends only the registers and keeps the freeze time
    * in 05060001; some meters and simulators prefix the 5-byte time, so both are accepted.
@@ -57,10 +66,10 @@ export type Dlt645Value =
       readonly kind: 'dailyFrozenEnergy';
       readonly unit: 'kWh';
       readonly frozenAt: string | null;
-      readonly total: string;
-      readonly tariffs: string[];
+      readonly total: string | null;
+      readonly tariffs: (string | null)[];
     }
-  /** 'YYYY-MM-DD hh:mm', or null when the meter has not frozen yet (all zero). */
+  /** 'YYYY-MM-DD hh:mm', or null when the meter has not frozen yet (all zero, or 0xFF / 0xEE fill). */
   | { readonly kind: 'freezeTime'; readonly value: string | null }
   | { readonly kind: 'raw'; readonly bytes: Uint8Array };
 
@@ -146,20 +155,31 @@ function describeDi(di: string): DiSpec | null {
 }
 
 const FREEZE_TIME_LENGTH = 5;
+/** What meters put in a field they have no data for; 0xFF is the standard's, 0xEE is also seen. */
+const NO_DATA_FILL = 0xff;
+const isNoData = (bytes: Uint8Array): boolean => isFilledWith(bytes, NO_DATA_FILL) || isFilledWith(bytes, 0xee);
 
-function decodeRegisters(bytes: Uint8Array, format: BcdFormat, di: string): { total: string; tariffs: string[] } {
+function decodeReading(bytes: Uint8Array, format: BcdFormat, what: string): string | null {
+  return isNoData(bytes) ? null : decodeBcdDecimal(bytes, format, what);
+}
+
+function decodeRegisters(
+  bytes: Uint8Array,
+  format: BcdFormat,
+  di: string,
+): { total: string | null; tariffs: (string | null)[] } {
   if (bytes.length === 0 || bytes.length % format.byteLength !== 0) {
     throw new ProtocolError('DLT645_BAD_DATA', `DI ${di}: ${bytes.length} bytes is not a whole number of registers`);
   }
-  const values: string[] = [];
+  const values: (string | null)[] = [];
   for (let i = 0; i < bytes.length; i += format.byteLength) {
-    values.push(decodeBcdDecimal(bytes.subarray(i, i + format.byteLength), format, `DI ${di} register ${values.length}`));
+    values.push(decodeReading(bytes.subarray(i, i + format.byteLength), format, `DI ${di} register ${values.length}`));
   }
-  return { total: values[0] as string, tariffs: values.slice(1) };
+  return { total: values[0] ?? null, tariffs: values.slice(1) };
 }
 
 function decodeFreezeTime(bytes: Uint8Array, di: string): string | null {
-  return isFilledWith(bytes, 0x00) ? null : decodeMinuteTime(bytes, `DI ${di} freeze time`);
+  return isFilledWith(bytes, 0x00) || isNoData(bytes) ? null : decodeMinuteTime(bytes, `DI ${di} freeze time`);
 }
 
 /** Interprets the bytes after the DI (0x33 already removed). */
@@ -172,7 +192,7 @@ export function decodeDlt645Value(di: string, bytes: Uint8Array): Dlt645Value {
       if (bytes.length !== spec.format.byteLength) {
         throw new ProtocolError('DLT645_BAD_DATA', `DI ${id}: expected ${spec.format.byteLength} bytes, got ${bytes.length}`);
       }
-      return { kind: 'scalar', quantity: spec.quantity, unit: spec.unit, value: decodeBcdDecimal(bytes, spec.format, `DI ${id}`) };
+      return { kind: 'scalar', quantity: spec.quantity, unit: spec.unit, value: decodeReading(bytes, spec.format, `DI ${id}`) };
     case 'phases': {
       if (bytes.length !== spec.count * spec.format.byteLength) {
         throw new ProtocolError('DLT645_BAD_DATA', `DI ${id}: expected ${spec.count} values, got ${bytes.length} bytes`);
@@ -200,8 +220,12 @@ function mismatch(id: string, expected: string, value: Dlt645Value): ProtocolErr
   return new ProtocolError('DLT645_BAD_VALUE', `DI ${id} carries a ${expected} value, got ${value.kind}`);
 }
 
-function encodeRegisters(values: readonly string[], format: BcdFormat, id: string): Uint8Array {
-  return concatBytes(values.map((v, i) => encodeBcdDecimal(v, format, `DI ${id} register ${i}`)));
+function encodeReading(value: string | null, format: BcdFormat, what: string): Uint8Array {
+  return value === null ? new Uint8Array(format.byteLength).fill(NO_DATA_FILL) : encodeBcdDecimal(value, format, what);
+}
+
+function encodeRegisters(values: readonly (string | null)[], format: BcdFormat, id: string): Uint8Array {
+  return concatBytes(values.map((v, i) => encodeReading(v, format, `DI ${id} register ${i}`)));
 }
 
 /** Encodes a value for a read reply (plain bytes; the frame encoder adds 0x33). */
@@ -213,7 +237,7 @@ export function encodeDlt645Value(di: string, value: Dlt645Value): Uint8Array {
   switch (spec.kind) {
     case 'scalar':
       if (value.kind !== 'scalar') throw mismatch(id, 'scalar', value);
-      return encodeBcdDecimal(value.value, spec.format, `DI ${id}`);
+      return encodeReading(value.value, spec.format, `DI ${id}`);
     case 'phases':
       if (value.kind !== 'phases') throw mismatch(id, 'phases', value);
       if (value.values.length !== spec.count) {

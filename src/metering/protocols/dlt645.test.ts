@@ -97,6 +97,23 @@ describe('DL/T 645 reads', () => {
     expect(decodeDlt645Value('05060001', new Uint8Array(5))).toEqual({ kind: 'freezeTime', value: null });
   });
 
+  it('registers a meter fills with 0xFF or 0xEE (no such data) decode as null, not as a failed read', () => {
+    const block = decodeDlt645Message(
+      encodeDlt645Frame({ address: METER, control: 0x91, data: fromHex('00 FF 01 00 00 00 01 00 00 00 01 00 FF FF FF FF EE EE EE EE FF FF FF FF') }),
+    );
+    expect(block).toMatchObject({ kind: 'readReply', value: { kind: 'energyRegisters', total: '100.00', tariffs: ['100.00', null, null, null] } });
+    expect(decodeDlt645Value('0201FF00', fromHex('97 22 FF FF FF FF'))).toMatchObject({ kind: 'phases', values: ['229.7', null, null] });
+    expect(decodeDlt645Value('02030000', fromHex('FF FF FF'))).toMatchObject({ kind: 'scalar', value: null });
+    expect(decodeDlt645Value('05060001', fromHex('FF FF FF FF FF'))).toEqual({ kind: 'freezeTime', value: null });
+    expect(decodeDlt645Value('05060101', new Uint8Array(20).fill(0xee))).toEqual({
+      kind: 'dailyFrozenEnergy', unit: 'kWh', frozenAt: null, total: null, tariffs: [null, null, null, null],
+    });
+    const sparse: Dlt645Value = { kind: 'energyRegisters', unit: 'kWh', total: '5.00', tariffs: ['5.00', null] };
+    expect(toHex(encodeDlt645Value('0001FF00', sparse))).toBe('00 05 00 00 00 05 00 00 FF FF FF FF');
+    expect(roundTripReply('0001FF00', sparse)).toEqual(sparse);
+    expect(codeOf(() => decodeDlt645Value('00010000', fromHex('FF FF 00 00')))).toBe('BCD_INVALID');
+  });
+
   it('an unknown DI keeps its bytes raw instead of failing', () => {
     expect(decodeDlt645Value('04000401', fromHex('01 02 03'))).toEqual({ kind: 'raw', bytes: fromHex('01 02 03') });
     expect(roundTripReply('028022FF', { kind: 'raw', bytes: fromHex('12 34') })).toEqual({ kind: 'raw', bytes: fromHex('12 34') });
