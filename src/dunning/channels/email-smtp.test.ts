@@ -1,3 +1,4 @@
+import net, { type AddressInfo } from 'node:net';
 import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CHANNEL_ROUTES_PREFIX, channelCallbackRoutes } from './callback-routes.ts';
@@ -119,6 +120,22 @@ describe('email over SMTP against the SMTP simulator', () => {
     const verdict = email.handleCallback({ 'x-zt-timestamp': '1', 'x-zt-signature': 'v1=00' }, '{"providerMessageId":"x","outcome":"bounced"}');
     expect(verdict).toMatchObject({ ok: false, status: 401, code: 'CHANNEL_SIGNATURE_INVALID' });
     expect(reports).toEqual([]);
+  });
+
+  it('fails retryably, not as a bounce, when the server greets with 554', async () => {
+    // RFC 5321 §3.1: a server that refuses service greets with 554 and waits for QUIT
+    const refusing = net.createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.on('data', (line) => (/^QUIT/i.test(String(line)) ? socket.end('221 bye\r\n') : socket.write('503 5.5.1 no\r\n')));
+      socket.write('554 5.7.1 no service for you\r\n');
+    });
+    await new Promise<void>((r) => refusing.listen(0, '127.0.0.1', () => r()));
+    open.push({ close: () => new Promise<void>((r) => refusing.close(() => r())) });
+    const email = createEmailChannel({ host: '127.0.0.1', port: (refusing.address() as AddressInfo).port, from: 'billing@power.example' });
+    open.push(email);
+    const [greeted] = await email.send([mail('k-554', 'user@mail.example')]);
+    expect(greeted!.error).toMatchObject({ code: 'CHANNEL_UNAVAILABLE', permanent: false });
+    expect(greeted!.error!.message).toMatch(/554/);
   });
 
   it('fails retryably when the SMTP server is unreachable', async () => {

@@ -160,7 +160,9 @@ function messageIdLocalPart(messageKey: string): string {
 }
 
 function smtpFailure(messageKey: string, err: SmtpError): SendResult {
-  if (err.responseCode !== undefined) {
+  // Only a reply to the envelope or to the message judges the message: a 554 greeting or a refused
+  // login is about us and the server, and must not count as a bounce of the customer's address.
+  if (err.responseCode !== undefined && (err.code === 'EENVELOPE' || err.code === 'EMESSAGE')) {
     const permanent = err.responseCode >= 500 && err.responseCode !== 503;
     return rejected(messageKey, {
       code: permanent ? 'SMTP_REJECTED' : 'SMTP_DEFERRED',

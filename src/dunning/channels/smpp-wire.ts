@@ -50,8 +50,8 @@ export function connectSmpp(host: string, port: number): SmppSession {
   return session;
 }
 
-export function createSmppServer(onSession: (session: SmppSession) => void): SmppServer {
-  return smpp.createServer({}, (session) => {
+export function createSmppServer(onSession: (session: SmppSession) => void, options: { allowHalfOpen?: boolean } = {}): SmppServer {
+  return smpp.createServer(options, (session) => {
     session.socket.setNoDelay(true);
     onSession(session);
   });
@@ -97,6 +97,31 @@ const RETRYABLE_STATUSES = new Set([0x0008, 0x0014, 0x0058, 0x0064, 0x00ff]);
 
 export function isRetryableStatus(status: number): boolean {
   return RETRYABLE_STATUSES.has(status);
+}
+
+/** ESME_RMSGQFUL and ESME_RTHROTTLED: the SMSC asks us to slow down, not to give up. */
+export function isThrottleStatus(status: number): boolean {
+  return status === 0x0014 || status === 0x0058;
+}
+
+/**
+ * How an SMSC writes message ids in its receipts against the id its submit_sm_resp gave. Most write
+ * the same id; some write a hex id in decimal or the reverse (what Kannel configures per SMSC as
+ * msg-id-type). It is a property of the SMSC, so it is configured, never guessed: with numeric ids
+ * a guess would match a receipt to another message.
+ */
+export type ReceiptIdForm = 'as-submitted' | 'decimal-of-hex' | 'hex-of-decimal';
+
+/** The key a submitted id is tracked under: letter case and leading zeros do not count. */
+export function submittedIdKey(id: string): string {
+  return id.toLowerCase().replace(/^0+(?=.)/, '');
+}
+
+/** The key of the submitted id a receipt's id names, under the SMSC's receipt id form. */
+export function receiptIdKey(id: string, form: ReceiptIdForm): string | undefined {
+  if (form === 'decimal-of-hex') return /^\d+$/.test(id) ? BigInt(id).toString(16) : undefined;
+  if (form === 'hex-of-decimal') return /^[0-9a-f]+$/i.test(id) ? BigInt(`0x${id}`).toString() : undefined;
+  return submittedIdKey(id);
 }
 
 // ---------------------------------------------------------------- text → segments
@@ -200,9 +225,17 @@ export function readConcat(udh: unknown): ConcatInfo | undefined {
   return undefined;
 }
 
-/** The text `smpp` decoded from short_message ({ message, udh } or a plain string). */
+/**
+ * The text `smpp` decoded from short_message ({ message, udh } or a plain string), or from the
+ * message_payload TLV that SMPP 3.4 §5.3.2.32 allows in its place (short_message then empty).
+ */
 export function shortMessageText(pdu: SmppPdu): { text: string; udh?: unknown } {
-  const sm = pdu.short_message;
+  const fromShortMessage = decodedText(pdu.short_message);
+  if (fromShortMessage.text === '' && pdu.message_payload !== undefined) return decodedText(pdu.message_payload);
+  return fromShortMessage;
+}
+
+function decodedText(sm: unknown): { text: string; udh?: unknown } {
   if (typeof sm === 'string') return { text: sm };
   if (sm && typeof sm === 'object' && 'message' in sm) {
     const { message, udh } = sm as { message: unknown; udh?: unknown };
@@ -265,7 +298,8 @@ export function parseReceipt(fields: {
   const textId = /\bid:(\S+)/i.exec(fields.text)?.[1];
   const textStat = /\bstat:(\w+)/i.exec(fields.text)?.[1]?.toUpperCase();
   const error = /\berr:(\w+)/i.exec(fields.text)?.[1];
-  const tlvId = typeof fields.receiptedMessageId === 'string' && fields.receiptedMessageId !== '' ? fields.receiptedMessageId : undefined;
+  // A TLV id sent without its NUL is read on into the next TLV's bytes: keep the printable head.
+  const tlvId = typeof fields.receiptedMessageId === 'string' ? /^[\x21-\x7e]+/.exec(fields.receiptedMessageId)?.[0] : undefined;
   const tlvStat = typeof fields.messageState === 'number' ? STAT_BY_STATE.get(fields.messageState) : undefined;
   const messageId = tlvId ?? textId;
   const stat = tlvStat ?? textStat;

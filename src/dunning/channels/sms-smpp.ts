@@ -7,19 +7,25 @@ import {
   connectSmpp,
   encodeSms,
   isRetryableStatus,
+  isThrottleStatus,
   makePdu,
+  receiptIdKey,
+  submittedIdKey,
   MESSAGE_KEY_TLV_ID,
   parseReceipt,
   sendPdu,
   shortMessageText,
   smppStatusName,
+  SMPP_STATUS,
+  type ParsedReceipt,
+  type ReceiptIdForm,
   type SmppPdu,
   type SmsSegment,
   type SmppSession,
 } from './smpp-wire.ts';
 import { deliverSmRespPdu, submitSmPdu, type EncodedPdu } from './smpp-encode.ts';
 import { ReportHub, SendDeduper, WaiterQueue, invalidRecipient, rejected, silentLogger, unavailable } from './support.ts';
-import type { Channel, ChannelLogger, OutboundMessage, ReportListener, SendResult } from './types.ts';
+import type { Channel, ChannelLogger, DeliveryState, OutboundMessage, ReportListener, SendResult } from './types.ts';
 
 export interface SmppChannelOptions {
   host: string;
@@ -39,6 +45,13 @@ export interface SmppChannelOptions {
   enquireLinkMs?: number;
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
+  /** Resubmits of one part after ESME_RTHROTTLED / ESME_RMSGQFUL before failing it retryably. Default 5. */
+  throttleRetries?: number;
+  /** Pause of every submit after a throttle answer, doubling while the SMSC keeps throttling. */
+  throttleBackoffMinMs?: number;
+  throttleBackoffMaxMs?: number;
+  /** How the SMSC writes ids in receipts against submit_sm_resp (see ReceiptIdForm). Default 'as-submitted'. */
+  receiptIds?: ReceiptIdForm;
   /** Send the messageKey in vendor TLV 0x1401; turn off for SMSCs that reject unknown TLVs. */
   sendMessageKeyTlv?: boolean;
   /** Submitted parts awaiting a receipt; past this the oldest are forgotten (their receipts
@@ -50,6 +63,9 @@ export interface SmppChannelOptions {
 
 type LinkState = 'connecting' | 'bound' | 'down' | 'closed';
 
+/** Requests from the SMSC that have their own handler in connect(). */
+const HANDLED_REQUESTS = new Set(['deliver_sm', 'data_sm', 'enquire_link', 'unbind', 'alert_notification']);
+
 type SubmitOutcome =
   | { kind: 'response'; status: number; messageId: string }
   | { kind: 'link_lost' }
@@ -57,6 +73,13 @@ type SubmitOutcome =
 
 interface Outstanding {
   settle(outcome: SubmitOutcome): void;
+}
+
+/** A receipt that came before the submit_sm_resp of its part (the SMSC raced its own response). */
+interface EarlyReceipt {
+  receipt: ParsedReceipt & { state: DeliveryState };
+  key: string;
+  timer: NodeJS.Timeout;
 }
 
 /** Receipt bookkeeping for one message: delivered only once every part is delivered. */
@@ -80,6 +103,10 @@ export class SmppChannel implements Channel {
   private readonly windowWaiters = new WaiterQueue();
   private readonly bindWaiters = new Set<(bound: boolean) => void>();
   private readonly trackers = new Map<string, Tracker>();
+  private readonly earlyReceipts = new Map<string, EarlyReceipt>();
+  private throttlePause: Promise<void> | undefined;
+  private throttleTimer: NodeJS.Timeout | undefined;
+  private throttleLevel = 0;
   private reconnectAttempts = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private keepAliveTimer: NodeJS.Timeout | undefined;
@@ -96,7 +123,11 @@ export class SmppChannel implements Channel {
       enquireLinkMs: 30_000,
       reconnectMinMs: 250,
       reconnectMaxMs: 30_000,
+      throttleRetries: 5,
+      throttleBackoffMinMs: 200,
+      throttleBackoffMaxMs: 5_000,
       sendMessageKeyTlv: true,
+      receiptIds: 'as-submitted',
       maxTrackedMessages: 1_000_000,
       now: systemClock.now,
       logger: silentLogger,
@@ -140,7 +171,12 @@ export class SmppChannel implements Channel {
     this.state = 'closed';
     clearTimeout(this.reconnectTimer);
     clearInterval(this.keepAliveTimer);
+    clearTimeout(this.throttleTimer);
     this.notifyBindWaiters(false);
+    for (const early of [...this.earlyReceipts.values()]) {
+      this.forgetEarly(early);
+      this.emitUntracked(early.receipt);
+    }
     if (session) {
       if (wasBound) {
         await new Promise<void>((resolve) => {
@@ -180,7 +216,7 @@ export class SmppChannel implements Channel {
     }
     const tracker: Tracker = { messageKey: message.messageKey, parts: segments.length, delivered: 0, finished: false };
     for (const segment of segments) {
-      const pdu = submitSmPdu({
+      const pdu = () => submitSmPdu({
         sourceAddr: this.opts.sourceAddr,
         sourceTon: /^\d+$/.test(this.opts.sourceAddr) ? 0 : 5, // national number or alphanumeric
         destinationAddr: to.replace(/^\+/, ''),
@@ -192,7 +228,12 @@ export class SmppChannel implements Channel {
         shortMessage: segment.shortMessage,
         ...(this.opts.sendMessageKeyTlv ? { tlvs: [[MESSAGE_KEY_TLV_ID, Buffer.from(message.messageKey, 'utf8')]] as const } : {}),
       });
-      const outcome = await this.submit(pdu, (messageId) => this.track(messageId, tracker));
+      const onAccepted = (messageId: string) => this.track(messageId, tracker);
+      let outcome = await this.submit(pdu(), onAccepted);
+      // A throttled submit was refused, not taken: resubmitting it after a pause cannot double it.
+      for (let retry = 1; retry <= this.opts.throttleRetries && outcome.kind === 'response' && isThrottleStatus(outcome.status); retry++) {
+        outcome = await this.submit(pdu(), onAccepted);
+      }
       if (outcome.kind === 'response' && outcome.status === 0) continue;
       tracker.finished = true;
       return this.failure(message.messageKey, outcome);
@@ -221,6 +262,7 @@ export class SmppChannel implements Channel {
 
   /** Sends one submit_sm inside the window; `onAccepted` runs before any later PDU is read. */
   private async submit(pdu: EncodedPdu, onAccepted: (messageId: string) => void): Promise<SubmitOutcome> {
+    while (this.throttlePause) await this.throttlePause;
     await this.acquireWindow();
     try {
       return await new Promise<SubmitOutcome>((resolve) => {
@@ -237,6 +279,8 @@ export class SmppChannel implements Channel {
         this.outstanding.add(entry);
         const sent = sendPdu(session, pdu, (response) => {
           const messageId = typeof response.message_id === 'string' ? response.message_id : '';
+          if (response.command_status === 0) this.throttleLevel = 0;
+          if (isThrottleStatus(response.command_status)) this.slowDown();
           if (response.command_status === 0) onAccepted(messageId);
           entry.settle({ kind: 'response', status: response.command_status, messageId });
         });
@@ -245,6 +289,19 @@ export class SmppChannel implements Channel {
     } finally {
       this.releaseWindow();
     }
+  }
+
+  /** Holds every new submit for a while; the pause doubles while the SMSC keeps throttling. */
+  private slowDown(): void {
+    if (this.throttlePause || this.state === 'closed') return;
+    const delay = Math.min(this.opts.throttleBackoffMaxMs, this.opts.throttleBackoffMinMs * 2 ** this.throttleLevel++);
+    this.opts.logger.warn({ delayMs: delay }, 'SMSC throttling; pausing submits');
+    this.throttlePause = new Promise((resolve) => {
+      this.throttleTimer = setTimeout(() => {
+        this.throttlePause = undefined;
+        resolve();
+      }, delay);
+    });
   }
 
   private acquireWindow(): Promise<void> {
@@ -263,7 +320,14 @@ export class SmppChannel implements Channel {
 
   private track(messageId: string, tracker: Tracker): void {
     tracker.providerMessageId ??= messageId;
-    this.trackers.set(messageId, tracker);
+    const key = submittedIdKey(messageId);
+    const early = this.earlyReceipts.get(key);
+    if (early) {
+      this.forgetEarly(early);
+      this.applyReceipt(tracker, early.receipt);
+      return;
+    }
+    this.trackers.set(key, tracker);
     if (this.trackers.size > this.opts.maxTrackedMessages) {
       const oldest = this.trackers.keys().next().value;
       if (oldest !== undefined) this.trackers.delete(oldest);
@@ -272,6 +336,11 @@ export class SmppChannel implements Channel {
 
   private onDeliverSm(session: SmppSession, pdu: SmppPdu): void {
     sendPdu(session, deliverSmRespPdu(pdu.sequence_number));
+    this.onReceiptPdu(pdu);
+  }
+
+  /** deliver_sm or data_sm: a receipt is matched to its message; anything else is ignored. */
+  private onReceiptPdu(pdu: SmppPdu): void {
     const receipt = parseReceipt({
       esmClass: typeof pdu.esm_class === 'number' ? pdu.esm_class : 0,
       text: shortMessageText(pdu).text,
@@ -279,14 +348,41 @@ export class SmppChannel implements Channel {
       messageState: pdu.message_state,
     });
     if (!receipt || receipt.state === null) return;
-    const tracker = this.trackers.get(receipt.messageId);
-    this.trackers.delete(receipt.messageId);
-    const detail = `stat:${receipt.stat}${receipt.error === undefined ? '' : ` err:${receipt.error}`}`;
-    if (!tracker) {
-      // Receipt for a message sent before a restart (or forgotten): its own id is all we have.
-      this.reports.emit({ providerMessageId: receipt.messageId, channel: 'sms', state: receipt.state, at: this.opts.now(), detail });
+    const final = { ...receipt, state: receipt.state };
+    const key = receiptIdKey(receipt.messageId, this.opts.receiptIds);
+    const tracker = key === undefined ? undefined : this.trackers.get(key);
+    if (tracker) {
+      this.trackers.delete(key!);
+      this.applyReceipt(tracker, final);
       return;
     }
+    if (key === undefined || this.outstanding.size === 0 || this.earlyReceipts.size >= 10_000 || this.earlyReceipts.has(key)) {
+      // Receipt for a message sent before a restart (or forgotten): its own id is all we have.
+      this.emitUntracked(final);
+      return;
+    }
+    // Its submit_sm_resp may still be on the way: hold the receipt as long as a submit may wait.
+    const early: EarlyReceipt = {
+      receipt: final,
+      key,
+      timer: setTimeout(() => {
+        this.forgetEarly(early);
+        this.emitUntracked(final);
+      }, this.opts.submitTimeoutMs),
+    };
+    this.earlyReceipts.set(key, early);
+  }
+
+  private forgetEarly(early: EarlyReceipt): void {
+    clearTimeout(early.timer);
+    this.earlyReceipts.delete(early.key);
+  }
+
+  private emitUntracked(receipt: ParsedReceipt & { state: DeliveryState }): void {
+    this.reports.emit({ providerMessageId: receipt.messageId, channel: 'sms', state: receipt.state, at: this.opts.now(), detail: receiptDetail(receipt) });
+  }
+
+  private applyReceipt(tracker: Tracker, receipt: ParsedReceipt & { state: DeliveryState }): void {
     if (tracker.finished) return;
     if (receipt.state === 'delivered' && ++tracker.delivered < tracker.parts) return;
     tracker.finished = true;
@@ -296,7 +392,7 @@ export class SmppChannel implements Channel {
       channel: 'sms',
       state: receipt.state,
       at: this.opts.now(),
-      detail,
+      detail: receiptDetail(receipt),
     });
   }
 
@@ -305,7 +401,11 @@ export class SmppChannel implements Channel {
     const session = connectSmpp(this.opts.host, this.opts.port);
     this.session = session;
     const bindTimer = setTimeout(() => session.destroy(), this.opts.submitTimeoutMs);
-    session.on('error', (err: Error) => this.opts.logger.warn({ err: err.message }, 'SMPP link error'));
+    session.on('error', (err: Error) => {
+      // `smpp` stops reading a session after a PDU it cannot decode: start over on a new link.
+      this.opts.logger.warn({ err: err.message }, 'SMPP link error');
+      session.destroy();
+    });
     session.on('close', () => {
       clearTimeout(bindTimer);
       this.onLinkDown(session);
@@ -313,14 +413,30 @@ export class SmppChannel implements Channel {
     session.on('deliver_sm', (pdu: SmppPdu) => this.onDeliverSm(session, pdu));
     session.on('enquire_link', (pdu: SmppPdu) => session.send(pdu.response()));
     session.on('unbind', (pdu: SmppPdu) => {
+      // No submit may follow our unbind_resp on this link; new ones wait for the rebind.
+      if (this.state === 'bound' && session === this.session) this.state = 'down';
       session.send(pdu.response());
       session.close();
+    });
+    session.on('data_sm', (pdu: SmppPdu) => {
+      sendPdu(session, pdu.response({ message_id: '' }));
+      this.onReceiptPdu(pdu);
+    });
+    session.on('alert_notification', () => undefined); // has no response (SMPP 3.4 §4.12)
+    // Any other request gets an answer, or the SMSC would wait on it and drop the link.
+    session.on('pdu', (pdu: SmppPdu) => {
+      if (pdu.command === 'unknown') {
+        session.send(pdu.response());
+      } else if (!(Number(pdu.command_id) & 0x80000000) && !HANDLED_REQUESTS.has(pdu.command)) {
+        session.send(makePdu('generic_nack', { sequence_number: pdu.sequence_number, command_status: SMPP_STATUS.ESME_RINVCMDID }));
+      }
     });
     session.on('connect', () => {
       const bind = makePdu('bind_transceiver', {
         system_id: this.opts.systemId,
         password: this.opts.password,
         system_type: this.opts.systemType,
+        interface_version: 0x34,
       });
       session.send(bind, (response) => {
         clearTimeout(bindTimer);
@@ -381,6 +497,10 @@ export class SmppChannel implements Channel {
     this.reference = (this.reference + 1) & 0xff;
     return this.reference;
   }
+}
+
+function receiptDetail(receipt: ParsedReceipt): string {
+  return `stat:${receipt.stat}${receipt.error === undefined ? '' : ` err:${receipt.error}`}`;
 }
 
 export function createSmppChannel(options: SmppChannelOptions): SmppChannel {

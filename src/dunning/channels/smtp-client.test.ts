@@ -105,3 +105,139 @@ describe('SMTP client', () => {
     expect(encodeWords('June bill')).toBe('June bill');
   });
 });
+
+/**
+ * A scripted SMTP server on a raw socket: `reply` answers each command line (undefined: no
+ * answer yet); the message after DATA is kept and answered with `afterData`. Records every line.
+ */
+async function rawSmtp(script: {
+  greeting?: string;
+  reply: (line: string) => string | undefined;
+  afterData?: (data: string, socket: net.Socket) => string | undefined;
+}) {
+  const lines: string[] = [];
+  const messages: string[] = [];
+  let connections = 0;
+  const srv = net.createServer((socket) => {
+    connections++;
+    let buffer = '';
+    let data: string | undefined;
+    socket.setEncoding('latin1');
+    socket.write(`${script.greeting ?? '220 peer ESMTP'}\r\n`);
+    socket.on('error', () => undefined);
+    socket.on('data', (chunk: string) => {
+      buffer += chunk;
+      for (;;) {
+        if (data !== undefined) {
+          const end = buffer.indexOf('\r\n.\r\n');
+          if (end < 0 && buffer !== '.\r\n' && !(data === '' && buffer.startsWith('.\r\n'))) return;
+          const cut = end < 0 ? 0 : end + 2;
+          const body = buffer.slice(0, cut);
+          buffer = buffer.slice(cut + 3);
+          messages.push(body);
+          data = undefined;
+          const answer = script.afterData?.(body, socket) ?? '250 2.0.0 queued';
+          if (answer) socket.write(`${answer}\r\n`);
+          continue;
+        }
+        const at = buffer.indexOf('\r\n');
+        if (at < 0) return;
+        const line = buffer.slice(0, at);
+        buffer = buffer.slice(at + 2);
+        lines.push(line);
+        if (/^QUIT/i.test(line)) {
+          socket.end('221 bye\r\n');
+          return;
+        }
+        const answer = script.reply(line);
+        if (answer === undefined) continue;
+        socket.write(`${answer}\r\n`);
+        if (answer.startsWith('354')) data = '';
+      }
+    });
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  open.push(() => new Promise<void>((r) => srv.close(() => r())));
+  return { port: (srv.address() as AddressInfo).port, lines, messages, connections: () => connections };
+}
+
+/** Answers like a plain RFC 5321 server offering only `extensions` after EHLO. */
+const plainReplies = (extensions: string[]) => (line: string): string => {
+  const verb = line.slice(0, 4).toUpperCase();
+  if (verb === 'EHLO') return ['250-peer greets you', ...extensions.map((e) => `250-${e}`), '250 HELP'].join('\r\n');
+  if (verb === 'DATA') return '354 go ahead';
+  return '250 2.0.0 ok';
+};
+
+describe('SMTP client against a scripted server', () => {
+  it('talks to a server without PIPELINING or 8BITMIME one command at a time, in 7-bit CRLF lines', async () => {
+    const smtp = await rawSmtp({ reply: plainReplies(['SIZE 1000000']) });
+    const pool = new SmtpPool({ host: '127.0.0.1', port: smtp.port });
+    open.push(() => pool.close());
+    await pool.send('billing@power.example', 'u1@mail.example', buildMessage(content(1), 'zt-b1'));
+    expect(smtp.lines.slice(1, 4)).toEqual(['MAIL FROM:<billing@power.example>', 'RCPT TO:<u1@mail.example>', 'DATA']);
+    const raw = smtp.messages[0]!;
+    // RFC 2047 §2: a line holding an encoded word is at most 76 characters
+    expect(raw.split('\r\n').every((l) => l.length <= 76 && !l.includes('\n'))).toBe(true);
+    expect(/^[\x09\x0d\x0a\x20-\x7e]*$/.test(raw)).toBe(true);
+    expect(raw).toMatch(/Content-Transfer-Encoding: base64/);
+  });
+
+  it('reads a multi-line greeting and multi-line replies to every command', async () => {
+    const smtp = await rawSmtp({
+      greeting: '220-peer ESMTP\r\n220-no UCE\r\n220 ready',
+      reply: (line) => {
+        const r = plainReplies(['PIPELINING'])(line);
+        return r.startsWith('250 2.0.0') ? '250-2.0.0 first\r\n250 2.0.0 ok' : r;
+      },
+    });
+    const pool = new SmtpPool({ host: '127.0.0.1', port: smtp.port });
+    open.push(() => pool.close());
+    await expect(pool.send('billing@power.example', 'u1@mail.example', buildMessage(content(1), 'zt-b1'))).resolves.toBeDefined();
+    await expect(pool.send('billing@power.example', 'u2@mail.example', buildMessage(content(2), 'zt-b2'))).resolves.toBeDefined();
+    expect(smtp.connections()).toBe(1);
+  });
+
+  it('after a refused recipient, ends the DATA a pipelining server took anyway and keeps the connection', async () => {
+    const smtp = await rawSmtp({
+      reply: (line) => (/^RCPT TO:<x@/i.test(line) ? '550 5.1.1 no such user' : plainReplies(['PIPELINING'])(line)),
+      afterData: (body) => (body === '' ? '554 5.5.1 no valid recipients' : undefined),
+    });
+    const pool = new SmtpPool({ host: '127.0.0.1', port: smtp.port, maxConnections: 1 });
+    open.push(() => pool.close());
+    await expect(pool.send('billing@power.example', 'x@mail.example', buildMessage(content(1), 'zt-b1'))).rejects.toMatchObject({ code: 'EENVELOPE', responseCode: 550 });
+    await expect(pool.send('billing@power.example', 'u2@mail.example', buildMessage(content(2), 'zt-b2'))).resolves.toBeDefined();
+    expect(smtp.connections()).toBe(1);
+    expect(smtp.lines.filter((l) => l === 'RSET')).toHaveLength(1);
+  });
+
+  it('falls back to HELO when the server refuses EHLO', async () => {
+    const smtp = await rawSmtp({ reply: (line) => (/^EHLO/i.test(line) ? '502 5.5.2 command not recognized' : plainReplies([])(line)) });
+    const pool = new SmtpPool({ host: '127.0.0.1', port: smtp.port });
+    open.push(() => pool.close());
+    await expect(pool.send('billing@power.example', 'u1@mail.example', buildMessage(content(1), 'zt-b1'))).resolves.toBeDefined();
+    expect(smtp.lines[1]).toMatch(/^HELO /);
+  });
+
+  it('reports a connection dropped in the middle of DATA as a link error', async () => {
+    const srvDrop = await rawSmtp({ reply: (line) => plainReplies([])(line), afterData: (_b, socket) => (socket.destroy(), '') });
+    const dropping = new SmtpPool({ host: '127.0.0.1', port: srvDrop.port });
+    open.push(() => dropping.close());
+    await expect(dropping.send('billing@power.example', 'u1@mail.example', buildMessage(content(1), 'zt-b1'))).rejects.toMatchObject({ code: 'ECONNECTION' });
+  });
+
+  it('answers a 554 greeting with QUIT and fails as a link error, not as a refusal of the message', async () => {
+    const smtp = await rawSmtp({ greeting: '554 5.7.1 no service for you', reply: () => '503 5.5.1 sorry' });
+    const pool = new SmtpPool({ host: '127.0.0.1', port: smtp.port });
+    open.push(() => pool.close());
+    await expect(pool.send('billing@power.example', 'u1@mail.example', buildMessage(content(1), 'zt-b1'))).rejects.toMatchObject({ code: 'ECONNECTION', responseCode: 554 });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(smtp.lines).toEqual(['QUIT']);
+  });
+
+  it('quotes a sender display name holding special characters', () => {
+    const message = buildMessage({ ...content(1), from: '"Power Co., Ltd." <billing@power.example>' }, 'zt-b1');
+    expect(message).toMatch(/^From: "Power Co\., Ltd\." <billing@power\.example>\r\n/);
+    expect(buildMessage({ ...content(1), from: 'Billing <billing@power.example>' }, 'zt-b1')).toMatch(/^From: Billing <billing@power\.example>\r\n/);
+  });
+});

@@ -56,7 +56,13 @@ class Connection {
         socket.once('error', (e) => reject(new SmtpError(`SMTP connection to ${o.host}:${o.port} failed: ${e.message}`, 'ECONNECTION')));
       });
       socket.setNoDelay(true);
-      await c.expect(await c.reply(), 220, 'EPROTOCOL');
+      const greeting = await c.reply();
+      if (greeting.code !== 220) {
+        // 554 (or 421) instead of 220: this server will not serve us now (RFC 5321 §3.1), which says
+        // nothing about the message; we still say QUIT and wait for the server to close.
+        await c.command('QUIT').catch(() => undefined);
+        throw new SmtpError(greeting.text, 'ECONNECTION', greeting.code, greeting.text);
+      }
       let caps = await c.ehlo(o.clientName ?? 'zerotouch.local');
       if (!o.secure && caps.has('STARTTLS')) {
         await c.expect(await c.command('STARTTLS'), 220, 'ETLS');
@@ -145,6 +151,11 @@ class Connection {
 
   private async ehlo(name: string): Promise<Set<string>> {
     const r = await this.command(`EHLO ${name}`);
+    if (r.code >= 500) {
+      // A server without ESMTP: HELO, and no extensions (RFC 5321 §3.2).
+      await this.expect(await this.command(`HELO ${name}`), 250, 'EPROTOCOL');
+      return new Set();
+    }
     await this.expect(r, 250, 'EPROTOCOL');
     return new Set(r.text.split('\n').slice(1).map((l) => l.slice(4).split(' ')[0]!.toUpperCase()));
   }
@@ -168,7 +179,8 @@ class Connection {
     const refused = [mail, rcpt, data_].find((r, i) => r && r.code !== (i === 2 ? 354 : 250));
     if (refused || !rcpt || !data_) {
       const why = refused ?? mail!;
-      if (data_?.code === 354) this.write(`.${CRLF}`); // a server that took DATA anyway gets an empty message it then refuses
+      // a server that took DATA anyway gets an empty message it then refuses (RFC 2920 §3.1)
+      if (data_?.code === 354) await this.command('.').catch(() => undefined);
       await this.command('RSET').catch(() => undefined);
       throw new SmtpError(why.text, 'EENVELOPE', why.code, why.text);
     }
@@ -261,14 +273,20 @@ export class SmtpPool {
 
 const b64Lines = (buf: Buffer) => buf.toString('base64').replace(/.{76}(?=.)/g, '$&\r\n');
 
-/** RFC 2047 encoded words for a header value (whole characters per word, each word within 75 characters). */
-export function encodeWords(value: string): string {
+/**
+ * RFC 2047 encoded words for a header value: whole characters per word, and every line that holds
+ * one within 76 characters (§2), the first line counting the `used` characters of "Name: " before it.
+ */
+export function encodeWords(value: string, used = 0): string {
   // eslint-disable-next-line no-control-regex
   if (/^[\x20-\x7e]*$/.test(value)) return value;
   const words: string[] = [];
   let chunk = '';
+  // 12 characters of =?UTF-8?B??= and 4 base64 characters per 3 bytes; a word stays within 75
+  let maxBytes = Math.min(45, Math.max(3, Math.floor((76 - used - 12) / 4) * 3));
   for (const ch of value) {
-    if (Buffer.byteLength(chunk + ch) > 45) {
+    if (chunk !== '' && Buffer.byteLength(chunk + ch) > maxBytes) {
+      maxBytes = 45;
       words.push(chunk);
       chunk = '';
     }
@@ -282,9 +300,20 @@ export function encodeWords(value: string): string {
 export function parseMailbox(mailbox: string): { address: string; header: string } {
   const m = /^\s*(.*?)\s*<([^<>]+)>\s*$/.exec(mailbox);
   if (!m) return { address: mailbox.trim(), header: mailbox.trim() };
-  const name = m[1]!.replace(/^"|"$/g, '');
-  return { address: m[2]!, header: name ? `${encodeWords(name)} <${m[2]}>` : `<${m[2]}>` };
+  const name = m[1]!.replace(/^"(.*)"$/, '$1').replace(/\\(.)/g, '$1');
+  if (!name) return { address: m[2]!, header: `<${m[2]}>` };
+  // an ASCII name with specials (",", ".", "@"...) is a quoted-string (RFC 5322 §3.4), else one From becomes two
+  if (/^[\x20-\x7e]*$/.test(name)) {
+    const phrase = ATEXT_PHRASE.test(name) ? name : `"${name.replace(/(["\\])/g, '\\$1')}"`;
+    return { address: m[2]!, header: `${phrase} <${m[2]}>` };
+  }
+  const words = encodeWords(name, 'From: '.length);
+  const lastLine = words.slice(words.lastIndexOf('\n') + 1);
+  const fold = lastLine.length + m[2]!.length + 3 > 76 ? `${CRLF} ` : ' ';
+  return { address: m[2]!, header: `${words}${fold}<${m[2]}>` };
 }
+
+const ATEXT_PHRASE = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~ ]*$/;
 
 /** RFC 5322 date-time in UTC. */
 const rfc5322Date = (d: Date) => d.toUTCString().replace(/GMT$/, '+0000');
@@ -307,11 +336,11 @@ export function buildMessage(m: MailContent, boundary: string): string {
   const head = [
     `From: ${parseMailbox(m.from).header}`,
     `To: ${m.to}`,
-    `Subject: ${encodeWords(m.subject)}`,
+    `Subject: ${encodeWords(m.subject, 'Subject: '.length)}`,
     `Message-ID: <${m.messageId}>`,
     `Date: ${rfc5322Date(m.date)}`,
     'MIME-Version: 1.0',
-    ...Object.entries(m.headers ?? {}).map(([k, v]) => `${k}: ${encodeWords(v)}`),
+    ...Object.entries(m.headers ?? {}).map(([k, v]) => `${k}: ${encodeWords(v, k.length + 2)}`),
   ].join(CRLF);
   if (m.html === undefined) return `${head}${CRLF}${part('text/plain', m.text)}`;
   return `${head}${CRLF}Content-Type: multipart/alternative; boundary="${boundary}"${CRLF}${CRLF}`
