@@ -65,9 +65,10 @@ export function registerMeteringCommands(program: Command): void {
     .command('mqtt')
     .description('subscribe to zerotouch/readings/# and ingest until interrupted')
     .option('--url <url>', 'broker', 'mqtt://127.0.0.1:1883')
-    .action(async (o: { url: string }) => {
+    .option('--client-id <id>', 'the session the broker keeps for readings sent while this subscriber is away', 'zerotouch-ingest')
+    .action(async (o: { url: string; clientId: string }) => {
       await withContext({}, async (ctx) => {
-        const sub = await startMqttIngest(ctx, { url: o.url, onBatch: (r) => process.stdout.write(`stored ${r.stored}, quarantined ${r.quarantined}\n`) });
+        const sub = await startMqttIngest(ctx, { url: o.url, clientId: o.clientId, onBatch: (r) => process.stdout.write(`stored ${r.stored}, quarantined ${r.quarantined}\n`) });
         process.stderr.write(`listening on ${o.url} zerotouch/readings/#\n`);
         await new Promise<void>((resolve) => process.once('SIGINT', resolve).once('SIGTERM', resolve));
         await sub.stop();

@@ -9,14 +9,17 @@ const BROKER = process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883';
 let ctx: TestContext;
 let meters: MeterRef[];
 let sub: { stop(): Promise<void> };
+const clientId = `zt-test-${process.pid}-${Date.now()}`;
 
 beforeAll(async () => {
   ctx = await testContext({ customers: 300, now: '2026-01-10T10:00:00+08:00' });
   meters = await meterRefs(ctx, 3);
-  sub = await startMqttIngest(ctx, { url: BROKER, clientId: `zt-test-${process.pid}-${Date.now()}` });
+  sub = await startMqttIngest(ctx, { url: BROKER, clientId });
 });
 afterAll(async () => {
   await sub?.stop();
+  // the broker keeps the subscriber's session: end it, or it would queue readings for nobody
+  await (await mqtt.connectAsync(BROKER, { clientId, clean: true })).endAsync();
   await ctx?.drop();
 });
 
@@ -43,5 +46,16 @@ describe('MQTT ingest', () => {
     expect(await readingOf(ctx, a!.id, '2026-01-09')).toMatchObject({ total_kwh: '321.2500', peak_kwh: '100.0000' });
     const q = await until(async () => (await sql<{ reason: string }>`SELECT reason FROM reading_quarantine WHERE source = 'mqtt'`.execute(ctx.db)).rows[0]);
     expect(q.reason).toBe('unparseable');
+  });
+
+  it('readings published while the subscriber is away are stored when it comes back', async () => {
+    const c = meters[2]!;
+    await sub.stop();
+    const pub = await mqtt.connectAsync(BROKER);
+    await pub.publishAsync('zerotouch/readings/headend-7', JSON.stringify({ meter: c.commAddress, date: '2026-01-09', total: 77 }), { qos: 1 });
+    await pub.endAsync();
+    expect(await readingOf(ctx, c.id, '2026-01-09')).toBeUndefined();
+    sub = await startMqttIngest(ctx, { url: BROKER, clientId });
+    expect(await until(async () => readingOf(ctx, c.id, '2026-01-09'))).toMatchObject({ total_kwh: '77.0000', source: 'mqtt' });
   });
 });

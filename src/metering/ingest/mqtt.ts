@@ -10,6 +10,11 @@ export interface MqttIngestOptions {
   topic?: string;
   /** Messages arriving within this window are ingested as one batch. */
   batchMs?: number;
+  /**
+   * The subscriber's session at the broker (default "zerotouch-ingest"). The session is kept while
+   * the subscriber is away, so the head-end's QoS 1 readings of that time are delivered when it is
+   * back; one ingest service per client id (a second one with the same id takes the session over).
+   */
   clientId?: string;
   onBatch?: (result: IngestResult) => void;
 }
@@ -32,12 +37,12 @@ export function messageRows(payload: Buffer): unknown[] | { unparseable: string;
  * A message that is not JSON is quarantined as unparseable; nothing stops the subscriber but stop().
  */
 export async function startMqttIngest(ctx: AppContext, opts: MqttIngestOptions): Promise<{ stop(): Promise<void> }> {
-  const client = await mqtt.connectAsync(opts.url, { clientId: opts.clientId ?? `zerotouch-ingest-${process.pid}`, clean: true, reconnectPeriod: 1000 });
+  // the broker hands over what it kept for the session right after accepting it: listen before that
+  const client = mqtt.connect(opts.url, { clientId: opts.clientId ?? 'zerotouch-ingest', clean: false, reconnectPeriod: 1000 });
   const batchMs = opts.batchMs ?? 50;
   let pending: StageRow[] = [];
   let timer: NodeJS.Timeout | null = null;
   let chain: Promise<void> = Promise.resolve();
-
   const flush = () => {
     timer = null;
     const rows = pending;
@@ -56,6 +61,13 @@ export async function startMqttIngest(ctx: AppContext, opts: MqttIngestOptions):
     timer ??= setTimeout(flush, batchMs);
   });
   client.on('error', (err) => ctx.log.warn({ err }, 'mqtt readings subscriber error'));
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve());
+    client.once('error', (err) => {
+      client.end(true);
+      reject(err);
+    });
+  });
   await client.subscribeAsync(opts.topic ?? READINGS_TOPIC, { qos: 1 });
 
   return {
