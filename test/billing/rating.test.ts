@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { testContext, type TestContext } from '../support/db.ts';
-import { runBilling } from '../../src/billing/index.ts';
+import { rateOne, runBilling } from '../../src/billing/index.ts';
 import { billsOf, giveReadings, linesOfBill, setTariff } from './builders.ts';
 
 // Hand-computed bills, to the fen. Period 2026-02 of cycle C01 runs 2026-01-01 → 2026-02-01 (31 days).
 let ctx: TestContext;
 let c: number[];
+let straddling: number;
 beforeAll(async () => {
   ctx = await testContext({ customers: 300, now: '2026-02-02T09:00:00+08:00' });
   c = (await sql<{ id: number }>`SELECT id FROM customer WHERE billing_cycle = 'C01' ORDER BY id LIMIT 8`.execute(ctx.db)).rows.map((r) => r.id);
@@ -43,8 +44,8 @@ beforeAll(async () => {
     { meterId: annual, date: '2025-12-01', total: '0' }, { meterId: annual, date: '2026-01-01', total: '2000' },
     { meterId: annual, date: '2026-02-01', total: '2333.33' },
     { meterId: tou, date: '2025-12-01', total: '0', peak: '0', flat: '0', valley: '0' },
-    { meterId: tou, date: '2026-01-01', total: '2100', peak: '1400', flat: '0', valley: '700' },
-    { meterId: tou, date: '2026-02-01', total: '2400', peak: '1600', flat: '0', valley: '800' },
+    { meterId: tou, date: '2026-01-01', total: '100', peak: '100', flat: '0', valley: '0' },
+    { meterId: tou, date: '2026-02-01', total: '2500', peak: '1700', flat: '0', valley: '800' },
     { meterId: gen, date: '2026-01-01', total: '10000', sharp: '1000', peak: '3000', flat: '4000', valley: '2000' },
     { meterId: gen, date: '2026-02-01', total: '13100', sharp: '1100', peak: '4000', flat: '5200', valley: '2800' },
     { meterId: li, date: '2026-01-01', total: '0', sharp: '0', peak: '0', flat: '0', valley: '0' },
@@ -54,10 +55,23 @@ beforeAll(async () => {
     { meterId: febYear, date: '2025-12-01', total: '0' }, { meterId: febYear, date: '2026-01-01', total: '2000' },
     { meterId: febYear, date: '2026-02-01', total: '2333.33' },
   ]);
+  // a C21 customer (periods run from the 21st) on annual tiers from January: period 2026-01 straddles 2026-01-01
+  straddling = (await sql<{ id: number }>`SELECT min(id)::int AS id FROM customer WHERE billing_cycle = 'C21'`.execute(ctx.db)).rows[0]!.id;
+  await setTariff(ctx, straddling, 'RES-TIER');
+  await giveReadings(ctx, [
+    { meterId: straddling, date: '2025-11-21', total: '0' }, { meterId: straddling, date: '2025-12-21', total: '2100' },
+    { meterId: straddling, date: '2026-01-21', total: '2410' }, { meterId: straddling, date: '2026-02-21', total: '4410' },
+  ]);
+  ctx.clock.set('2025-12-22T09:00:00+08:00');
+  await runBilling(ctx, { cycle: 'C21', period: '2025-12' });
   ctx.clock.set('2026-01-02T09:00:00+08:00');
   await runBilling(ctx, { cycle: 'C01', period: '2026-01' });
+  ctx.clock.set('2026-01-22T09:00:00+08:00');
+  await runBilling(ctx, { cycle: 'C21', period: '2026-01' });
   ctx.clock.set('2026-02-02T09:00:00+08:00');
   await runBilling(ctx, { cycle: 'C01', period: '2026-02' });
+  ctx.clock.set('2026-02-22T09:00:00+08:00');
+  await runBilling(ctx, { cycle: 'C21', period: '2026-02' });
 });
 afterAll(async () => ctx?.drop());
 
@@ -76,28 +90,41 @@ describe('hand-computed bills', () => {
     expect(b.amount).toBe('161.00');
   });
 
-  it('annual tiers continue from the tier year: 2,000 kWh in January, then 333.33 kWh crosses 2,160', async () => {
+  it('annual tiers count from the tier year\'s first day: December\'s 2,000 kWh (period 2026-01) does not count in 2026', async () => {
     expect((await billFor(c[1]!, '2026-01')).amount).toBe('1000.00');
     const b = await billFor(c[1]!);
+    // period 2026-02 is January 2026: a new tier year, 333.33 × 0.50 = 166.665 → 166.67 (half-up)
+    expect(b.lines).toEqual([['energy', 'total', 1, '333.3300', '166.67']]);
+    expect(b.amount).toBe('166.67');
+  });
+
+  it('a tier year starting in February still counts December: 2,000 kWh, then 333.33 kWh in January crosses 2,160', async () => {
+    const b = await billFor(c[6]!);
     // 160 × 0.50 = 80.00; 173.33 × 0.55 = 95.3315 → 95.33
     expect(b.lines).toEqual([['energy', 'total', 1, '160.0000', '80.00'], ['energy', 'total', 2, '173.3300', '95.33']]);
     expect(b.amount).toBe('175.33');
   });
 
-  it('a tier year starting in February does not count January', async () => {
-    const b = await billFor(c[6]!);
-    // 333.33 × 0.50 = 166.665 → 166.67 (half-up)
-    expect(b.lines).toEqual([['energy', 'total', 1, '333.3300', '166.67']]);
-    expect(b.amount).toBe('166.67');
+  it('a tier year starting inside a bill period splits it by days: the part from the new year counts from zero', async () => {
+    // 2025-12-21 → 2026-01-21, 310 kWh over 31 days: 11 days (110 kWh) close 2025 from 2,100; 20 days (200 kWh) open 2026
+    const b = await billFor(straddling, '2026-01');
+    expect(b.lines).toEqual([
+      ['energy', 'total', 1, '60.0000', '30.00'], ['energy', 'total', 2, '50.0000', '27.50'], ['energy', 'total', 1, '200.0000', '100.00'],
+    ]);
+    expect(b.amount).toBe('157.50');
+    // the next period starts from the 200 kWh of 2026: 1,960 × 0.50 + 40 × 0.55 = 980.00 + 22.00
+    const next = await billFor(straddling, '2026-02');
+    expect(next.lines).toEqual([['energy', 'total', 1, '1960.0000', '980.00'], ['energy', 'total', 2, '40.0000', '22.00']]);
+    expect(next.amount).toBe('1002.00');
   });
 
   it('residential TOU prices each register and adds the tier surcharge above tier 1', async () => {
     const b = await billFor(c[2]!);
-    // peak 200 × 0.55 = 110.00; valley 100 × 0.30 = 30.00; ytd 2,100 → 240 kWh in tier 2 × 0.05 = 12.00
+    // peak 1,600 × 0.55 = 880.00; valley 800 × 0.30 = 240.00; 2,400 kWh in the tier year → 240 kWh in tier 2 × 0.05 = 12.00
     expect(b.lines).toEqual([
-      ['energy', 'peak', 0, '200.0000', '110.00'], ['energy', 'valley', 0, '100.0000', '30.00'], ['tier_surcharge', 'total', 2, '240.0000', '12.00'],
+      ['energy', 'peak', 0, '1600.0000', '880.00'], ['energy', 'valley', 0, '800.0000', '240.00'], ['tier_surcharge', 'total', 2, '240.0000', '12.00'],
     ]);
-    expect(b.amount).toBe('152.00');
+    expect(b.amount).toBe('1132.00');
   });
 
   it('a tariff change mid-period splits consumption by days and prices each part with its version', async () => {
@@ -133,5 +160,12 @@ describe('hand-computed bills', () => {
     const b = await billFor(c[5]!);
     expect(b.consumption_kwh).toBe('150.0000');
     expect(b.amount).toBe('75.00');
+  });
+
+  it('a power factor below 0.40 keeps adding 2 % per 0.01 (no floor): 0.35 at standard 0.90 is +75 %', async () => {
+    // pf = 100000 / √(100000² + 267600²) = 0.3500…; base = energy 38,610 + T&D 15,690 + line loss 1,390 + system 3,250 + basic 12,000
+    const r = await rateOne(ctx.db, { tariffCode: 'LI-2P', periodStart: '2026-01-01', periodEnd: '2026-02-01', totalKwh: '100000', capacityKva: '500', reactiveKvarh: '267600' });
+    const pf = r.lines.find((l) => l.component === 'power_factor');
+    expect(pf && [pf.quantity, pf.unit_price, pf.amount]).toEqual(['70940.00', '75.00', '53205.00']);
   });
 });

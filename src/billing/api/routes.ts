@@ -105,7 +105,7 @@ export const billingRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app
       tariff: code, month, kwh: total, amount: rated.amount,
       lines: rated.lines.map((l) => ({
         component: l.component, register: l.register, tier: l.tier, label: lineLabel(l, 'zh'), labelEn: lineLabel(l, 'en'),
-        quantity: l.quantity, unitPrice: l.unit_price, amount: l.amount,
+        segmentStart: l.seg_start, segmentEnd: l.seg_end, quantity: l.quantity, unitPrice: l.unit_price, amount: l.amount,
       })),
     };
   });

@@ -11,7 +11,9 @@ import type { Db } from '../../platform/index.ts';
  * A tariff version change inside the period splits it into segments by days: quantities (and
  * monthly tier limits) are split telescopically — round(x·through/days,4) − round(x·before/days,4) —
  * so the parts add up to the whole exactly. Annual tiers start from the tier-year consumption
- * before the period (ytd_kwh). Each line rounds half-up to the fen; the power-factor adjustment is a
+ * before the period (ytd_kwh); a tier year that starts inside the period (its first day, in the
+ * tariff's tier_year_start_month) splits it the same way, by days, and the part from that day on
+ * counts from zero. Each line rounds half-up to the fen; the power-factor adjustment is a
  * percentage of the rounded basic and energy lines (government funds excluded).
  */
 // a segment covering the whole period (the common case) takes x as it is, without the division
@@ -20,7 +22,7 @@ const part = (x: string) =>
 
 export const RATING_CTES = `
 rate_version AS MATERIALIZED (
-  SELECT v.*, t.tier_basis, lead(v.effective_from) OVER (PARTITION BY v.tariff_code ORDER BY v.effective_from) AS effective_to
+  SELECT v.*, t.tier_basis, t.tier_year_start_month, lead(v.effective_from) OVER (PARTITION BY v.tariff_code ORDER BY v.effective_from) AS effective_to
   FROM tariff_version v JOIN tariff t ON t.code = v.tariff_code
 ),
 rate_seg AS (
@@ -32,14 +34,27 @@ rate_seg AS (
     -- a meter without register values bills all its energy at the flat price
     CASE WHEN coalesce(i.q_sharp, i.q_peak, i.q_flat, i.q_valley) IS NULL THEN i.q_total ELSE coalesce(i.q_flat, 0) END AS q_flat,
     CASE WHEN coalesce(i.q_sharp, i.q_peak, i.q_flat, i.q_valley) IS NULL THEN NULL ELSE coalesce(i.q_valley, 0) END AS q_valley,
-    greatest(v.effective_from, i.period_start) AS seg_start,
-    least(coalesce(v.effective_to, i.period_end), i.period_end) AS seg_end,
+    p.seg_start, p.seg_end,
     (i.period_end - i.period_start) AS pdays,
-    (greatest(v.effective_from, i.period_start) - i.period_start) AS dbefore,
-    (least(coalesce(v.effective_to, i.period_end), i.period_end) - i.period_start) AS dthrough
+    (p.seg_start - i.period_start) AS dbefore,
+    (p.seg_end - i.period_start) AS dthrough,
+    -- days from the period start to the tier year this segment counts in, when that year starts inside the period
+    CASE WHEN p.seg_start >= y.tier_year_start THEN y.tier_year_start - i.period_start END AS dyear
   FROM rate_input i
   JOIN rate_version v ON v.tariff_code = i.tariff_code AND v.effective_from < i.period_end
     AND (v.effective_to IS NULL OR v.effective_to > i.period_start)
+  -- the first day of an annual tier year strictly inside the period (a period is shorter than a year)
+  CROSS JOIN LATERAL (
+    SELECT CASE WHEN v.tier_basis = 'annual' AND d > i.period_start THEN d END AS tier_year_start
+    FROM (SELECT make_date(extract(year FROM i.period_end)::int - CASE WHEN make_date(extract(year FROM i.period_end)::int,
+      v.tier_year_start_month, 1) >= i.period_end THEN 1 ELSE 0 END, v.tier_year_start_month, 1) AS d) b
+  ) y
+  -- the version's days in the period, cut in two where a tier year starts
+  CROSS JOIN LATERAL (VALUES
+    (1, greatest(v.effective_from, i.period_start), least(coalesce(v.effective_to, i.period_end), i.period_end, y.tier_year_start)),
+    (2, greatest(v.effective_from, i.period_start, y.tier_year_start), least(coalesce(v.effective_to, i.period_end), i.period_end))
+  ) AS p(piece, seg_start, seg_end)
+  WHERE p.seg_start < p.seg_end AND (p.piece = 1 OR y.tier_year_start IS NOT NULL)
 ),
 -- quantities and tier splits once per segment (OFFSET 0 keeps each step evaluated once, not inlined
 -- into every expression that uses it), before the segment meets its tariff's prices
@@ -54,7 +69,9 @@ rate_tier AS MATERIALIZED (
     SELECT s.*,
       ${part('s.q_total')} AS sq_total, ${part('s.q_sharp')} AS sq_sharp, ${part('s.q_peak')} AS sq_peak,
       ${part('s.q_flat')} AS sq_flat, ${part('s.q_valley')} AS sq_valley,
-      CASE s.tier_basis WHEN 'annual' THEN s.ytd_kwh + round(s.q_total * s.dbefore / s.pdays, 4) ELSE 0 END AS tier_from,
+      CASE WHEN s.tier_basis <> 'annual' THEN 0
+           WHEN s.dyear IS NULL THEN s.ytd_kwh + round(s.q_total * s.dbefore / s.pdays, 4)
+           ELSE round(s.q_total * s.dbefore / s.pdays, 4) - round(s.q_total * s.dyear / s.pdays, 4) END AS tier_from,
       CASE s.tier_basis WHEN 'annual' THEN s.tier1_limit_kwh ELSE ${part('s.tier1_limit_kwh')} END AS l1,
       CASE s.tier_basis WHEN 'annual' THEN s.tier2_limit_kwh ELSE ${part('s.tier2_limit_kwh')} END AS l2
     FROM rate_seg s
@@ -93,7 +110,7 @@ rate_pf AS (
   SELECT s.customer_id, s.version_id, s.seg_end, a.adjustment_pct
   FROM rate_tier s
   JOIN power_factor_adjustment a ON a.standard = s.pf_standard
-    AND a.power_factor = greatest(0.40, round(s.q_total / sqrt(s.q_total * s.q_total + s.reactive_kvarh * s.reactive_kvarh), 2))
+    AND a.power_factor = round(s.q_total / sqrt(s.q_total * s.q_total + s.reactive_kvarh * s.reactive_kvarh), 2)
   WHERE s.dthrough = s.pdays AND s.reactive_kvarh IS NOT NULL AND s.q_total > 0 AND coalesce(s.capacity_kva, 0) >= s.pf_min_kva
 ),
 rate_lines AS (

@@ -133,8 +133,6 @@ export async function stageSlice(db: Db, run: BillingRunRow, slice: { slice: num
   const vee = run.readings_source === 'v_meter_reading'
     ? sql`bool_or(coalesce(b.has_open_vee_flag, false) OR coalesce(e.has_open_vee_flag, false))`
     : sql`false`;
-  const py = Number(run.period.slice(0, 4));
-  const pm = Number(run.period.slice(5, 7));
   const usable = sql`('actual', 're_read', 'edited', 'estimated')`;
   // The days a meter segment can start and end on: the period's bounds, plus the installs and
   // removals inside the period. Given as constants, they let the readings join prune to those days'
@@ -162,15 +160,18 @@ export async function stageSlice(db: Db, run: BillingRunRow, slice: { slice: num
       transformer_area_id, capacity_kva, max_demand_kw, reactive_kvarh, q_total, q_sharp, q_peak, q_flat, q_valley,
       reading_quality, vee_flag, ytd_kwh, hist_count, hist_kwh_per_day, estimated_before, skip_reason)
     WITH tariffs AS MATERIALIZED (
-      -- per tariff, not per customer: the tier year's first period and whether a version prices the period
-      SELECT t.code,
-        to_char(make_date(${py}::int - CASE WHEN ${pm}::int >= t.tier_year_start_month THEN 0 ELSE 1 END, t.tier_year_start_month, 1), 'YYYY-MM') AS tier_year_from,
+      -- per tariff, not per customer: the first day of the tier year the period starts in, the first
+      -- period that can overlap it, and whether a version prices the period
+      SELECT y.code, y.tier_year_start, to_char(y.tier_year_start, 'YYYY-MM') AS tier_year_from, y.has_tariff
+      FROM (SELECT t.code,
+        make_date(extract(year FROM ${start}::date)::int - CASE WHEN extract(month FROM ${start}::date)::int >= t.tier_year_start_month THEN 0 ELSE 1 END,
+          t.tier_year_start_month, 1) AS tier_year_start,
         EXISTS (SELECT 1 FROM tariff_version v WHERE v.tariff_code = t.code AND v.effective_from <= ${start}) AS has_tariff
-      FROM tariff t
+      FROM tariff t) y
     ),
     cust AS (
       SELECT c.id, c.number, c.tariff_code, c.category, c.status, c.org_path, c.transformer_area_id, c.contract_capacity_kva,
-        t.tier_year_from, coalesce(t.has_tariff, false) AS has_tariff
+        t.tier_year_start, t.tier_year_from, coalesce(t.has_tariff, false) AS has_tariff
       FROM customer c LEFT JOIN tariffs t ON t.code = c.tariff_code
       WHERE c.billing_cycle = ${run.cycle_code} AND c.status <> 'closed' AND c.id >= ${slice.lo} AND c.id < ${slice.hi}
     ),
@@ -198,7 +199,11 @@ export async function stageSlice(db: Db, run: BillingRunRow, slice: { slice: num
     ),
     hist AS (
       SELECT h.customer_id,
-        sum(h.consumption_kwh) FILTER (WHERE h.period >= c.tier_year_from AND h.status <> 'voided') AS ytd,
+        -- consumption since the tier year's first day: of a bill whose period straddles that day, the share
+        -- after it, split by days exactly as rating split that bill
+        sum(CASE WHEN h.period_start >= c.tier_year_start THEN h.consumption_kwh
+                 ELSE h.consumption_kwh - round(h.consumption_kwh * (c.tier_year_start - h.period_start) / (h.period_end - h.period_start), 4) END)
+          FILTER (WHERE h.period_end > c.tier_year_start AND h.status <> 'voided') AS ytd,
         count(*) FILTER (WHERE h.period >= ${addMonths(run.period, -historyPeriods)} AND h.kind <> 'credit' AND h.status = 'released' AND cr.id IS NULL) AS n,
         avg(h.consumption_kwh / greatest(1, h.period_end - h.period_start))
           FILTER (WHERE h.period >= ${addMonths(run.period, -historyPeriods)} AND h.kind <> 'credit' AND h.status = 'released' AND cr.id IS NULL) AS per_day,
