@@ -88,6 +88,16 @@ describe('bank settlement reconciliation', () => {
     expect(one.json().items).toHaveLength(items.length);
   });
 
+  it('refuses a settlement file without an amount column with IMPORT_HEADER_INVALID and stores no run', async () => {
+    const day = '2026-03-01';
+    await pay(ctx, c[2]!.number, '21.00', day, 'online_wallet');
+    const csv = `reference,customer_number\nOW-NOAMT-1,${c[2]!.number}\n`;
+    await expect(reconcileSettlement(ctx.db, ctx.clock, { channel: 'online_wallet', date: day, fileName: 'ow-0301.csv', csv, actor: 'test' }))
+      .rejects.toMatchObject({ code: 'IMPORT_HEADER_INVALID', status: 400 });
+    const runs = await sql<{ n: number }>`SELECT count(*)::int AS n FROM reconciliation_run WHERE channel = 'online_wallet' AND settlement_date = ${day}::date`.execute(ctx.db);
+    expect(runs.rows[0]!.n).toBe(0);
+  });
+
   it('takes a settlement file over HTTP as text/csv', async () => {
     const admin = await signIn(app, 'admin');
     const r = await app.inject({

@@ -57,6 +57,11 @@ export async function reconcileSettlement(db: Db, clock: Clock, input: { channel
   if (existing.rows[0]) return getReconciliation(db, Number(existing.rows[0].id)) as Promise<{ run: ReconciliationRun; items: ReconciliationItem[] }>;
 
   const { header, records } = csvRecords(input.csv);
+  // without these columns no row can be read: refuse the file instead of storing a run that rejects every row
+  // and reports every posted payment of the day as missing from it
+  for (const col of ['reference', 'customer_number', 'amount']) {
+    if (!header.includes(col)) throw new AppError('IMPORT_HEADER_INVALID', `the settlement file has no ${col} column (header: reference,customer_number,amount[,currency][,paid_on])`);
+  }
   const rejected: RowRejection[] = [];
   const good: { line: number; p: PaymentInput }[] = [];
   const seen = new Set<string>();
