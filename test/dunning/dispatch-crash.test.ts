@@ -91,13 +91,19 @@ describe('daily contact cap', () => {
     const [c] = await sql<{ customer_id: number; bill_id: number }>`
       SELECT customer_id, bill_id FROM dunning_notice WHERE step = 'bill_notice' ORDER BY id LIMIT 1`.execute(ctx.db).then((r) => r.rows);
     ctx.clock.set('2026-02-17T10:00:00+08:00');
+    // two debts of one customer in the queue at once (a later step of one debt would supersede the earlier)
+    await releaseBills(ctx, [{
+      customerId: Number(c!.customer_id), period: '2026-02', amount: '42.00', issuedOn: '2026-02-10', dueDate: '2026-02-20', releasedAt: new Date('2026-02-10T08:00:00+08:00'),
+    }]);
     await sql`
       INSERT INTO dunning_notice (customer_id, bill_id, step, segment, channel_mode, channels, status, bill_no, period, due_date,
                                   amount, late_fee, created_on, created_at, next_attempt_at)
-      SELECT n.customer_id, n.bill_id, s.step, n.segment, 'failover', n.channels, 'pending', n.bill_no, n.period, n.due_date,
-             n.amount, 0, '2026-02-17', ${ctx.clock.now()}::timestamptz, ${ctx.clock.now()}::timestamptz
-      FROM dunning_notice n CROSS JOIN (VALUES ('reminder'), ('overdue_1')) AS s(step)
-      WHERE n.customer_id = ${c!.customer_id} AND n.step = 'bill_notice'`.execute(ctx.db);
+      SELECT n.customer_id, CASE WHEN s.step = 'reminder' THEN b.id ELSE n.bill_id END, s.step, n.segment, 'failover', n.channels, 'pending',
+             n.bill_no, n.period, n.due_date, n.amount, 0, '2026-02-17', ${ctx.clock.now()}::timestamptz, ${ctx.clock.now()}::timestamptz
+      FROM dunning_notice n JOIN bill b ON b.customer_id = n.customer_id AND b.period = '2026-02'
+      CROSS JOIN (VALUES (1, 'reminder'), (2, 'overdue_1')) AS s(k, step)
+      WHERE n.customer_id = ${c!.customer_id} AND n.step = 'bill_notice'
+      ORDER BY s.k`.execute(ctx.db);
     const chans = channelsFor(sims, CALLBACKS, { now: () => ctx.clock.now() });
     await chans.sms.waitUntilBound(5_000);
     const d = startDispatcher(ctx, { channels: chans.all, workers: 0 });
@@ -108,5 +114,27 @@ describe('daily contact cap', () => {
       SELECT step, status, next_attempt_at FROM dunning_notice WHERE customer_id = ${c!.customer_id} AND step <> 'bill_notice' ORDER BY step`.execute(ctx.db);
     expect(rows.rows.map((r) => `${r.step}:${r.status === 'delivered' ? 'sent' : r.status}`)).toEqual(['overdue_1:pending', 'reminder:sent']);
     expect(rows.rows[0]!.next_attempt_at.toISOString()).toBe('2026-02-18T00:00:00.000Z');
+  });
+
+  it('neither holds nor counts the notice that supply is back: it goes out with the day\'s dunning notice', async () => {
+    const [c] = await sql<{ customer_id: number }>`
+      SELECT customer_id FROM dunning_notice WHERE step = 'bill_notice' ORDER BY id OFFSET 1 LIMIT 1`.execute(ctx.db).then((r) => r.rows);
+    ctx.clock.set('2026-03-27T10:00:00+08:00');
+    await sql`
+      INSERT INTO dunning_notice (customer_id, bill_id, step, segment, channel_mode, channels, status, bill_no, period, due_date,
+                                  amount, late_fee, suspend_on, created_on, created_at, next_attempt_at)
+      SELECT n.customer_id, n.bill_id, s.step, n.segment, s.mode, n.channels, 'pending', n.bill_no, n.period, n.due_date,
+             n.amount, 0, s.suspend_on::date, '2026-03-27', ${ctx.clock.now()}::timestamptz, ${ctx.clock.now()}::timestamptz
+      FROM dunning_notice n CROSS JOIN (VALUES ('suspension_notice', 'all', '2026-04-03'), ('reconnect', 'all', NULL)) AS s(step, mode, suspend_on)
+      WHERE n.customer_id = ${c!.customer_id} AND n.step = 'bill_notice'`.execute(ctx.db);
+    const chans = channelsFor(sims, CALLBACKS, { now: () => ctx.clock.now() });
+    await chans.sms.waitUntilBound(5_000);
+    const d = startDispatcher(ctx, { channels: chans.all, workers: 0 });
+    await d.runOnce();
+    await d.stop();
+    await chans.close();
+    const rows = await sql<{ step: string; status: string }>`
+      SELECT step, status FROM dunning_notice WHERE customer_id = ${c!.customer_id} AND step <> 'bill_notice' ORDER BY step`.execute(ctx.db);
+    expect(rows.rows.map((r) => `${r.step}:${r.status === 'delivered' ? 'sent' : r.status}`)).toEqual(['reconnect:sent', 'suspension_notice:sent']);
   });
 });

@@ -224,6 +224,7 @@ export function startDispatcher(ctx: AppContext, options: DispatcherOptions): Di
       const leased = await leaseNotices(trx, {
         ids: send, channels: plan.channels.filter((c) => sendSet.has(Number(c.notice_id))), dispatcher: o.name, now,
         leaseUntil: new Date(now.getTime() + o.leaseSeconds * 1000), today,
+        openBills: open.map((b) => ({ customer_id: b.customerId, due_date: b.dueDate, outstanding: b.outstanding, late_fee: b.lateFee })),
       });
       lap('lease');
       await settleNotices(trx, [...nothingToDo, ...leased.failedAtOnce], now);
@@ -257,7 +258,13 @@ export function startDispatcher(ctx: AppContext, options: DispatcherOptions): Di
   const sendChunk = async (kind: string, channel: Channel | undefined, chunk: ClaimedMessageRow[]): Promise<void> => {
     const outcomes: SendOutcome[] = [];
     const ready: OutboundMessage[] = [];
+    const bySegment = await policyFor();
+    const at = ctx.clock.now();
     for (const row of chunk) {
+      // a batch claimed before quiet hours can reach its last chunks after they began (rate limits): those
+      // stay in flight, are claimed again when their lease runs out, held to the morning, then sent under their key
+      const policy = bySegment.get(row.segment);
+      if (policy && policy.quietChannels.includes(kind as never) && inQuietHours(at, policy.quietStart, policy.quietEnd)) continue;
       const m = messageFor(row, render);
       if ('error' in m) outcomes.push({ message_key: row.message_key, accepted: false, error_code: 'NOTICE_FIELD_INVALID', detail: m.error, permanent: true });
       else if (!channel) outcomes.push({ message_key: row.message_key, accepted: false, error_code: 'CHANNEL_NOT_CONFIGURED', detail: `no ${kind} channel in ${o.name}`, permanent: false });

@@ -34,18 +34,25 @@ export async function lockDueNotices(trx: Db, now: Date, limit: number): Promise
 }
 
 /**
- * Cancels the locked chase notices whose debt is no longer among the open bills. The caller reads
- * the open bills after share-locking the accounts, so a payment either committed before (and is
- * seen here) or waits until the claim is committed.
+ * Cancels the locked chase notices whose debt is no longer among the open bills ('paid'), and those
+ * of a debt whose later chase step is decided ('superseded': notices left waiting while the
+ * dispatcher was down, or days replayed after an outage, are not sent late, one a day, after the step
+ * now due). The caller reads the open bills after share-locking the accounts, so a payment either
+ * committed before (and is seen here) or waits until the claim is committed.
  */
 export async function cancelSettled(trx: Db, ids: number[], openBillIds: number[], now: Date): Promise<number[]> {
   if (!ids.length) return [];
   const r = await sql<{ id: number }>`
     WITH upd AS (
-      UPDATE dunning_notice n SET status = 'cancelled', cancel_reason = 'paid', finished_at = ${now}::timestamptz,
-             claimed_by = NULL, claimed_until = NULL
+      UPDATE dunning_notice n SET status = 'cancelled', finished_at = ${now}::timestamptz, claimed_by = NULL, claimed_until = NULL,
+             cancel_reason = CASE WHEN n.bill_id <> ALL(${openBillIds}::bigint[]) THEN 'paid' ELSE 'superseded' END
       WHERE n.id = ANY(${ids}::bigint[]) AND n.step NOT IN ('bill_notice', 'reconnect')
-        AND n.bill_id <> ALL(${openBillIds}::bigint[])
+        AND (n.bill_id <> ALL(${openBillIds}::bigint[])
+             -- a later chase step of the same debt is decided (found by dunning_notice_key)
+             OR EXISTS (SELECT 1 FROM dunning_notice later
+                        JOIN dunning_policy_step ls ON ls.segment = later.segment AND ls.step = later.step
+                        JOIN dunning_policy_step ns ON ns.segment = n.segment AND ns.step = n.step
+                        WHERE later.customer_id = n.customer_id AND later.bill_id = n.bill_id AND ls.offset_days > ns.offset_days))
       RETURNING n.id
     ), att AS (
       UPDATE dunning_attempt a SET status = 'cancelled' FROM upd WHERE a.notice_id = upd.id AND a.status = 'sending' RETURNING a.id
@@ -73,16 +80,20 @@ export interface PlanChannelRow {
   next_attempt_no: number;
 }
 
-/** For locked notices: which channels to use now, and what the daily contact cap leaves. */
+/**
+ * For locked notices: which channels to use now, and what the daily contact cap leaves. The cap is on
+ * dunning contacts: the electronic bill and the notice that supply is back are not chasing, neither
+ * held by it nor counted in it.
+ */
 export async function planNotices(trx: Db, ids: number[], today: string): Promise<{ notices: PlanNoticeRow[]; channels: PlanChannelRow[] }> {
   if (!ids.length) return { notices: [], channels: [] };
   const notices = await sql<PlanNoticeRow>`
     SELECT c.id, c.customer_id, c.segment, c.step,
-           (c.step <> 'bill_notice' AND c.dispatched_on IS NULL) AS counts_for_cap,
+           (c.step NOT IN ('bill_notice', 'reconnect') AND c.dispatched_on IS NULL) AS counts_for_cap,
            p.daily_contact_cap - (SELECT count(*)::int FROM dunning_notice o
                                   WHERE o.customer_id = c.customer_id AND o.dispatched_on = ${today}::date
-                                    AND o.step <> 'bill_notice' AND o.id <> c.id) AS room,
-           row_number() OVER (PARTITION BY c.customer_id, (c.step <> 'bill_notice' AND c.dispatched_on IS NULL) ORDER BY c.id)::int AS rank
+                                    AND o.step NOT IN ('bill_notice', 'reconnect') AND o.id <> c.id) AS room,
+           row_number() OVER (PARTITION BY c.customer_id, (c.step NOT IN ('bill_notice', 'reconnect') AND c.dispatched_on IS NULL) ORDER BY c.id)::int AS rank
     FROM dunning_notice c JOIN dunning_policy p ON p.segment = c.segment
     WHERE c.id = ANY(${ids}::bigint[]) AND c.status IN ('pending', 'sending')`.execute(trx);
   const channels = await sql<PlanChannelRow>`
@@ -118,6 +129,7 @@ export async function deferNotices(trx: Db, deferrals: { id: number; until: Date
 export interface ClaimedMessageRow {
   message_key: string;
   notice_id: number;
+  segment: string;
   channel: string;
   recipient: string;
   step: string;
@@ -131,6 +143,14 @@ export interface ClaimedMessageRow {
   customer_name: string;
 }
 
+/** A bill with money owed on the day of the claim (payments' open debt). */
+export interface OpenBillInput {
+  customer_id: number;
+  due_date: string;
+  outstanding: string;
+  late_fee: string;
+}
+
 /**
  * Leases the notices to this dispatcher and writes their attempts ('sending') before anything is
  * sent: a dispatcher that dies leaves them for the next one, which resends under the same key.
@@ -139,18 +159,34 @@ export interface ClaimedMessageRow {
  */
 export async function leaseNotices(
   trx: Db,
-  args: { ids: number[]; channels: PlanChannelRow[]; dispatcher: string; now: Date; leaseUntil: Date; today: string },
+  args: { ids: number[]; channels: PlanChannelRow[]; dispatcher: string; now: Date; leaseUntil: Date; today: string; openBills: OpenBillInput[] },
 ): Promise<{ messages: ClaimedMessageRow[]; failedAtOnce: number[] }> {
-  const { ids, channels, dispatcher, now, leaseUntil, today } = args;
+  const { ids, channels, dispatcher, now, leaseUntil, today, openBills } = args;
   if (!ids.length) return { messages: [], failedAtOnce: [] };
   const fresh = channels.filter((c) => !c.resume_key).map((c) => ({ notice_id: c.notice_id, channel: c.channel, attempt_no: c.next_attempt_no }));
   const resumed = channels.filter((c) => c.resume_key).map((c) => c.resume_key!);
   const r = await sql<ClaimedMessageRow & { status: string; attempt_id: number }>`
-    WITH leased AS (
-      UPDATE dunning_notice SET status = 'sending', claimed_by = ${dispatcher}, claimed_until = ${leaseUntil}::timestamptz,
-             dispatched_on = COALESCE(dispatched_on, ${today}::date)
-      WHERE id = ANY(${ids}::bigint[])
-      RETURNING id
+    WITH open_bill AS (
+      SELECT * FROM jsonb_to_recordset(${JSON.stringify(openBills)}::jsonb) AS o(customer_id bigint, due_date date, outstanding numeric, late_fee numeric)
+    ), owed AS (
+      -- what a chase notice asks for today, as the run computes it (its bill and the others due by then): a
+      -- part payment since the decision is not asked for again (null: the electronic bill, the reconnect)
+      SELECT n.id, sum(o.outstanding) AS amount, sum(o.late_fee) AS late_fee
+      FROM dunning_notice n
+      LEFT JOIN open_bill o ON o.customer_id = n.customer_id AND o.due_date <= GREATEST(${today}::date, n.due_date)
+                           AND n.step NOT IN ('bill_notice', 'reconnect')
+      WHERE n.id = ANY(${ids}::bigint[])
+      GROUP BY n.id
+    ), leased AS (
+      -- a suspension notice gives its full notice period from the day it goes out: one sent late moves the cut
+      UPDATE dunning_notice n SET status = 'sending', claimed_by = ${dispatcher}, claimed_until = ${leaseUntil}::timestamptz,
+             dispatched_on = COALESCE(n.dispatched_on, ${today}::date),
+             suspend_on = CASE WHEN n.step = 'suspension_notice' THEN GREATEST(n.suspend_on, ${today}::date + p.suspension_notice_days)
+                               ELSE n.suspend_on END,
+             amount = COALESCE(w.amount, n.amount), late_fee = COALESCE(w.late_fee, n.late_fee)
+      FROM dunning_policy p, owed w
+      WHERE n.id = ANY(${ids}::bigint[]) AND p.segment = n.segment AND w.id = n.id
+      RETURNING n.id, n.suspend_on, n.amount, n.late_fee
     ), ins AS (
       INSERT INTO dunning_attempt (notice_id, customer_id, channel, attempt_no, contact_id, recipient, message_key, status,
                                    error_code, queued_at, dispatcher)
@@ -168,10 +204,10 @@ export async function leaseNotices(
       UPDATE dunning_attempt SET dispatcher = ${dispatcher} WHERE message_key = ANY(${resumed}::text[])
       RETURNING id, notice_id, message_key, channel, recipient, status
     )
-    SELECT a.id AS attempt_id, a.status, a.message_key, a.notice_id, a.channel, a.recipient, n.step, n.bill_no, n.period, n.due_date,
-           n.amount, n.late_fee, n.suspend_on, c.number AS customer_number, c.name AS customer_name
+    SELECT a.id AS attempt_id, a.status, a.message_key, a.notice_id, n.segment, a.channel, a.recipient, n.step, n.bill_no, n.period, n.due_date,
+           l.amount, l.late_fee, l.suspend_on, c.number AS customer_number, c.name AS customer_name
     FROM (SELECT * FROM ins UNION ALL SELECT * FROM res) a
-    JOIN dunning_notice n ON n.id = a.notice_id JOIN customer c ON c.id = n.customer_id
+    JOIN dunning_notice n ON n.id = a.notice_id JOIN leased l ON l.id = a.notice_id JOIN customer c ON c.id = n.customer_id
     ORDER BY a.id`.execute(trx);
   const messages: ClaimedMessageRow[] = [];
   const failed = new Set<number>();
