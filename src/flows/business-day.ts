@@ -14,6 +14,7 @@ import { applyDueCustomerChanges } from '../customers/index.ts';
 import { runMeteringDay, type MeteringDayResult } from './metering-day.ts';
 import { postReleasedBills } from './payments-post-bills.ts';
 import { runDunning, type DunningRunResult } from './dunning-run.ts';
+import { verifyContactsReached } from './dunning-escalation.ts';
 
 export interface BusinessDayResult {
   day: string;
@@ -22,6 +23,8 @@ export interface BusinessDayResult {
   debitsPosted: number;
   dunning: DunningRunResult;
   ordersEscalated: number;
+  /** Contacts a notice reached in the last week that were not verified yet. */
+  contactsVerified: number;
   tasksReassigned: number;
   customerChanges: number;
   ms: number;
@@ -49,11 +52,12 @@ export async function runBusinessDay(ctx: AppContext, day: string, opts: { billi
   const posted = await timed('postBills', () => postReleasedBills(ctx));
   if (posted.posted) await analyze();
   const dunning = await timed('dunning', () => runDunning(ctx, day));
+  const contactsVerified = await timed('contacts', () => verifyContactsReached(ctx, day));
   const ordersEscalated = await timed('orders', () => escalateOverdueOrders(ctx, ctx.clock.now()));
   const tasksReassigned = await timed('reassign', () => reassignForAbsences(ctx.db, ctx.clock.now()));
   const kpis = await timed('kpis', () => computeKpis(ctx, day));
   return {
-    day, metering, billing, debitsPosted: posted.posted, dunning, ordersEscalated, tasksReassigned, customerChanges,
+    day, metering, billing, debitsPosted: posted.posted, dunning, contactsVerified, ordersEscalated, tasksReassigned, customerChanges,
     ms: Math.round(performance.now() - started), stepMs, kpiMs: kpis.familyMs,
   };
 }

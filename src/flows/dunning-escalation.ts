@@ -7,9 +7,10 @@
 import type { AppContext } from '../platform/index.ts';
 import { maskContact } from '../platform/index.ts';
 import { openTasks, openTasksFrom, type TaskSpec } from '../work/index.ts';
+import { verifyReachedContacts } from '../customers/index.ts';
 import { WHOLE_PROVINCE, type CustomerRange } from '../customers/index.ts';
 import {
-  contactVerificationKey, failingContacts, manualCollectionTasks, recordEscalations, recordManualCollectionsDue, type EscalationInput,
+  contactsReachedQuery, contactVerificationKey, failingContacts, manualCollectionTasks, recordEscalations, recordManualCollectionsDue, type EscalationInput,
 } from '../dunning/index.ts';
 
 /** The manual collections due among the customers of `range` (the daily run hands them over in slices at once). */
@@ -44,4 +45,12 @@ export async function verifyFailingContacts(ctx: AppContext, asOf: string): Prom
     await openTasks(trx, at, specs);
     return recordEscalations(trx, asOf, at, escalations);
   });
+}
+
+/**
+ * The other side of contact verification: a contact a notice reached (delivered, or a call answered)
+ * is verified, so channel coverage (customers with an agreed, verified channel) follows the chase.
+ */
+export async function verifyContactsReached(ctx: AppContext, day: string): Promise<number> {
+  return verifyReachedContacts(ctx.db, contactsReachedQuery(day));
 }

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../../platform/index.ts';
 import type { ContactKind, NoticeChannel } from './customers.repository.ts';
 
@@ -37,4 +37,13 @@ export async function replaceAgreements(
 export async function setContactStatus(db: Db, contactIds: number[], status: 'verified' | 'invalid' | 'unverified'): Promise<void> {
   if (!contactIds.length) return;
   await db.updateTable('contact').set({ status }).where('id', 'in', contactIds).execute();
+}
+
+/**
+ * Contacts proven reachable (the `contactIds` query: e.g. a notice delivered to them, a call answered)
+ * become verified; an invalid one stays for a person to correct. Returns how many changed.
+ */
+export async function verifyReachedContacts(db: Db, contactIds: RawBuilder<unknown>): Promise<number> {
+  const r = await sql`UPDATE contact SET status = 'verified' WHERE status = 'unverified' AND id IN (${contactIds})`.execute(db);
+  return Number(r.numAffectedRows ?? 0);
 }

@@ -234,3 +234,13 @@ export async function failingContacts(db: Db, asOf: string): Promise<FailingCont
   const r = await failingContactsQuery(asOf).execute(db);
   return r.rows.map((x) => ({ ...x, contact_id: Number(x.contact_id), customer_id: Number(x.customer_id) }));
 }
+
+/**
+ * The contacts a notice reached on `day` or in the week before it (receipts come days after the send):
+ * a delivery receipt or an answered call proves the contact. Found through dunning_attempt_queued_brin.
+ */
+export const contactsReachedQuery = (day: string) => sql`
+  SELECT a.contact_id FROM dunning_attempt a
+  WHERE a.contact_id IS NOT NULL AND a.status IN ('delivered', 'answered')
+    AND a.queued_at >= ((${day}::date - 7)::timestamp AT TIME ZONE 'Asia/Shanghai')
+    AND a.queued_at < ((${day}::date + 1)::timestamp AT TIME ZONE 'Asia/Shanghai')`;

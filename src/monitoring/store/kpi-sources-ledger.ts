@@ -24,11 +24,14 @@ export const LEDGER_SOURCES: KpiSource[] = [
     family: 'collection_rate',
     kpis: ['collection_rate', 'billed_amount', 'collected_amount', 'late_fee_collected'],
     requires: ['receivable', 'allocation', 'customer'],
-    // 电费回收率 month to date: principal collected by the day on what was billed this month
+    // 电费回收率 month to date (on the month's last day: the month-end rate): principal paid by the day on
+    // what was billed this month, net of credit notes; late fees are out of both sides. A credit note
+    // settling a bill is not money collected (it already lowers what was billed).
     leaf: (p) => sql`
       WITH r AS (
         SELECT r.id, r.customer_id, r.amount,
-               (SELECT coalesce(sum(a.principal), 0) FROM allocation a WHERE a.receivable_id = r.id AND a.applied_on <= ${p.day}::date) AS collected
+               (SELECT coalesce(sum(a.principal), 0) FROM allocation a
+                WHERE a.receivable_id = r.id AND a.source_kind = 'payment' AND a.applied_on <= ${p.day}::date) AS collected
         FROM receivable r
         WHERE r.kind IN ('bill', 'rebill', 'credit', 'adjustment')
           AND r.issued_on BETWEEN date_trunc('month', ${p.day}::date)::date AND ${p.day}::date),
@@ -93,31 +96,50 @@ export const LEDGER_SOURCES: KpiSource[] = [
     family: 'service_orders',
     kpis: ['orders_in_limit', 'orders_overdue'],
     requires: ['service_order'],
-    // orders received in the 30 days up to the day: resolved in time / resolved or already late
+    // orders received in the 30 days up to the day: resolved in time / resolved or already late. A repair
+    // has two limits, arrival and restoration: missing either one puts it out of its limit.
     leaf: (p) => sql`
       WITH o AS (
-        SELECT org_path, due_at, CASE WHEN resolved_at < ${p.end}::timestamptz THEN resolved_at END AS resolved
-        FROM service_order
-        WHERE received_at < ${p.end}::timestamptz AND received_at >= ${p.end}::timestamptz - interval '30 days')
+        SELECT org_path, due_at, resolved, arrival_due_at IS NOT NULL AND COALESCE(arrived, ${p.end}::timestamptz) > arrival_due_at AS arrived_late,
+               arrival_due_at IS NOT NULL AND arrived IS NULL AND arrival_due_at < ${p.end}::timestamptz AS arrival_overdue
+        FROM (SELECT org_path, due_at, arrival_due_at, CASE WHEN resolved_at < ${p.end}::timestamptz THEN resolved_at END AS resolved,
+                     CASE WHEN arrived_at < ${p.end}::timestamptz THEN arrived_at END AS arrived
+              FROM service_order
+              WHERE received_at < ${p.end}::timestamptz AND received_at >= ${p.end}::timestamptz - interval '30 days') x)
       SELECT 'orders_in_limit' AS kpi, org_path, NULL::integer AS team_id,
-             count(*) FILTER (WHERE resolved <= due_at)::numeric AS numerator,
-             count(*) FILTER (WHERE resolved IS NOT NULL OR due_at < ${p.end}::timestamptz)::numeric AS denominator
+             count(*) FILTER (WHERE resolved <= due_at AND NOT arrived_late)::numeric AS numerator,
+             count(*) FILTER (WHERE resolved IS NOT NULL OR due_at < ${p.end}::timestamptz OR arrived_late)::numeric AS denominator
       FROM o GROUP BY org_path
       UNION ALL
-      SELECT 'orders_overdue', org_path, NULL, count(*) FILTER (WHERE resolved IS NULL AND due_at < ${p.end}::timestamptz)::numeric, NULL
+      SELECT 'orders_overdue', org_path, NULL, count(*) FILTER (WHERE resolved IS NULL AND (due_at < ${p.end}::timestamptz OR arrival_overdue))::numeric, NULL
       FROM o GROUP BY org_path`,
   },
   {
     family: 'new_connections',
     kpis: ['connections_in_limit'],
-    requires: ['connection_step', 'connection_application'],
-    // steps finished in the 90 days up to the day within their limit / finished or running late
+    requires: ['connection_step', 'connection_application', 'connection_type', 'work_calendar'],
+    // applications completed in the 90 days up to the day within their type's end-to-end limit (the
+    // working days the utility used: finished steps, not the customer's time) / completed, or still
+    // running and already past that limit. A running step's days are counted to the day on the working
+    // calendar (weekdays unless work_calendar says otherwise: holidays, worked weekends).
     leaf: (p) => sql`
+      WITH a AS (
+        SELECT a.id, a.org_path, t.total_limit_working_days AS limit_days, a.completed_at < ${p.end}::timestamptz AS completed
+        FROM connection_application a JOIN connection_type t ON t.type = a.type
+        WHERE a.status <> 'cancelled' AND a.received_at < ${p.end}::timestamptz
+          AND (a.completed_at IS NULL OR a.completed_at >= ${p.end}::timestamptz - interval '90 days')),
+      used AS (
+        SELECT a.id, sum(CASE WHEN s.completed_on <= ${p.day}::date THEN s.working_days_used ELSE w.days END) AS days
+        FROM a JOIN connection_step s ON s.application_id = a.id AND s.started_on <= ${p.day}::date
+        LEFT JOIN LATERAL (
+          SELECT count(*) AS days FROM generate_series((s.started_on + 1)::timestamp, ${p.day}::date::timestamp, interval '1 day') g (day)
+          LEFT JOIN work_calendar c ON c.day = g.day::date
+          WHERE coalesce(c.working, extract(isodow FROM g.day) < 6)) w ON s.completed_on IS NULL OR s.completed_on > ${p.day}::date
+        GROUP BY a.id)
       SELECT 'connections_in_limit' AS kpi, a.org_path, NULL::integer AS team_id,
-             count(*) FILTER (WHERE s.completed_on <= ${p.day}::date AND s.completed_on <= s.due_on)::numeric AS numerator,
-             count(*) FILTER (WHERE s.completed_on <= ${p.day}::date OR (s.completed_on IS NULL AND s.due_on < ${p.day}::date))::numeric AS denominator
-      FROM connection_step s JOIN connection_application a ON a.id = s.application_id
-      WHERE s.started_on <= ${p.day}::date AND (s.completed_on IS NULL OR s.completed_on >= ${p.day}::date - 90)
+             count(*) FILTER (WHERE a.completed AND coalesce(u.days, 0) <= a.limit_days)::numeric AS numerator,
+             count(*) FILTER (WHERE a.completed OR coalesce(u.days, 0) > a.limit_days)::numeric AS denominator
+      FROM a LEFT JOIN used u ON u.id = a.id
       GROUP BY a.org_path`,
   },
 ];

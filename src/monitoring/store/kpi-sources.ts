@@ -34,7 +34,8 @@ export const KPI_SOURCES: KpiSource[] = [
     family: 'read_success',
     kpis: ['read_success', 'meters_unread'],
     requires: ['meter_reading', 'service_point'],
-    // a meter counts as read when its daily frozen total for the day is there and not an estimate
+    // a meter counts as read when its daily frozen total for the day was read (automatically or on site);
+    // an estimate or a value a person substituted (edited) is not a valid reading
     leaf: (p) => sql`
       WITH m AS (
         SELECT c.org_path, ta.team_id, count(*) AS meters, count(r.meter_id) AS read
@@ -42,7 +43,7 @@ export const KPI_SOURCES: KpiSource[] = [
         JOIN customer c ON c.id = sp.customer_id
         JOIN transformer_area ta ON ta.id = c.transformer_area_id
         LEFT JOIN meter_reading r ON r.meter_id = sp.meter_id AND r.reading_date = ${p.day}::date
-             AND r.total_kwh IS NOT NULL AND r.quality <> 'estimated'
+             AND r.total_kwh IS NOT NULL AND r.quality IN ('actual', 're_read')
         WHERE sp.installed_on <= ${p.day}::date AND (sp.removed_on IS NULL OR sp.removed_on > ${p.day}::date) AND c.status <> 'closed'
         GROUP BY c.org_path, ta.team_id)
       SELECT 'read_success' AS kpi, org_path, team_id, read::numeric AS numerator, meters::numeric AS denominator FROM m
@@ -53,12 +54,12 @@ export const KPI_SOURCES: KpiSource[] = [
     family: 'tasks',
     kpis: ['reread_open', 'reread_age_days', 'manual_collection_open', 'tasks_overdue'],
     requires: ['task'],
-    // tasks open at the end of the day, whatever happened to them later
+    // tasks open at the end of the day, whatever happened to them later (a cancellation sets closed_at too)
     leaf: (p) => sql`
       WITH t AS (
         SELECT kind, org_path, team_id, due_at, extract(epoch FROM (${p.end}::timestamptz - opened_at)) / 86400 AS age_days
         FROM task
-        WHERE opened_at < ${p.end}::timestamptz AND (closed_at IS NULL OR closed_at >= ${p.end}::timestamptz) AND status <> 'cancelled')
+        WHERE opened_at < ${p.end}::timestamptz AND (closed_at IS NULL OR closed_at >= ${p.end}::timestamptz))
       SELECT 'reread_open' AS kpi, org_path, team_id, count(*)::numeric AS numerator, NULL::numeric AS denominator
       FROM t WHERE kind = 're_read' GROUP BY org_path, team_id
       UNION ALL
@@ -84,9 +85,10 @@ export const KPI_SOURCES: KpiSource[] = [
   },
   {
     family: 'channel_coverage',
-    kpis: ['channel_coverage', 'channel_verified_coverage'],
+    kpis: ['channel_coverage', 'channel_agreed_coverage'],
     requires: ['channel_agreement', 'contact'],
-    // an agreement in force at the end of the day, on a contact not known to be wrong (or verified)
+    // an agreement in force at the end of the day, on a verified contact (coverage), or on any contact
+    // not known to be wrong (agreed coverage: what coverage becomes once those contacts are verified)
     leaf: (p) => sql`
       WITH agreed AS (
         SELECT a.customer_id, bool_or(k.status <> 'invalid') AS usable, bool_or(k.status = 'verified') AS verified
@@ -98,9 +100,9 @@ export const KPI_SOURCES: KpiSource[] = [
                count(*) FILTER (WHERE g.usable) AS usable, count(*) FILTER (WHERE g.verified) AS verified
         FROM (${activeCustomers(p)}) ac LEFT JOIN agreed g ON g.customer_id = ac.id
         GROUP BY ac.org_path, ac.team_id)
-      SELECT 'channel_coverage' AS kpi, org_path, team_id, usable::numeric AS numerator, customers::numeric AS denominator FROM c
+      SELECT 'channel_coverage' AS kpi, org_path, team_id, verified::numeric AS numerator, customers::numeric AS denominator FROM c
       UNION ALL
-      SELECT 'channel_verified_coverage', org_path, team_id, verified::numeric, customers::numeric FROM c`,
+      SELECT 'channel_agreed_coverage', org_path, team_id, usable::numeric, customers::numeric FROM c`,
   },
   {
     family: 'assets',

@@ -25,7 +25,7 @@ async function detail(ctx: AppContext, a: ConnectionApplicationRow) {
   const today = businessDate(ctx.clock.now());
   const steps = await listSteps(ctx.db, a.id);
   const running = steps.find((s) => s.status === 'in_progress');
-  const cal = await loadWorkingCalendar(ctx.db, running?.started_on ?? today, 0);
+  const cal = await loadWorkingCalendar(ctx.db, running?.started_on ?? today);
   const stepDto = (s: ConnectionStepRow) => ({
     step: s.step, seq: s.seq, status: s.status, limitWorkingDays: s.limit_working_days, startedOn: s.started_on, dueOn: s.due_on,
     completedOn: s.completed_on, workingDaysUsed: s.status === 'in_progress' ? workingDaysBetween(cal, s.started_on!, today) : s.working_days_used,

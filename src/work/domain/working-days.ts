@@ -31,6 +31,3 @@ export function workingDaysBetween(cal: WorkingCalendar, from: string, to: strin
   for (let d = addDays(from, 1); d <= to; d = addDays(d, 1)) if (isWorkingDay(cal, d)) n++;
   return n;
 }
-
-/** Calendar days to load so that `n` working days after a date are covered (long holidays included). */
-export const calendarWindowDays = (n: number) => n * 2 + 30;

@@ -1,11 +1,14 @@
 import { sql } from 'kysely';
-import { addDays, type Db } from '../../platform/index.ts';
-import { calendarWindowDays, type WorkingCalendar } from '../domain/working-days.ts';
+import type { Db } from '../../platform/index.ts';
+import type { WorkingCalendar } from '../domain/working-days.ts';
 
-/** The calendar overrides from `from` for long enough to count `n` working days ahead. */
-export async function loadWorkingCalendar(db: Db, from: string, n = 60): Promise<WorkingCalendar> {
+/**
+ * The calendar overrides from a year before `from` on, every one the table holds (a few dozen days a
+ * year): a step counted from `from` to its completion may run for months, so no window ends early.
+ */
+export async function loadWorkingCalendar(db: Db, from: string): Promise<WorkingCalendar> {
   const r = await sql<{ day: string; working: boolean }>`
-    SELECT day, working FROM work_calendar WHERE day BETWEEN ${from}::date - 400 AND ${addDays(from, calendarWindowDays(n))}::date`.execute(db);
+    SELECT day, working FROM work_calendar WHERE day >= ${from}::date - 400`.execute(db);
   return { overrides: new Map(r.rows.map((x) => [x.day, x.working])) };
 }
 

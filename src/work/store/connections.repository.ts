@@ -58,7 +58,7 @@ export interface ApplicationIntake {
 }
 
 async function startStep(trx: Trx, applicationId: number, step: string, on: string, limit: number): Promise<void> {
-  const cal = await loadWorkingCalendar(trx, on, limit);
+  const cal = await loadWorkingCalendar(trx, on);
   await trx.updateTable('connection_step')
     .set({ status: 'in_progress', started_on: on, due_on: addWorkingDays(cal, on, limit) })
     .where('application_id', '=', applicationId).where('step', '=', step).execute();
@@ -108,7 +108,7 @@ export async function completeStep(trx: Trx, at: Date, c: { applicationId: numbe
   if (!s) throw notFound('CONNECTION_STEP_UNKNOWN', `a ${application.type} application has no step ${c.step}`);
   if (s.status !== 'in_progress') throw new AppError('CONNECTION_STEP_REFUSED', `step ${c.step} is ${s.status}; only the running step can be completed`, 409);
   const today = businessDate(at);
-  const cal = await loadWorkingCalendar(trx, s.started_on!, 0);
+  const cal = await loadWorkingCalendar(trx, s.started_on!);
   await trx.updateTable('connection_step')
     .set({ status: 'done', completed_on: today, working_days_used: workingDaysBetween(cal, s.started_on!, today), completed_by: c.actor, note: c.note ?? null })
     .where('application_id', '=', c.applicationId).where('step', '=', c.step).execute();

@@ -64,7 +64,7 @@ async function dueTimes(db: Db, at: Date, kind: ServiceOrderKind, areaType?: Are
   const k = await sql<{ limit_working_days: number }>`SELECT limit_working_days FROM service_order_kind WHERE kind = ${kind}`.execute(db);
   const days = k.rows[0]!.limit_working_days;
   const today = businessDate(at);
-  const cal = await loadWorkingCalendar(db, today, days);
+  const cal = await loadWorkingCalendar(db, today);
   return { arrival: null, due: parseInstant(addDays(addWorkingDays(cal, today, days), 1)) };
 }
 
