@@ -7,16 +7,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { testContext, type TestContext } from '../support/db.ts';
 import { runDunning } from '../../src/flows/dunning-run.ts';
-import { channelsFor, startChannelSimulators, startDispatcher, type ChannelSet, type ChannelSimulators, type Dispatcher } from '../../src/dunning/index.ts';
-import { customersWithChannels, drain, mobileOf, noticesOf, pay, releaseBills } from './support.ts';
+import { startDispatcher, type ChannelSet, type ChannelSimulators, type Dispatcher } from '../../src/dunning/index.ts';
+import { boundChannels, customersWithChannels, drain, mobileOf, noticesOf, pay, releaseBills } from './support.ts';
 
 let ctx: TestContext;
 let sims: ChannelSimulators;
 let channels: ChannelSet;
+let closeChannels: (() => Promise<void>) | undefined;
 let dispatcher: Dispatcher;
 let customers: { id: number; number: string }[];
 const mobile: Record<number, string> = {};
-const CALLBACKS = 'http://127.0.0.1:9/api/v1/channels/callbacks';
 
 const runAt = async (date: string, time = '09:00') => {
   ctx.clock.set(`${date}T${time}:00+08:00`);
@@ -29,9 +29,7 @@ const dispatchAt = async (instant: string) => {
 
 beforeAll(async () => {
   ctx = await testContext({ customers: 300, now: '2026-02-01T09:00:00+08:00' });
-  sims = await startChannelSimulators();
-  channels = channelsFor(sims, CALLBACKS, { now: () => ctx.clock.now() });
-  await channels.sms.waitUntilBound(5_000);
+  ({ sims, channels, close: closeChannels } = await boundChannels(ctx));
   dispatcher = startDispatcher(ctx, { channels: channels.all, workers: 0 });
   customers = await customersWithChannels(ctx, ['sms'], 3);
   for (const c of customers) mobile[c.id] = await mobileOf(ctx, c.id);
@@ -43,8 +41,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await dispatcher?.stop();
-  await channels?.close();
-  await sims?.close();
+  await closeChannels?.();
   await ctx?.drop();
 });
 

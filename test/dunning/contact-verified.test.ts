@@ -8,14 +8,13 @@ import { testContext, type TestContext } from '../support/db.ts';
 import { runDunning } from '../../src/flows/dunning-run.ts';
 import { verifyContactsReached } from '../../src/flows/dunning-escalation.ts';
 import { computeKpis } from '../../src/monitoring/index.ts';
-import { channelsFor, startChannelSimulators, startDispatcher, type ChannelSet, type ChannelSimulators, type Dispatcher } from '../../src/dunning/index.ts';
-import { customersWithChannels, drain, releaseBills } from './support.ts';
+import { startDispatcher, type ChannelSet, type Dispatcher } from '../../src/dunning/index.ts';
+import { boundChannels, customersWithChannels, drain, releaseBills } from './support.ts';
 
 let ctx: TestContext;
-let sims: ChannelSimulators;
 let channels: ChannelSet;
+let closeChannels: (() => Promise<void>) | undefined;
 let dispatcher: Dispatcher;
-const CALLBACKS = 'http://127.0.0.1:9/api/v1/channels/callbacks';
 const DAY = '2026-02-02';
 
 const statusOf = async (customerId: number) => (await sql<{ status: string }>`
@@ -27,16 +26,13 @@ const coverage = async () => Number((await sql<{ n: string }>`
 
 beforeAll(async () => {
   ctx = await testContext({ customers: 300, now: `${DAY}T09:00:00+08:00` });
-  sims = await startChannelSimulators();
-  channels = channelsFor(sims, CALLBACKS, { now: () => ctx.clock.now() });
-  await channels.sms.waitUntilBound(5_000);
+  ({ channels, close: closeChannels } = await boundChannels(ctx));
   dispatcher = startDispatcher(ctx, { channels: channels.all, workers: 0 });
 }, 180_000);
 
 afterAll(async () => {
   await dispatcher?.stop();
-  await channels?.close();
-  await sims?.close();
+  await closeChannels?.();
   await ctx?.drop();
 });
 

@@ -7,19 +7,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { testContext, type TestContext } from '../support/db.ts';
 import { runDunning } from '../../src/flows/dunning-run.ts';
-import { channelsFor, startChannelSimulators, startDispatcher, type Channel, type ChannelSet, type ChannelSimulators } from '../../src/dunning/index.ts';
-import { customersWithChannels, releaseBills } from './support.ts';
+import { startDispatcher, type Channel, type ChannelSet, type ChannelSimulators } from '../../src/dunning/index.ts';
+import { boundChannels, customersWithChannels, releaseBills } from './support.ts';
 
 let ctx: TestContext;
 let sims: ChannelSimulators;
 let channels: ChannelSet;
-const CALLBACKS = 'http://127.0.0.1:9/api/v1/channels/callbacks';
+let closeChannels: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
   ctx = await testContext({ customers: 300, now: '2026-02-01T20:30:00+08:00' });
-  sims = await startChannelSimulators();
-  channels = channelsFor(sims, CALLBACKS, { now: () => ctx.clock.now() });
-  await channels.sms.waitUntilBound(5_000);
+  ({ sims, channels, close: closeChannels } = await boundChannels(ctx));
   const customers = await customersWithChannels(ctx, ['sms'], 3);
   await releaseBills(ctx, customers.map((c) => ({
     customerId: c.id, period: '2026-01', amount: '42.00', issuedOn: '2026-02-01', dueDate: '2026-02-16', releasedAt: new Date('2026-02-01T08:00:00+08:00'),
@@ -27,8 +25,7 @@ beforeAll(async () => {
   await runDunning(ctx, '2026-02-01');
 }, 180_000);
 afterAll(async () => {
-  await channels?.close();
-  await sims?.close();
+  await closeChannels?.();
   await ctx?.drop();
 });
 

@@ -4,7 +4,7 @@ import type { AppContext } from '../../src/platform/index.ts';
 import { postReleasedBills } from '../../src/flows/payments-post-bills.ts';
 import { postPayment } from '../../src/payments/index.ts';
 import { replaceAgreements, upsertContact, type NoticeChannel } from '../../src/customers/index.ts';
-import type { Dispatcher } from '../../src/dunning/index.ts';
+import { channelsFor, startChannelSimulators, type ChannelSet, type ChannelSimulators, type Dispatcher } from '../../src/dunning/index.ts';
 
 export interface BillSpec {
   customerId: number;
@@ -88,4 +88,20 @@ export async function tasksOf(ctx: AppContext, customerId: number): Promise<{ ki
 export async function mobileOf(ctx: AppContext, customerId: number): Promise<string> {
   const r = await sql<{ value: string }>`SELECT value FROM contact WHERE customer_id = ${customerId} AND kind = 'mobile' ORDER BY id LIMIT 1`.execute(ctx.db);
   return r.rows[0]!.value;
+}
+
+/** Callbacks of the voice and cable-TV simulators go nowhere in these tests (port 9: discard). */
+export const CALLBACKS = 'http://127.0.0.1:9/api/v1/channels/callbacks';
+
+/** The channel simulators and the channels to them on the test's clock, SMS bound; close() stops both. */
+export async function boundChannels(ctx: AppContext): Promise<{ sims: ChannelSimulators; channels: ChannelSet; close(): Promise<void> }> {
+  const sims = await startChannelSimulators();
+  const channels = channelsFor(sims, CALLBACKS, { now: () => ctx.clock.now() });
+  await channels.sms.waitUntilBound(5_000);
+  return {
+    sims, channels, close: async () => {
+      await channels.close();
+      await sims.close();
+    },
+  };
 }
