@@ -230,3 +230,29 @@ describe('file ingest: plain lines (the COPY fast lane)', () => {
     expect(await readingOf(ctx, i.id, '2026-01-07')).toMatchObject({ total_kwh: '100.0000', valley_kwh: '20.0000' });
   });
 });
+
+describe('file ingest: what head-end exports look like', () => {
+  let more: MeterRef[];
+  beforeAll(async () => {
+    more = (await meterRefs(ctx, 20)).slice(12);
+  });
+
+  it('reads JSON lines that start with a byte-order mark', async () => {
+    const m = more[0]!;
+    const r = await ingestReadingsFile(ctx, file('bom.jsonl', `\uFEFF${JSON.stringify({ meter: m.commAddress, date: '2026-01-08', total: '15.5' })}\n`));
+    expect([r.format, r.stored, r.quarantined]).toEqual(['jsonl', 1, 0]);
+    expect(await readingOf(ctx, m.id, '2026-01-08')).toMatchObject({ total_kwh: '15.5000' });
+  });
+
+  it('reads a header whose quoted column names hold commas, in any order, with a BOM and CRLF', async () => {
+    const [m, n] = [more[1]!, more[2]!];
+    const r = await ingestReadingsFile(ctx, file('quoted-header.csv', `\uFEFF${[
+      '"date","note, free text","meter","total"',
+      `2026-01-08,"read ok, no alarm",${m.commAddress},21.25`,
+      `2026-01-08,plain,${n.commAddress},22`,
+    ].join('\r\n')}\r\n`));
+    expect([r.stored, r.quarantined]).toEqual([2, 0]);
+    expect(await readingOf(ctx, m.id, '2026-01-08')).toMatchObject({ total_kwh: '21.2500' });
+    expect(await readingOf(ctx, n.id, '2026-01-08')).toMatchObject({ total_kwh: '22.0000' });
+  });
+});

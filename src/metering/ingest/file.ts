@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { AppError, type AppContext, type Session } from '../../platform/index.ts';
-import { csvHeaderSlots, csvToStage, objectToStage, unparseableStage, type StageRow } from '../domain/raw-reading.ts';
+import { csvHeaderSlots, csvToStage, objectToStage, splitCsvLine, unparseableStage, type StageRow } from '../domain/raw-reading.ts';
 import { createReadingFast } from '../store/ingest.repository.ts';
 import { copyChecked, emptyStats, ingestLoaded, ingestStaged, type IngestResult, type Loaded } from './ingest.ts';
 import { CsvScanner, fastLayout } from './csv-scan.ts';
@@ -22,10 +22,17 @@ function* lines(content: string): Generator<[number, string]> {
     let end = content.indexOf('\n', start);
     if (end < 0) end = content.length;
     n++;
-    const line = content.charCodeAt(end - 1) === 13 ? content.slice(start, end - 1) : content.slice(start, end);
+    const text = content.charCodeAt(end - 1) === 13 ? content.slice(start, end - 1) : content.slice(start, end);
+    // a byte-order mark (Windows exports) is no part of the first line's data
+    const line = start === 0 ? text.replace(/^\uFEFF/, '') : text;
     start = end + 1;
     if (line.trim() !== '') yield [n, line];
   }
+}
+
+/** The column names of a CSV header line (after a byte-order mark; quoted names may hold commas). */
+function headerNames(line: string): string[] {
+  return splitCsvLine(line.replace(/^\uFEFF/, ''));
 }
 
 /** Staging rows of a head-end export; the line number is the row's sequence, so errors point at lines. */
@@ -34,7 +41,7 @@ export function* stageFileContent(content: string, format = detectFormat(content
   if (format === 'csv') {
     const head = it.next();
     if (head.done) return;
-    const slots = csvHeaderSlots(head.value[1].replace(/^\uFEFF/, '').split(',').map((h) => h.replace(/^"|"$/g, '')));
+    const slots = csvHeaderSlots(headerNames(head.value[1]));
     for (const [n, line] of it) yield csvToStage(n, line, slots);
     return;
   }
@@ -113,7 +120,7 @@ export function csvHeader(content: string, file: string): CsvHeader | null {
     const text = content.charCodeAt(end - 1) === 13 ? content.slice(start, end - 1) : content.slice(start, end);
     if (text.trim() !== '') {
       try {
-        return { slots: csvHeaderSlots(text.replace(/^\uFEFF/, '').split(',').map((h) => h.replace(/^"|"$/g, ''))), line, end: next };
+        return { slots: csvHeaderSlots(headerNames(text)), line, end: next };
       } catch (e) {
         throw new AppError('INGEST_FILE_UNREADABLE', `${path.basename(file)}: ${(e as Error).message}`);
       }
