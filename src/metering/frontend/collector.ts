@@ -1,5 +1,5 @@
 import { addDays } from '../../platform/index.ts';
-import { encodeDailyFrozenEnergyRequest, forwardEnergyReadings, type Gdw1376Frame } from '../protocols/index.ts';
+import { encodeDailyFrozenEnergyRequest, forwardEnergyReadings, Gdw1376Afn, type Gdw1376Address, type Gdw1376Frame } from '../protocols/index.ts';
 import type { RawReading } from '../domain/raw-reading.ts';
 import type { ReadingSink } from './reading-sink.ts';
 import type { ConcentratorSession } from './session.ts';
@@ -11,7 +11,11 @@ export interface CollectOptions {
   /** Requests in flight per concentrator, matched by SEQ. */
   window: number;
   requestTimeoutMs: number;
-  /** Extra rounds for points that did not answer (remote re-read) before giving up for the day. */
+  /**
+   * Extra rounds for points the concentrator did not answer (a request timed out, a reply left them out)
+   * before giving up for this run. A point it answered with no data (EE) or refused (AFN 00 deny) is a
+   * gap for this run: asking again at once only gets the same answer.
+   */
   retries: number;
 }
 
@@ -76,9 +80,22 @@ export function readingsFromReply(frames: Gdw1376Frame[], day: string, byPn: Map
   return out;
 }
 
+/** Frames of the terminal we asked: a reply carrying another terminal's address says nothing about ours. */
+export function framesOfTerminal(frames: Gdw1376Frame[], address: Gdw1376Address): Gdw1376Frame[] {
+  return frames.filter((f) => f.address.areaCode === address.areaCode && f.address.terminal === address.terminal);
+}
+
+/** The asked points a reply settles: every one when the terminal refused the request (AFN 00), else those it reported, EE or not. */
+export function answeredPoints(frames: Gdw1376Frame[], asked: number[]): number[] {
+  if (frames.some((f) => f.afn === Gdw1376Afn.confirm)) return asked;
+  const reported = new Set<number>();
+  for (const f of frames) for (const r of forwardEnergyReadings(f)) reported.add(r.pn);
+  return asked.filter((pn) => reported.has(pn));
+}
+
 /**
  * Collect one concentrator's daily frozen readings (AFN 0D F161) for a day: ask for every point in
- * pipelined requests, then re-ask for the points that did not answer, up to `retries` more rounds.
+ * pipelined requests, then re-ask for the points that got no answer, up to `retries` more rounds.
  */
 export async function collectConcentratorDay(
   session: ConcentratorSession,
@@ -93,6 +110,8 @@ export async function collectConcentratorDay(
   const byPn = new Map(points.map((p) => [p.pn, p]));
   let todo = points.map((p) => p.pn);
   const read = new Set<number>();
+  // read, reported without data, or refused: not asked again in this run
+  const settled = new Set<number>();
   let rounds = 0;
   let answered = false;
   while (todo.length && rounds <= opts.retries && session.online) {
@@ -104,24 +123,26 @@ export async function collectConcentratorDay(
       while (next < chunks.length && session.online) {
         const pns = chunks[next++]!;
         await sink.whenWritable();
-        const frames = await session.request(
-          (seq) => encodeDailyFrozenEnergyRequest({ address: session.address, seq, pns, date: day }),
-          opts.requestTimeoutMs,
-        );
-        if (!frames) continue;
+        const address = session.address;
+        const reply = await session.request((seq) => encodeDailyFrozenEnergyRequest({ address, seq, pns, date: day }), opts.requestTimeoutMs);
+        const frames = reply ? framesOfTerminal(reply, address) : [];
+        if (!frames.length) continue;
+        const settles = answeredPoints(frames, pns);
+        if (!settles.length) continue;
         answered = true;
+        for (const pn of settles) settled.add(pn);
         const got = readingsFromReply(frames, day, byPn, new Set(pns)).filter((g) => !read.has(g.pn));
         for (const g of got) read.add(g.pn);
         sink.push(got.map((g) => g.row));
       }
     };
     await Promise.all(Array.from({ length: Math.min(opts.window, chunks.length) }, worker));
-    todo = todo.filter((pn) => !read.has(pn));
+    todo = todo.filter((pn) => !settled.has(pn));
   }
-  const missingMeterIds = todo.map((pn) => byPn.get(pn)!.meterId);
-  const outcome: CollectionRecord['outcome'] = !todo.length
+  const missingMeterIds = points.filter((p) => !read.has(p.pn)).map((p) => p.meterId);
+  const outcome: CollectionRecord['outcome'] = !missingMeterIds.length
     ? 'complete'
-    : !session.online
+    : todo.length && !session.online
       ? 'disconnected'
       : answered
         ? 'partial'

@@ -21,9 +21,11 @@ export interface FrontendOptions {
   collect?: Partial<CollectOptions>;
   sink?: Partial<ReadingSinkOptions>;
   /**
-   * Automatic collection: every `scheduleEveryMs` (real time) the front-end looks at business time and
-   * collects yesterday from every online concentrator that has not delivered it, once the business
-   * clock is `collectAfterMinutes` past midnight. 0 turns the schedule off.
+   * Automatic collection: every `scheduleEveryMs` (real time), and soon after a login, the front-end
+   * looks at business time and, once the business clock is `collectAfterMinutes` past midnight, asks
+   * every online concentrator for what it still owes of the days it keeps (yesterday and the two days
+   * before: the concentrator retries those itself, so a gap there may have been filled since), each
+   * concentrator-day once per business day. 0 turns the schedule off.
    */
   scheduleEveryMs?: number;
   collectAfterMinutes?: number;
@@ -74,6 +76,9 @@ export interface Frontend {
   forwardToMeter(concentratorId: number, frame: Uint8Array, timeoutMs?: number): Promise<Uint8Array | 'offline' | 'no_answer'>;
 }
 
+/** Days of daily frozen data a concentrator keeps and retries itself (DOMAIN.md, Collection): older days are not asked for. */
+const KEPT_DAYS = 3;
+
 const DEFAULT_COLLECT: CollectOptions = { pnsPerRequest: 64, window: 4, requestTimeoutMs: 10_000, retries: 2 };
 const DEFAULT_SINK: ReadingSinkOptions = { batchRows: 5000, flushMs: 200, concurrency: 4, highWater: 50_000 };
 
@@ -88,6 +93,10 @@ export async function startFrontend(ctx: AppContext, opts: FrontendOptions = {})
   const sessions = new Set<ConcentratorSession>();
   const byConcentrator = new Map<number, ConcentratorSession>();
   let collectionsRun = 0;
+  /** `concentratorId:day` → the business date it was last collected on: the schedule asks for a day once per business day. */
+  const collectedOn = new Map<string, string>();
+  const everyMs = opts.scheduleEveryMs ?? 60_000;
+  let kick: NodeJS.Timeout | null = null;
 
   await markAllOffline(ctx.db);
   const server = net.createServer({ noDelay: true }, (socket) => {
@@ -104,6 +113,7 @@ export async function startFrontend(ctx: AppContext, opts: FrontendOptions = {})
         // the same terminal on a new socket: its old link is dead (e.g. a 4G reconnect)
         if (previous && previous !== session) previous.close();
         byConcentrator.set(id, session);
+        kickSchedule();
       },
       onClosed: (session) => {
         const id = session.concentrator!.id;
@@ -131,7 +141,10 @@ export async function startFrontend(ctx: AppContext, opts: FrontendOptions = {})
       // meters stored on an earlier run count as read for the day
       record.meters += work.alreadyRead;
       record.read += work.alreadyRead;
-      if (record.outcome !== 'disconnected') s.lastCollectedDay = day;
+      if (record.outcome !== 'disconnected') {
+        s.lastCollectedDay = day;
+        collectedOn.set(`${record.concentratorId}:${day}`, businessDate(ctx.clock.now()));
+      }
       return record;
     } catch (e) {
       ctx.log.error({ err: e, concentrator: s.concentrator?.id, day }, 'front-end: collection failed');
@@ -167,24 +180,67 @@ export async function startFrontend(ctx: AppContext, opts: FrontendOptions = {})
     return summary;
   };
 
-  // the schedule's collection in flight, awaited by stop() so nothing writes after the front-end is gone
-  let scheduled: Promise<void> | null = null;
-  const scheduleTimer =
-    (opts.scheduleEveryMs ?? 60_000) > 0
-      ? setInterval(() => {
-          if (scheduled) return;
-          const now = ctx.clock.now();
-          const minutesPastMidnight = Math.floor((now.getTime() + 8 * 3600_000) / 60_000) % 1440;
-          if (minutesPastMidnight < (opts.collectAfterMinutes ?? 30)) return;
-          const day = addDays(businessDate(now), -1);
-          const due = [...byConcentrator.values()].filter((s) => s.online && !s.collecting && s.lastCollectedDay !== day);
-          if (!due.length) return;
-          scheduled = collectSessions(due, day)
-            .then(() => undefined, (e: unknown) => ctx.log.error({ err: e, day }, 'front-end: scheduled collection failed'))
-            .finally(() => (scheduled = null));
-        }, opts.scheduleEveryMs ?? 60_000)
-      : null;
+  // the schedule's collections in flight, awaited by stop() so nothing writes after the front-end is gone
+  const scheduled = new Set<Promise<void>>();
+  // concentrators a scheduled collection holds (between its days too): the next tick leaves them alone
+  const held = new Set<number>();
+  const runSchedule = async (due: { s: ConcentratorSession; days: string[] }[]): Promise<void> => {
+    const days = [...new Set(due.flatMap((d) => d.days))].sort();
+    const work = new Map<string, Map<number, ConcentratorWork>>();
+    for (const day of days) work.set(day, await collectionWork(ctx.db, day, due.filter((d) => d.days.includes(day)).map((d) => d.s.concentrator!.id)));
+    const none: ConcentratorWork = { points: [], alreadyRead: 0 };
+    // each concentrator goes through its days on its own: a silent one holds up only itself
+    const records = (
+      await Promise.all(
+        due.map(async ({ s, days: own }) => {
+          const out: CollectionRecord[] = [];
+          for (const day of own) {
+            const r = await collectSession(s, day, work.get(day)!.get(s.concentrator!.id) ?? none);
+            if (r) out.push(r);
+          }
+          return out;
+        }),
+      )
+    ).flat();
+    await sink.flush();
+    await saveCollections(ctx.db, records);
+    collectionsRun++;
+    ctx.log.info({ days, concentrators: due.length, read: records.reduce((a, r) => a + r.read, 0) }, 'front-end: scheduled daily frozen collection done');
+  };
+
+  const tick = () => {
+    const now = ctx.clock.now();
+    const minutesPastMidnight = Math.floor((now.getTime() + 8 * 3600_000) / 60_000) % 1440;
+    if (minutesPastMidnight < (opts.collectAfterMinutes ?? 30)) return;
+    const today = businessDate(now);
+    const kept = Array.from({ length: KEPT_DAYS }, (_, i) => addDays(today, i - KEPT_DAYS));
+    for (const key of collectedOn.keys()) if (key.slice(key.indexOf(':') + 1) < kept[0]!) collectedOn.delete(key);
+    const due = [...byConcentrator.values()]
+      .filter((s) => s.online && !s.collecting && !held.has(s.concentrator!.id))
+      .map((s) => ({ s, days: kept.filter((day) => collectedOn.get(`${s.concentrator!.id}:${day}`) !== today) }))
+      .filter((d) => d.days.length > 0);
+    if (!due.length) return;
+    const ids = due.map((d) => d.s.concentrator!.id);
+    for (const id of ids) held.add(id);
+    const run: Promise<void> = runSchedule(due)
+      .catch((e: unknown) => ctx.log.error({ err: e }, 'front-end: scheduled collection failed'))
+      .finally(() => {
+        for (const id of ids) held.delete(id);
+        scheduled.delete(run);
+      });
+    scheduled.add(run);
+  };
+  const scheduleTimer = everyMs > 0 ? setInterval(tick, everyMs) : null;
   scheduleTimer?.unref();
+  // a concentrator that logs in after the collection time is asked at once, not at the next tick (logins in a burst share one)
+  function kickSchedule(): void {
+    if (everyMs <= 0 || kick) return;
+    kick = setTimeout(() => {
+      kick = null;
+      tick();
+    }, Math.min(everyMs, 200));
+    kick.unref();
+  }
 
   return {
     port,
@@ -220,11 +276,12 @@ export async function startFrontend(ctx: AppContext, opts: FrontendOptions = {})
     }),
     async stop() {
       if (scheduleTimer) clearInterval(scheduleTimer);
+      if (kick) clearTimeout(kick);
       const closed = new Promise<void>((resolve) => {
         server.close(() => resolve());
         for (const s of sessions) s.socket.destroy();
       });
-      await scheduled;
+      await Promise.all(scheduled);
       await closed;
       await sink.flush();
       await links.stop();

@@ -55,14 +55,15 @@ export async function markAllOffline(db: Db): Promise<void> {
 /** What one concentrator is asked for on a day: its points not read yet, and how many of its meters were. */
 export interface ConcentratorWork {
   points: { pn: number; meterId: number; commAddress: string }[];
-  /** Installed meters that already have the day's reading (an earlier run or another path stored it). */
+  /** Installed meters that already have the day's reading (an earlier run or another path stored it); an estimate is not one. */
   alreadyRead: number;
 }
 
 /**
  * The day's work for many concentrators in one statement: every installed meter behind them with a
- * measuring point and no reading for the day yet, grouped per concentrator (a re-run asks only for
- * the rest). Concentrators without meters are absent from the map.
+ * measuring point and no real reading for the day yet (an estimate VEE filled in is replaced by the
+ * meter's own value), grouped per concentrator (a re-run asks only for the rest). Concentrators without
+ * meters are absent from the map.
  */
 export async function collectionWork(db: Db, day: string, concentratorIds: number[]): Promise<Map<number, ConcentratorWork>> {
   const out = new Map<number, ConcentratorWork>();
@@ -73,7 +74,7 @@ export async function collectionWork(db: Db, day: string, concentratorIds: numbe
              FILTER (WHERE m.measuring_point IS NOT NULL AND r.meter_id IS NULL) AS points,
            count(r.meter_id)::int AS already_read
     FROM meter m
-    LEFT JOIN meter_reading r ON r.meter_id = m.id AND r.reading_date = ${day}::date AND r.total_kwh IS NOT NULL
+    LEFT JOIN meter_reading r ON r.meter_id = m.id AND r.reading_date = ${day}::date AND r.total_kwh IS NOT NULL AND r.quality <> 'estimated'
     WHERE m.concentrator_id = ANY(${`{${concentratorIds.join(',')}}`}::int[]) AND m.state = 'installed'
     GROUP BY m.concentrator_id`.execute(db);
   for (const row of r.rows) {
