@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyReply } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fastifyStatic from '@fastify/static';
-import { isAppError, principalForToken, type AppContext, type Principal } from '../platform/index.ts';
+import { principalForToken, type AppContext, type Principal } from '../platform/index.ts';
+import { toHttpError } from './errors.ts';
 import { apiPlugins } from './plugins.ts';
 import { statusPage } from './status-page.ts';
 
@@ -23,7 +24,14 @@ const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 
 /** Builds the HTTP app; `server.ts`/the CLI listens, tests call `app.inject()`. */
 export async function buildApp(ctx: AppContext, opts: { extraPlugins?: { plugin: FastifyPluginAsync<{ ctx: AppContext }>; prefix?: string }[] } = {}): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024, ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } } });
+  const app = Fastify({
+    logger: false, bodyLimit: 64 * 1024 * 1024, ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
+    // a URL the router cannot read gets the same { code, message } answer as every other refusal
+    frameworkErrors: (err, _req, reply) => {
+      const e = toHttpError(err);
+      void (reply as FastifyReply).status(e.status).send({ code: e.code, message: e.message });
+    },
+  });
 
   await app.register(swagger, {
     openapi: {
@@ -45,12 +53,11 @@ export async function buildApp(ctx: AppContext, opts: { extraPlugins?: { plugin:
   });
 
   app.setErrorHandler((err, req, reply) => {
-    if (isAppError(err)) return reply.status(err.status).send({ code: err.code, message: err.message, details: err.details });
-    const e = err as { statusCode?: number; code?: string; validation?: unknown; message: string };
-    if (e.validation) return reply.status(400).send({ code: 'REQUEST_INVALID', message: e.message });
-    if (e.statusCode && e.statusCode < 500) return reply.status(e.statusCode).send({ code: e.code ?? 'REQUEST_REJECTED', message: e.message });
-    ctx.log.error({ err, url: req.url }, 'unhandled error');
-    return reply.status(500).send({ code: 'INTERNAL', message: 'internal error; see the server log' });
+    const e = toHttpError(err);
+    if (e.fault) ctx.log.error({ err, url: req.url }, 'unhandled error');
+    // the database refused a value: the caller's, almost always; kept in the log in case it was stored data
+    else if (e.code === 'REQUEST_VALUE_OUT_OF_RANGE') ctx.log.warn({ err, url: req.url }, 'value refused by the database');
+    return reply.status(e.status).send({ code: e.code, message: e.message, details: e.details });
   });
   app.setNotFoundHandler((req, reply) => {
     if (req.url.startsWith('/api/')) return reply.status(404).send({ code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` });

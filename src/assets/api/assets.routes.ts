@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { AppError, audit, notFound, requirePermission, requireScope, type AppContext, type Principal } from '../../platform/index.ts';
+import { AppError, audit, notFound, requirePermission, requireScope, today, type AppContext, type Principal } from '../../platform/index.ts';
 import { findOrgByCode } from '../../org/index.ts';
 import {
   findMeterByAssetNo, listMeterEvents, listMeters, meterScopePath, recordMeterEvents, registerMeterArrivals, type MeterEventRow,
@@ -62,6 +62,7 @@ export const assetsRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app,
   }, async (req, reply) => {
     const p = requirePermission(req.principal, 'assets:write');
     const b = req.body as { assetNo: string; commAddress: string; meterType: 'single_phase'; costControl?: boolean; manufacturedOn: string; place: string; orgCode?: string };
+    if (b.manufacturedOn > today(ctx.clock)) throw new AppError('ASSET_MANUFACTURED_IN_FUTURE', `manufacturedOn ${b.manufacturedOn} is after today (${today(ctx.clock)})`);
     const orgPath = await orgPathFor(ctx, p, b.orgCode);
     const [id] = await ctx.db.transaction().execute(async (trx) => {
       const ids = await registerMeterArrivals(trx, ctx.clock.now(), [{ ...b, orgPath, actor: actorOf(p) }]);

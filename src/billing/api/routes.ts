@@ -101,6 +101,8 @@ export const billingRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app
       sharpKwh: regValues[0], peakKwh: regValues[1], flatKwh: regValues[2], valleyKwh: regValues[3],
       ytdKwh: asDecimal(b.ytdKwh) ?? '0', capacityKva: asDecimal(b.capacityKva), maxDemandKw: asDecimal(b.maxDemandKw), reactiveKvarh: asDecimal(b.reactiveKvarh),
     });
+    // no line for a consumption means no price in force that month: a 0.00 quote would mislead
+    if (!rated.lines.length && /[1-9]/.test(total)) throw new AppError('BILLING_TARIFF_NOT_EFFECTIVE', `tariff ${code} has no prices in force in ${month}`);
     return {
       tariff: code, month, kwh: total, amount: rated.amount,
       lines: rated.lines.map((l) => ({

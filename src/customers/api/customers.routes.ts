@@ -92,7 +92,7 @@ export const customersRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (a
         properties: {
           channels: {
             type: 'array', maxItems: 4,
-            items: { type: 'object', required: ['channel', 'value'], properties: { channel: { type: 'string', enum: ['sms', 'voice', 'email', 'catv'] }, value: { type: 'string' }, kind: { type: 'string', enum: ['mobile', 'landline', 'email', 'catv'] } } },
+            items: { type: 'object', required: ['channel', 'value'], properties: { channel: { type: 'string', enum: ['sms', 'voice', 'email', 'catv'] }, value: { type: 'string', minLength: 1, maxLength: 254 }, kind: { type: 'string', enum: ['mobile', 'landline', 'email', 'catv'] } } },
           },
         },
       },

@@ -95,6 +95,8 @@ export const dunningRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app
     const p = requirePermission(req.principal, 'dunning:run');
     const { asOf } = req.body as { asOf: string };
     checkDate('asOf', asOf);
+    // a run decides notices and escalations as of its day: one for a day still to come would chase early
+    if (asOf > businessDate(ctx.clock.now())) throw new AppError('DUNNING_DATE_IN_FUTURE', `asOf ${asOf} is after today (${businessDate(ctx.clock.now())}); run the dunning for today or an earlier day`);
     const result = await runDunning(ctx, asOf);
     await audit(ctx.db, ctx.clock, { actor: `${p.kind}:${p.id}`, action: 'dunning.run', subject: asOf, detail: { ...result } });
     return result;

@@ -5,6 +5,7 @@ import {
 import { ingestReadings } from '../ingest/ingest.ts';
 import { listMeterReadings, listQuarantine } from '../store/queries.repository.ts';
 import { checkRegisterValues, editReading, findMeterScope, listReadingEdits, type MeterScope } from '../store/edits.repository.ts';
+import { loadMeteringPolicy } from '../store/policy.repository.ts';
 import { enterManualReading } from '../../flows/metering-reread.ts';
 
 const MAX_BATCH = 100_000;
@@ -41,7 +42,7 @@ export const readingsRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
     const rows = Array.isArray(body) ? body : (body as { readings?: unknown })?.readings;
     if (!Array.isArray(rows)) throw new AppError('READINGS_BATCH_INVALID', 'send an array of readings or { "readings": [...] }');
     if (rows.length > MAX_BATCH) throw new AppError('READINGS_BATCH_TOO_LARGE', `at most ${MAX_BATCH} rows per batch; use file ingest for more`, 413);
-    return ingestReadings(ctx, 'api', rows, { origin: `api:${p.kind}:${p.id}`, scopePath: p.orgPath });
+    return ingestReadings(ctx, 'api', rows.map(withoutNul), { origin: `api:${p.kind}:${p.id}`, scopePath: p.orgPath });
   });
 
   app.get('/readings/quarantine', {
@@ -75,7 +76,10 @@ export const readingsRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
     const { address } = req.params as { address: string };
     const b = req.body as { date: string; total?: string; sharp?: string; peak?: string; flat?: string; valley?: string };
     const { date, ...values } = b;
-    return enterManualReading(ctx, { meter: address, date: checkDate('date', date), values: stringValues(values), enteredBy: `${p.kind}:${p.id}`, scopePath: p.orgPath });
+    // the same age limit as every other reading (ingest quarantines older ones as date_too_old)
+    const oldest = addDays(today(ctx.clock), -(await loadMeteringPolicy(ctx.db)).maxReadingAgeDays);
+    if (checkDate('date', date) < oldest) throw new AppError('READING_DATE_TOO_OLD', `${date} is before ${oldest}, the oldest day a reading is accepted for`);
+    return enterManualReading(ctx, { meter: address, date, values: stringValues(values), enteredBy: `${p.kind}:${p.id}`, scopePath: p.orgPath });
   });
 
   app.post('/meters/:address/readings/:date/edit', {
@@ -104,6 +108,17 @@ export const readingsRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
     return { items: await listReadingEdits(ctx.db, m.meterId, checkDate('date', date)) };
   });
 };
+
+/**
+ * PostgreSQL text cannot hold NUL: one such character would fail the whole batch. It becomes U+FFFD, so the
+ * row fails its own checks (unknown meter, not numeric, bad date) and is quarantined while the good rows are stored.
+ */
+function withoutNul(v: unknown): unknown {
+  if (typeof v === 'string') return v.includes('\u0000') ? v.replaceAll('\u0000', '\uFFFD') : v;
+  if (Array.isArray(v)) return v.map(withoutNul);
+  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [withoutNul(k) as string, withoutNul(x)]));
+  return v;
+}
 
 function stringValues(v: Record<string, string | number | undefined>) {
   return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).map(([k, x]) => [k, String(x)]));

@@ -91,6 +91,7 @@ export const monitoringRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (
     requirePermission(req.principal, 'admin');
     const body = (req.body ?? {}) as { day?: string };
     checkDate('day', body.day);
+    if (body.day !== undefined && body.day > today(ctx.clock)) throw new AppError('KPI_DATE_IN_FUTURE', `day ${body.day} is after today (${today(ctx.clock)}); KPIs are computed for days that are over or under way`);
     return computeKpis(ctx, body.day ?? today(ctx.clock));
   });
 };

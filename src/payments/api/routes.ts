@@ -29,6 +29,25 @@ function asOfParam(ctx: AppContext, asOf: string | undefined): string {
   return asOf;
 }
 
+/** The CSV body of an upload; a NUL byte means a binary or UTF-16 file, which no row of could be stored. */
+function csvBody(body: unknown, what: string): string {
+  if (typeof body !== 'string') throw new AppError('IMPORT_BODY_NOT_CSV', `send the ${what} as text/csv`);
+  const nul = body.indexOf('\u0000');
+  if (nul >= 0) {
+    const line = body.slice(0, nul).split('\n').length;
+    throw new AppError('IMPORT_BODY_NOT_TEXT', `line ${line} of the ${what} holds a NUL byte: send it as UTF-8 text`);
+  }
+  return body;
+}
+
+/** A settlement file's name as the channel named it: a name, not a path. */
+function settlementFileName(name: string): string {
+  if (!name || name.length > 200 || /[/\\\u0000-\u001f]/.test(name) || name === '.' || name === '..') {
+    throw new AppError('RECONCILIATION_FILE_NAME_INVALID', 'fileName is the settlement file\'s name without a folder: 1 to 200 characters, no / or \\');
+  }
+  return name;
+}
+
 /** The payments API, mounted under /api/v1. */
 export const paymentsRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
   app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_req, body, done) => done(null, body));
@@ -122,17 +141,18 @@ export const paymentsRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
     schema: { tags: ['payments'], description: 'CSV body (text/csv): channel,reference,customer_number,amount,currency,paid_on' },
   }, async (req) => {
     const p = requirePermission(req.principal, 'payments:reconcile');
-    if (typeof req.body !== 'string') throw new AppError('IMPORT_BODY_NOT_CSV', 'send the file as text/csv');
-    return importPayments(ctx.db, ctx.clock, req.body, actorOf(p));
+    return importPayments(ctx.db, ctx.clock, csvBody(req.body, 'file'), actorOf(p));
   });
 
   app.post('/payments/reconciliations', {
     schema: { tags: ['payments'], description: 'CSV body (text/csv): reference,customer_number,amount[,currency][,paid_on]', querystring: { type: 'object', required: ['channel', 'date'], properties: { channel: { type: 'string' }, date: { type: 'string' }, fileName: { type: 'string' } } } },
   }, async (req, reply) => {
     const p = requirePermission(req.principal, 'payments:reconcile');
-    if (typeof req.body !== 'string') throw new AppError('IMPORT_BODY_NOT_CSV', 'send the settlement file as text/csv');
+    const csv = csvBody(req.body, 'settlement file');
     const q = req.query as { channel: string; date: string; fileName?: string };
-    const r = await reconcileSettlement(ctx.db, ctx.clock, { channel: q.channel, date: q.date, fileName: q.fileName ?? `${q.channel}-${q.date}.csv`, csv: req.body, actor: actorOf(p) });
+    if (isIsoDate(q.date) && q.date > today(ctx.clock)) throw new AppError('RECONCILIATION_DATE_IN_FUTURE', `a settlement for ${q.date} cannot exist yet (today is ${today(ctx.clock)})`);
+    const fileName = q.fileName === undefined ? `${q.channel}-${q.date}.csv` : settlementFileName(q.fileName);
+    const r = await reconcileSettlement(ctx.db, ctx.clock, { channel: q.channel, date: q.date, fileName, csv, actor: actorOf(p) });
     return reply.status(201).send(r);
   });
 

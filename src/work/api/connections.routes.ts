@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { AppError, audit, businessDate, notFound, requirePermission, requireScope, type AppContext, type Principal } from '../../platform/index.ts';
 import { findOrgByCode, findOrgById } from '../../org/index.ts';
 import { findTransformerAreaByCode } from '../../assets/index.ts';
+import { findCycle, findTariff } from '../../billing/index.ts';
 import { completeConnectionStep } from '../../flows/work-new-connection.ts';
 import {
   customerHandedIn, findApplication, listApplications, listSteps, receiveApplication, type ConnectionApplicationRow, type ConnectionStepRow, type ConnectionType,
@@ -54,7 +55,7 @@ export const connectionsRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async 
           externalRef: { type: 'string', minLength: 1, maxLength: 64 }, type: { type: 'string', enum: TYPES },
           applicantName: { type: 'string', minLength: 1 }, address: { type: 'string', minLength: 1 },
           category: { type: 'string', enum: ['residential', 'general', 'large_industry', 'agriculture'] }, tariffCode: { type: 'string', minLength: 1 },
-          billingCycle: { type: 'string', default: 'C01' }, capacityKva: { type: 'integer', minimum: 1 },
+          billingCycle: { type: 'string', default: 'C01' }, capacityKva: { type: 'integer', minimum: 1, maximum: 1_000_000 },
           orgCode: { type: 'string' }, transformerAreaCode: { type: 'string' },
         },
       },
@@ -66,6 +67,11 @@ export const connectionsRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async 
       tariffCode: string; billingCycle: string; capacityKva: number; orgCode?: string; transformerAreaCode?: string;
     };
     if ((b.type === 'residential') !== (b.category === 'residential')) throw new AppError('CONNECTION_TYPE_MISMATCH', 'residential applications are for residential customers only');
+    // the customer this application becomes is billed on this tariff and cycle: refuse them now, not at energising
+    const tariff = await findTariff(ctx.db, b.tariffCode);
+    if (!tariff) throw new AppError('CONNECTION_TARIFF_UNKNOWN', `no tariff ${b.tariffCode}; see GET /api/v1/tariffs`);
+    if (tariff.category !== b.category) throw new AppError('CONNECTION_TARIFF_CATEGORY_MISMATCH', `tariff ${tariff.code} is for ${tariff.category} customers, the application is ${b.category}`);
+    if (!(await findCycle(ctx.db, b.billingCycle))) throw new AppError('CONNECTION_CYCLE_UNKNOWN', `no billing cycle ${b.billingCycle}`);
     const area = b.transformerAreaCode ? await findTransformerAreaByCode(ctx.db, b.transformerAreaCode) : undefined;
     if (b.transformerAreaCode && !area) throw notFound('AREA_UNKNOWN', `no transformer area ${b.transformerAreaCode}`);
     const org = b.orgCode ? await findOrgByCode(ctx.db, b.orgCode) : undefined;
@@ -146,6 +152,13 @@ export const connectionsRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async 
   }, async (req) => {
     const p = requirePermission(req.principal, 'admin');
     const { days } = req.body as { days: { day: string; working: boolean; name: string }[] };
+    const seen = new Set<string>();
+    for (const d of days) {
+      if (seen.has(d.day)) throw new AppError('CALENDAR_DAY_DUPLICATE', `${d.day} appears twice; give each day once`);
+      seen.add(d.day);
+    }
+    const outside = days.find((d) => d.day < '2000-01-01' || d.day > '2100-12-31');
+    if (outside) throw new AppError('CALENDAR_DAY_OUT_OF_RANGE', `${outside.day} is outside the calendar (years 2000 to 2100)`);
     await upsertCalendarDays(ctx.db, days);
     await audit(ctx.db, ctx.clock, { actor: actorOf(p), action: 'calendar.upsert', subject: 'work_calendar', detail: { days: days.length } });
     return { updated: days.length };
