@@ -51,7 +51,8 @@ export function today(clock: Clock): string {
 }
 
 export function isIsoDate(s: string): boolean {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) return false;
+  // year 0000 passes JavaScript's calendar but not PostgreSQL's (1 BC is followed by AD 1)
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(s) || s.startsWith('0000')) return false;
   const d = new Date(`${s}T00:00:00Z`);
   return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
 }

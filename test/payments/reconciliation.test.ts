@@ -34,12 +34,15 @@ describe('payment file import', () => {
       `online_wallet,W-1,${c[0]!.number},10.00,CNY,2026-03-01`,
       `online_wallet,W-8,${c[1]!.number},"1,000.00",CNY,2026-03-01`,
       `online_wallet,W-9,${c[1]!.number},25.50,CNY,2026-03-01`,
+      // a year the database has no day of (there is no year 0) is this row's fault, not the file's
+      `online_wallet,W-10,${c[1]!.number},5.00,CNY,0000-01-01`,
     ].join('\n');
     const r = await importPayments(ctx.db, ctx.clock, csv, 'test');
-    expect(r).toMatchObject({ rows: 10, posted: 2, duplicates: 0 });
+    expect(r).toMatchObject({ rows: 11, posted: 2, duplicates: 0 });
     expect(r.rejected.map((x) => [x.line, x.code])).toEqual([
       [3, 'PAYMENT_CUSTOMER_UNKNOWN'], [4, 'PAYMENT_AMOUNT_NOT_POSITIVE'], [5, 'PAYMENT_AMOUNT_NOT_POSITIVE'], [6, 'PAYMENT_CURRENCY_NOT_CNY'],
       [7, 'PAYMENT_DATE_INVALID'], [8, 'IMPORT_ROW_MALFORMED'], [9, 'IMPORT_DUPLICATE_IN_FILE'], [10, 'PAYMENT_AMOUNT_INVALID'],
+      [12, 'PAYMENT_DATE_INVALID'],
     ]);
     expect(r.rejected.every((x) => x.reason.length > 0)).toBe(true);
     const again = await importPayments(ctx.db, ctx.clock, csv, 'test');
