@@ -23,6 +23,16 @@ beforeAll(async () => {
   })));
   await runDunning(ctx, '2026-02-01');
 }, 180_000);
+/** One pass of a dispatcher on fresh channels to the simulators. */
+async function dispatchOnce(): Promise<void> {
+  const chans = channelsFor(sims, CALLBACKS, { now: () => ctx.clock.now() });
+  await chans.sms.waitUntilBound(5_000);
+  const d = startDispatcher(ctx, { channels: chans.all, workers: 0 });
+  await d.runOnce();
+  await d.stop();
+  await chans.close();
+}
+
 afterAll(async () => {
   await sims?.close();
   await ctx?.drop();
@@ -104,12 +114,7 @@ describe('daily contact cap', () => {
       CROSS JOIN (VALUES (1, 'reminder'), (2, 'overdue_1')) AS s(k, step)
       WHERE n.customer_id = ${c!.customer_id} AND n.step = 'bill_notice'
       ORDER BY s.k`.execute(ctx.db);
-    const chans = channelsFor(sims, CALLBACKS, { now: () => ctx.clock.now() });
-    await chans.sms.waitUntilBound(5_000);
-    const d = startDispatcher(ctx, { channels: chans.all, workers: 0 });
-    await d.runOnce();
-    await d.stop();
-    await chans.close();
+    await dispatchOnce();
     const rows = await sql<{ step: string; status: string; next_attempt_at: Date }>`
       SELECT step, status, next_attempt_at FROM dunning_notice WHERE customer_id = ${c!.customer_id} AND step <> 'bill_notice' ORDER BY step`.execute(ctx.db);
     expect(rows.rows.map((r) => `${r.step}:${r.status === 'delivered' ? 'sent' : r.status}`)).toEqual(['overdue_1:pending', 'reminder:sent']);
@@ -127,12 +132,7 @@ describe('daily contact cap', () => {
              n.amount, 0, s.suspend_on::date, '2026-03-27', ${ctx.clock.now()}::timestamptz, ${ctx.clock.now()}::timestamptz
       FROM dunning_notice n CROSS JOIN (VALUES ('suspension_notice', 'all', '2026-04-03'), ('reconnect', 'all', NULL)) AS s(step, mode, suspend_on)
       WHERE n.customer_id = ${c!.customer_id} AND n.step = 'bill_notice'`.execute(ctx.db);
-    const chans = channelsFor(sims, CALLBACKS, { now: () => ctx.clock.now() });
-    await chans.sms.waitUntilBound(5_000);
-    const d = startDispatcher(ctx, { channels: chans.all, workers: 0 });
-    await d.runOnce();
-    await d.stop();
-    await chans.close();
+    await dispatchOnce();
     const rows = await sql<{ step: string; status: string }>`
       SELECT step, status FROM dunning_notice WHERE customer_id = ${c!.customer_id} AND step <> 'bill_notice' ORDER BY step`.execute(ctx.db);
     expect(rows.rows.map((r) => `${r.step}:${r.status === 'delivered' ? 'sent' : r.status}`)).toEqual(['reconnect:sent', 'suspension_notice:sent']);

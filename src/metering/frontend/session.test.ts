@@ -116,12 +116,18 @@ async function until(ok: () => boolean, what: string, ms = 2_000): Promise<void>
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A terminal logged in to a fresh front-end (its login confirm read). */
+async function loggedIn() {
+  const h = await listen();
+  const t = await terminal(h.port);
+  t.send(LOGIN);
+  await t.frames(1);
+  return { h, t };
+}
+
 describe('a terminal logging in over TCP', () => {
   it('gets AFN 00 F1 with C = 0B, its own address with MSA 0 and RSEQ = its PSEQ, for login and heartbeat', async () => {
-    const h = await listen();
-    const t = await terminal(h.port);
-    t.send(LOGIN);
-    await t.frames(1);
+    const { h, t } = await loggedIn();
     t.send(HEARTBEAT);
     const [login, heartbeat] = await t.frames(2);
     expect(login!.bytes).toBe(LOGIN_CONFIRM);
@@ -203,10 +209,7 @@ describe('a terminal logging in over TCP', () => {
 
 describe('what the terminal sends unasked', () => {
   it('an AFN 0E event with CON set is confirmed (func 0, its RSEQ) and the session goes on', async () => {
-    const h = await listen();
-    const t = await terminal(h.port);
-    t.send(LOGIN);
-    await t.frames(1);
+    const { h, t } = await loggedIn();
     const event = encodeGdw1376Frame({
       control: { dir: 'up', prm: true, func: 4 },
       address: TERMINAL,
@@ -226,10 +229,7 @@ describe('what the terminal sends unasked', () => {
 
 describe('a daily frozen reply in several frames', () => {
   it('RSEQ counts up from PSEQ frame by frame: every frame goes to its own request, even with the next request in flight', async () => {
-    const h = await listen();
-    const t = await terminal(h.port);
-    t.send(LOGIN);
-    await t.frames(1);
+    const { h, t } = await loggedIn();
     const session = h.sessions[0]!;
     const day = '2026-01-14';
     const ask = (pns: number[]) => session.request((seq) => encodeDailyFrozenEnergyRequest({ address: session.address, seq, pns, date: day }), 2_000);
@@ -250,10 +250,7 @@ describe('a daily frozen reply in several frames', () => {
   });
 
   it('a reply that repeats RSEQ on every frame still completes its request', async () => {
-    const h = await listen();
-    const t = await terminal(h.port);
-    t.send(LOGIN);
-    await t.frames(1);
+    const { h, t } = await loggedIn();
     const session = h.sessions[0]!;
     const day = '2026-01-14';
     const pending = session.request((seq) => encodeDailyFrozenEnergyRequest({ address: session.address, seq, pns: [1, 2], date: day }), 2_000);
