@@ -48,14 +48,21 @@ export function clockDriftSeconds(day: string, readAt: string | null): number | 
   return Number.isNaN(reported) ? null : Math.round((reported - frozenAtOf(day)) / 1000);
 }
 
-/** The stored form of a daily frozen reply: tariff registers 1-4 are 尖 峰 平 谷 (sharp, peak, flat, valley). */
-export function readingsFromReply(frames: Gdw1376Frame[], day: string, byPn: Map<number, MeterPoint>, asked: Set<number>): { pn: number; row: FrontendReading }[] {
+/**
+ * The stored form of a daily frozen reply (tariff registers 1-4 are 尖 峰 平 谷: sharp, peak, flat,
+ * valley), and the asked points the reply reported at all, with data or EE.
+ */
+export function readingsFromReply(
+  frames: Gdw1376Frame[], day: string, byPn: Map<number, MeterPoint>, asked: Set<number>,
+): { readings: { pn: number; row: FrontendReading }[]; reported: Set<number> } {
   const out: { pn: number; row: FrontendReading }[] = [];
+  const reported = new Set<number>();
   // most meters of a concentrator report the same read time: work its drift out once
   let lastReadAt: string | null = null;
   let lastDrift: number | null = null;
   for (const f of frames) {
     for (const r of forwardEnergyReadings(f)) {
+      if (asked.has(r.pn)) reported.add(r.pn);
       const point = byPn.get(r.pn);
       // EE (no data), another day, or a point we did not ask for in this request: not a reading of the day
       if (point === undefined || !asked.has(r.pn) || r.date !== day || r.registers.total === null) continue;
@@ -77,7 +84,7 @@ export function readingsFromReply(frames: Gdw1376Frame[], day: string, byPn: Map
       });
     }
   }
-  return out;
+  return { readings: out, reported };
 }
 
 /** Frames of the terminal we asked: a reply carrying another terminal's address says nothing about ours. */
@@ -85,13 +92,6 @@ export function framesOfTerminal(frames: Gdw1376Frame[], address: Gdw1376Address
   return frames.filter((f) => f.address.areaCode === address.areaCode && f.address.terminal === address.terminal);
 }
 
-/** The asked points a reply settles: every one when the terminal refused the request (AFN 00), else those it reported, EE or not. */
-export function answeredPoints(frames: Gdw1376Frame[], asked: number[]): number[] {
-  if (frames.some((f) => f.afn === Gdw1376Afn.confirm)) return asked;
-  const reported = new Set<number>();
-  for (const f of frames) for (const r of forwardEnergyReadings(f)) reported.add(r.pn);
-  return asked.filter((pn) => reported.has(pn));
-}
 
 /**
  * Collect one concentrator's daily frozen readings (AFN 0D F161) for a day: ask for every point in
@@ -127,11 +127,13 @@ export async function collectConcentratorDay(
         const reply = await session.request((seq) => encodeDailyFrozenEnergyRequest({ address, seq, pns, date: day }), opts.requestTimeoutMs);
         const frames = reply ? framesOfTerminal(reply, address) : [];
         if (!frames.length) continue;
-        const settles = answeredPoints(frames, pns);
+        const { readings, reported } = readingsFromReply(frames, day, byPn, new Set(pns));
+        // the asked points the reply settles: every one when the terminal refused the request (AFN 00)
+        const settles = frames.some((f) => f.afn === Gdw1376Afn.confirm) ? pns : pns.filter((pn) => reported.has(pn));
         if (!settles.length) continue;
         answered = true;
         for (const pn of settles) settled.add(pn);
-        const got = readingsFromReply(frames, day, byPn, new Set(pns)).filter((g) => !read.has(g.pn));
+        const got = readings.filter((g) => !read.has(g.pn));
         for (const g of got) read.add(g.pn);
         sink.push(got.map((g) => g.row));
       }
