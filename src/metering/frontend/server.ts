@@ -141,10 +141,7 @@ export async function startFrontend(ctx: AppContext, opts: FrontendOptions = {})
       // meters stored on an earlier run count as read for the day
       record.meters += work.alreadyRead;
       record.read += work.alreadyRead;
-      if (record.outcome !== 'disconnected') {
-        s.lastCollectedDay = day;
-        collectedOn.set(`${record.concentratorId}:${day}`, businessDate(ctx.clock.now()));
-      }
+      if (record.outcome !== 'disconnected') collectedOn.set(`${record.concentratorId}:${day}`, businessDate(ctx.clock.now()));
       return record;
     } catch (e) {
       ctx.log.error({ err: e, concentrator: s.concentrator?.id, day }, 'front-end: collection failed');

@@ -65,7 +65,6 @@ export class ConcentratorSession {
   private nextSeq = 0;
   private drainWaiters: (() => void)[] = [];
   collecting = false;
-  lastCollectedDay: string | null = null;
   private lastDataAt = performance.now();
   /** Frames that came in while the login was being looked up, handled once it is settled. */
   private held: Gdw1376Frame[] = [];
