@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { businessDate, type AppContext } from '../../platform/index.ts';
 import { lockAccountsForShare, openBillsAsOf } from '../../payments/index.ts';
 import type { Channel, ChannelKind, DeliveryReport, OutboundMessage, SendResult } from '../channels/index.ts';
-import { inQuietHours, nextDayOpensAt, quietEndsAt, type DunningPolicy } from '../domain/policy.ts';
+import { nextDayOpensAt, quietEndsAt, quietFor, type DunningPolicy } from '../domain/policy.ts';
 import { loadPolicies } from '../store/policy.repository.ts';
 import {
   cancelSettled, deferNotices, leaseNotices, lockDueNotices, planNotices, recordReports, recordSendOutcomes, settleNotices,
@@ -212,7 +212,7 @@ export function startDispatcher(ctx: AppContext, options: DispatcherOptions): Di
         const policy = bySegment.get(n.segment)!;
         const use = channelsOf.get(id) ?? [];
         if (!use.length) nothingToDo.push(id);
-        else if (use.some((c) => policy.quietChannels.includes(c as never)) && inQuietHours(now, policy.quietStart, policy.quietEnd)) {
+        else if (quietFor(policy, use, now)) {
           deferrals.push({ id, until: quietEndsAt(now, policy.quietStart, policy.quietEnd) });
         } else if (n.counts_for_cap && n.rank > n.room) deferrals.push({ id, until: nextDayOpensAt(now, policy.quietEnd) });
         else send.push(id);
@@ -264,7 +264,7 @@ export function startDispatcher(ctx: AppContext, options: DispatcherOptions): Di
       // a batch claimed before quiet hours can reach its last chunks after they began (rate limits): those
       // stay in flight, are claimed again when their lease runs out, held to the morning, then sent under their key
       const policy = bySegment.get(row.segment);
-      if (policy && policy.quietChannels.includes(kind as never) && inQuietHours(at, policy.quietStart, policy.quietEnd)) continue;
+      if (policy && quietFor(policy, [kind], at)) continue;
       const m = messageFor(row, render);
       if ('error' in m) outcomes.push({ message_key: row.message_key, accepted: false, error_code: 'NOTICE_FIELD_INVALID', detail: m.error, permanent: true });
       else if (!channel) outcomes.push({ message_key: row.message_key, accepted: false, error_code: 'CHANNEL_NOT_CONFIGURED', detail: `no ${kind} channel in ${o.name}`, permanent: false });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { inQuietHours, nextDayOpensAt, quietEndsAt, retryDelaySeconds, stepDue, type PolicyStep } from './policy.ts';
+import { inQuietHours, nextDayOpensAt, quietEndsAt, quietFor, retryDelaySeconds, stepDue, type DunningPolicy, type PolicyStep } from './policy.ts';
 
 const STEPS: PolicyStep[] = [
   { step: 'bill_notice', offsetDays: null, channelMode: 'all' },
@@ -16,6 +16,15 @@ describe('dunning policy rules', () => {
     expect(inQuietHours(new Date('2026-01-05T21:00:00+08:00'), '21:00', '08:00')).toBe(true);
     expect(inQuietHours(new Date('2026-01-06T03:00:00+08:00'), '21:00', '08:00')).toBe(true);
     expect(inQuietHours(new Date('2026-01-06T08:00:00+08:00'), '21:00', '08:00')).toBe(false);
+  });
+
+  it('holds back only the quiet channels (voice and SMS) at night, and a notice that uses any of them', () => {
+    const policy = { quietStart: '21:00', quietEnd: '08:00', quietChannels: ['sms', 'voice'] } as DunningPolicy;
+    const night = new Date('2026-01-05T21:00:00+08:00');
+    expect(quietFor(policy, ['sms'], night)).toBe(true);
+    expect(quietFor(policy, ['email', 'catv'], night)).toBe(false);
+    expect(quietFor(policy, ['email', 'voice'], night)).toBe(true);
+    expect(quietFor(policy, ['sms'], new Date('2026-01-05T20:59:00+08:00'))).toBe(false);
   });
 
   it('defers a late-evening or night contact to 08:00 local', () => {

@@ -60,6 +60,11 @@ export function inQuietHours(instant: Date, quietStart: string, quietEnd: string
   return s < e ? t >= s && t < e : t >= s || t < e;
 }
 
+/** True when the policy holds back any of `channels` at `instant` (voice and SMS at night, by default). */
+export function quietFor(policy: DunningPolicy, channels: readonly string[], instant: Date): boolean {
+  return channels.some((c) => policy.quietChannels.includes(c as ChannelName)) && inQuietHours(instant, policy.quietStart, policy.quietEnd);
+}
+
 /** When the quiet window containing `instant` ends; `instant` itself when not quiet. */
 export function quietEndsAt(instant: Date, quietStart: string, quietEnd: string): Date {
   if (!inQuietHours(instant, quietStart, quietEnd)) return instant;
