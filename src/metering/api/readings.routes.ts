@@ -42,7 +42,7 @@ export const readingsRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
     const rows = Array.isArray(body) ? body : (body as { readings?: unknown })?.readings;
     if (!Array.isArray(rows)) throw new AppError('READINGS_BATCH_INVALID', 'send an array of readings or { "readings": [...] }');
     if (rows.length > MAX_BATCH) throw new AppError('READINGS_BATCH_TOO_LARGE', `at most ${MAX_BATCH} rows per batch; use file ingest for more`, 413);
-    return ingestReadings(ctx, 'api', rows.map(withoutNul), { origin: `api:${p.kind}:${p.id}`, scopePath: p.orgPath });
+    return ingestReadings(ctx, 'api', rows, { origin: `api:${p.kind}:${p.id}`, scopePath: p.orgPath });
   });
 
   app.get('/readings/quarantine', {
@@ -108,17 +108,6 @@ export const readingsRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
     return { items: await listReadingEdits(ctx.db, m.meterId, checkDate('date', date)) };
   });
 };
-
-/**
- * PostgreSQL text cannot hold NUL: one such character would fail the whole batch. It becomes U+FFFD, so the
- * row fails its own checks (unknown meter, not numeric, bad date) and is quarantined while the good rows are stored.
- */
-function withoutNul(v: unknown): unknown {
-  if (typeof v === 'string') return v.includes('\u0000') ? v.replaceAll('\u0000', '\uFFFD') : v;
-  if (Array.isArray(v)) return v.map(withoutNul);
-  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [withoutNul(k) as string, withoutNul(x)]));
-  return v;
-}
 
 function stringValues(v: Record<string, string | number | undefined>) {
   return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).map(([k, x]) => [k, String(x)]));

@@ -279,7 +279,13 @@ function csvField(v: string | null): string {
   return v === '' || NEEDS_QUOTES.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
-/** A checked row as one CSV line for COPY (CHECKED_COLUMNS order); checked values need no quoting. */
+/**
+ * A checked row as one CSV line for COPY (CHECKED_COLUMNS order); checked values need no quoting.
+ * PostgreSQL text and jsonb cannot hold NUL (nor the raw row's JSON its \u0000 escape), and one
+ * would fail the whole COPY: it becomes U+FFFD, so its row fails its own checks (unknown meter, not
+ * numeric) and is quarantined while the good rows are stored.
+ */
 export function checkedCsvLine(c: CheckedRow): string {
-  return `${c[0]},${c[1] ?? ''},${c[1] !== null ? c[2] : csvField(c[2])},${c[3] ?? ''},${c[4] ?? ''},${c[5] ?? ''},${c[6] ?? ''},${c[7] ?? ''},${c[8] ?? ''},${c[9] ?? ''},${c[10] ?? ''},${csvField(c[11])}\n`;
+  const line = `${c[0]},${c[1] ?? ''},${c[1] !== null ? c[2] : csvField(c[2])},${c[3] ?? ''},${c[4] ?? ''},${c[5] ?? ''},${c[6] ?? ''},${c[7] ?? ''},${c[8] ?? ''},${c[9] ?? ''},${c[10] ?? ''},${csvField(c[11])}\n`;
+  return line.includes('\u0000') || line.includes('\\u0000') ? line.replace(/\u0000|\\u0000/g, '\uFFFD') : line;
 }
