@@ -23,7 +23,7 @@ export interface BusinessDayResult {
   debitsPosted: number;
   dunning: DunningRunResult;
   ordersEscalated: number;
-  /** Contacts a notice reached in the last week that were not verified yet. */
+  /** Contacts a notice reached that day or the day before that were not verified yet. */
   contactsVerified: number;
   tasksReassigned: number;
   customerChanges: number;

@@ -236,11 +236,13 @@ export async function failingContacts(db: Db, asOf: string): Promise<FailingCont
 }
 
 /**
- * The contacts a notice reached on `day` or in the week before it (receipts come days after the send):
- * a delivery receipt or an answered call proves the contact. Found through dunning_attempt_queued_brin.
+ * The contacts a notice reached among the attempts queued on `day` and the day before (a receipt
+ * comes minutes or hours after the send): a delivery receipt or an answered call proves the contact.
+ * Each attempt is read on two days only (through dunning_attempt_queued_brin); a receipt later than
+ * that verifies its contact at the next notice that reaches it.
  */
 export const contactsReachedQuery = (day: string) => sql`
   SELECT a.contact_id FROM dunning_attempt a
   WHERE a.contact_id IS NOT NULL AND a.status IN ('delivered', 'answered')
-    AND a.queued_at >= ((${day}::date - 7)::timestamp AT TIME ZONE 'Asia/Shanghai')
+    AND a.queued_at >= ((${day}::date - 1)::timestamp AT TIME ZONE 'Asia/Shanghai')
     AND a.queued_at < ((${day}::date + 1)::timestamp AT TIME ZONE 'Asia/Shanghai')`;
