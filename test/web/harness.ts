@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { expect } from 'vitest';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page, type Request } from 'playwright-core';
 import { buildApp } from '../../src/http/app.ts';
 import { testContext, type TestContext } from '../support/db.ts';
 import { DEMO_PASSWORD } from '../../src/sim/province.ts';
@@ -83,6 +83,20 @@ export async function startWeb(opts: { customers: number; now: string; prepare?:
         if (r.url().includes('/api/') || r.failure()?.errorText !== 'net::ERR_ABORTED') console.log(`browser request failed: ${r.method()} ${r.url()}: ${r.failure()?.errorText}`);
       });
       page.on('response', (r) => r.status() >= 500 && console.log(`browser got ${r.status()} for ${r.request().method()} ${r.url()}`));
+      // an API request sent but not answered for long: tells a hung server from a request never sent
+      const unanswered = new Map<Request, NodeJS.Timeout>();
+      page.on('request', (r) => {
+        if (!r.url().includes('/api/')) return;
+        const timer = setTimeout(() => console.log(`browser request unanswered after 10 s: ${r.method()} ${r.url()}`), 10_000);
+        timer.unref();
+        unanswered.set(r, timer);
+      });
+      const answered = (r: Request) => {
+        clearTimeout(unanswered.get(r));
+        unanswered.delete(r);
+      };
+      page.on('requestfinished', answered);
+      page.on('requestfailed', answered);
       return page;
     },
     async close() {
