@@ -181,12 +181,8 @@ export async function cancelPaidNotices(db: Db, at: Date, range: CustomerRange =
   const r = await provinceWide(db, (trx) => sql`
     UPDATE dunning_notice n
     SET status = 'cancelled', cancel_reason = 'paid', finished_at = ${at}::timestamptz, claimed_by = NULL, claimed_until = NULL
-    FROM (
-      SELECT p.id FROM dunning_notice p
-      WHERE p.status = 'pending' AND p.step NOT IN ('bill_notice', 'reconnect') AND ${inRange('p.customer_id', range)}
-        AND NOT EXISTS (SELECT 1 FROM dunning_open_debt d WHERE d.customer_id = p.customer_id AND d.bill_id = p.bill_id
-                          AND ${inRange('d.customer_id', range)})
-    ) paid
-    WHERE n.id = paid.id`.execute(trx));
+    WHERE n.status = 'pending' AND n.step NOT IN ('bill_notice', 'reconnect') AND ${inRange('n.customer_id', range)}
+      AND NOT EXISTS (SELECT 1 FROM dunning_open_debt d WHERE d.customer_id = n.customer_id AND d.bill_id = n.bill_id
+                        AND ${inRange('d.customer_id', range)})`.execute(trx));
   return Number(r.numAffectedRows ?? 0);
 }
