@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { AppError, isIsoDate } from '../platform/index.ts';
+import { AppError, requireIsoDate } from '../platform/index.ts';
 import { output, withContext } from '../cli/context.ts';
 import { runDunning } from '../flows/dunning-run.ts';
 import { findCustomerByNumber } from '../customers/index.ts';
@@ -13,7 +13,7 @@ export function registerDunningCommands(program: Command): void {
     .requiredOption('--as-of <date>', 'business date YYYY-MM-DD (Asia/Shanghai)')
     .option('--json', 'print the result as JSON')
     .action(async (o: { asOf: string; json?: boolean }) => {
-      if (!isIsoDate(o.asOf)) throw new AppError('DUNNING_DATE_INVALID', `--as-of must be YYYY-MM-DD, got ${o.asOf}`);
+      requireIsoDate('DUNNING_DATE_INVALID', '--as-of', o.asOf);
       await withContext({ asOf: o.asOf }, async (ctx) => {
         const r = await runDunning(ctx, o.asOf);
         output(o.json, r, () => [

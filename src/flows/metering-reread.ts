@@ -3,7 +3,7 @@
  * collection-operations team contracting its transformer area; a person's reading or a late automatic
  * one closes it.
  */
-import { audit, businessDate, AppError, type AppContext, type Db } from '../platform/index.ts';
+import { audit, businessDate, AppError, requireIsoDate, type AppContext, type Db } from '../platform/index.ts';
 import {
   checkRegisterValues, closeReReadCases, findMeterScope, loadMeteringPolicy, openReReadCases, upsertReadings, ensureReadingPartitions,
   type RegisterValues,
@@ -56,7 +56,7 @@ export interface ManualReading {
 
 /** Store an on-site reading (quality re_read) and close the meter's re-read task, in one transaction. */
 export async function enterManualReading(ctx: AppContext, m: ManualReading) {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(m.date) || Number.isNaN(Date.parse(`${m.date}T00:00:00Z`))) throw new AppError('READING_DATE_INVALID', `not a date: ${m.date}`);
+  requireIsoDate('READING_DATE_INVALID', 'date', m.date);
   if (m.date > businessDate(ctx.clock.now())) throw new AppError('READING_DATE_FUTURE', `${m.date} is in the future`);
   const values = checkRegisterValues(m.values);
   const meter = await findMeterScope(ctx.db, m.meter);

@@ -1,3 +1,5 @@
+import { isIsoDate } from './clock.ts';
+
 /** An error a user can act on: a stable code, a message, and the HTTP status it maps to. */
 export class AppError extends Error {
   constructor(
@@ -18,4 +20,13 @@ export const conflict = (code: string, message: string) => new AppError(code, me
 
 export function isAppError(e: unknown): e is AppError {
   return e instanceof AppError;
+}
+
+/**
+ * `value` if it is a calendar date YYYY-MM-DD (isIsoDate), else an AppError with the caller's
+ * stable code naming the field: every date a request, a command or a file gives goes through here.
+ */
+export function requireIsoDate(code: string, name: string, value: string): string {
+  if (!isIsoDate(value)) throw new AppError(code, `${name} must be a date YYYY-MM-DD, got '${value}'`);
+  return value;
 }

@@ -58,6 +58,14 @@ describe('re-read tasks (补抄)', () => {
     expect(t.find((x) => x.meter_id === u3.id)).toMatchObject({ team_id: u3.teamId, status: 'open' });
   });
 
+  it('an on-site reading for a day the calendar does not have is refused with its code, before anything is stored', async () => {
+    for (const date of ['2026-02-30', '2025-04-31', '0000-01-10']) {
+      await expect(enterManualReading(ctx, { meter: u1.commAddress, date, values: { total: '1045' }, enteredBy: 'staff:9' }))
+        .rejects.toMatchObject({ code: 'READING_DATE_INVALID' });
+    }
+    expect((await tasks()).find((x) => x.meter_id === u1.id)).toMatchObject({ status: 'open' });
+  });
+
   it('entering the on-site reading stores it as re_read and closes the task', async () => {
     const r = await enterManualReading(ctx, { meter: u1.commAddress, date: '2026-01-10', values: { total: '1045' }, enteredBy: 'staff:9' });
     expect(r).toMatchObject({ quality: 're_read', tasksClosed: 1 });

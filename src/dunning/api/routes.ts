@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { AppError, addDays, audit, businessDate, isIsoDate, requirePermission, type AppContext } from '../../platform/index.ts';
+import { AppError, requireIsoDate, addDays, audit, businessDate, requirePermission, type AppContext } from '../../platform/index.ts';
 import { loadCustomerFor } from '../../customers/index.ts';
 import { runDunning } from '../../flows/dunning-run.ts';
 import { channelCallbackRoutes } from '../channels/index.ts';
@@ -12,7 +12,7 @@ const page = {
 } as const;
 
 function checkDate(name: string, v: string | undefined): void {
-  if (v !== undefined && !isIsoDate(v)) throw new AppError('DUNNING_DATE_INVALID', `${name} must be a date YYYY-MM-DD, got ${v}`);
+  if (v !== undefined) requireIsoDate('DUNNING_DATE_INVALID', name, v);
 }
 
 /** The dunning API, mounted under /api/v1. */

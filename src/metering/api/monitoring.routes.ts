@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { AppError, isIsoDate, notFound, requirePermission, requireScope, today, type AppContext, type Principal } from '../../platform/index.ts';
+import { requireIsoDate, notFound, requirePermission, requireScope, today, type AppContext, type Principal } from '../../platform/index.ts';
 import { findOrgByCode, findOrgById } from '../../org/index.ts';
 import { readSuccessBreakdown, listUnreadMeters } from '../store/read-success.repository.ts';
 import { reReadLoadByTeam } from '../store/reread.repository.ts';
@@ -9,9 +9,7 @@ import { loadMeteringPolicy } from '../store/policy.repository.ts';
 const paging = { limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 }, offset: { type: 'integer', minimum: 0, default: 0 } };
 
 function dayOf(ctx: AppContext, v?: string): string {
-  const d = v ?? today(ctx.clock);
-  if (!isIsoDate(d)) throw new AppError('REQUEST_DATE_INVALID', `day: not a date (YYYY-MM-DD): ${d}`);
-  return d;
+  return requireIsoDate('REQUEST_DATE_INVALID', 'day', v ?? today(ctx.clock));
 }
 
 /** The org unit asked for (by code), or the caller's own; always inside the caller's scope. */

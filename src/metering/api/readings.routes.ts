@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import {
-  addDays, AppError, audit, daysBetween, forbidden, isIsoDate, requirePermission, requireScope, today, type AppContext, type Principal,
+  addDays, AppError, requireIsoDate, audit, daysBetween, forbidden, requirePermission, requireScope, today, type AppContext, type Principal,
 } from '../../platform/index.ts';
 import { ingestReadings } from '../ingest/ingest.ts';
 import { listMeterReadings, listQuarantine } from '../store/queries.repository.ts';
@@ -15,10 +15,7 @@ const paging = { limit: { type: 'integer', minimum: 1, maximum: 500, default: 50
 /** Callers whose scope is the whole province also see quarantined rows of unknown meters. */
 const provinceWide = (p: Principal) => p.orgPath.split('/').filter(Boolean).length <= 2;
 
-function checkDate(name: string, v: string): string {
-  if (!isIsoDate(v)) throw new AppError('REQUEST_DATE_INVALID', `${name}: not a date (YYYY-MM-DD): ${v}`);
-  return v;
-}
+const checkDate = (name: string, v: string) => requireIsoDate('REQUEST_DATE_INVALID', name, v);
 
 /** Staff in scope, or the customer the meter serves. */
 async function meterFor(ctx: AppContext, p: Principal | undefined, address: string, permission: 'readings:read' | 'readings:write'): Promise<MeterScope> {

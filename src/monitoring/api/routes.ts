@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import {
-  AppError, addDays, isIsoDate, notFound, requirePermission, requireScope, today, type AppContext, type Principal,
+  AppError, requireIsoDate, addDays, notFound, requirePermission, requireScope, today, type AppContext, type Principal,
 } from '../../platform/index.ts';
 import { findOrgByCode, findOrgById, type OrgUnitRow } from '../../org/index.ts';
 import { KPIS, kpiDef, type KpiDef } from '../domain/kpis.ts';
@@ -18,7 +18,7 @@ async function orgFor(ctx: AppContext, p: Principal, code?: string): Promise<Org
 }
 
 function checkDate(name: string, v: string | undefined): void {
-  if (v !== undefined && !isIsoDate(v)) throw new AppError('KPI_DATE_INVALID', `${name} must be a date YYYY-MM-DD: ${v}`);
+  if (v !== undefined) requireIsoDate('KPI_DATE_INVALID', name, v);
 }
 
 function kpiOrThrow(kpi: string) {

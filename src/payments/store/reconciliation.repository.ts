@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { sql } from 'kysely';
-import { AppError, isIsoDate, notFound, today, type Clock, type Db } from '../../platform/index.ts';
+import { AppError, requireIsoDate, notFound, today, type Clock, type Db } from '../../platform/index.ts';
 import { csvRecords } from '../domain/csv.ts';
 import { isRejection, PAYMENT_CHANNELS, validatePayment, type PaymentInput } from '../domain/payment-input.ts';
 import { postPaymentBatch, REJECTION_FOR_STATUS, type RowRejection } from './import.repository.ts';
@@ -51,7 +51,7 @@ const runRowToRun = (r: RunRow): ReconciliationRun => ({
  */
 export async function reconcileSettlement(db: Db, clock: Clock, input: { channel: string; date: string; fileName: string; csv: string; actor: string }): Promise<{ run: ReconciliationRun; items: ReconciliationItem[] }> {
   if (!(PAYMENT_CHANNELS as readonly string[]).includes(input.channel)) throw new AppError('PAYMENT_CHANNEL_UNKNOWN', `unknown channel ${input.channel}`);
-  if (!isIsoDate(input.date)) throw new AppError('RECONCILIATION_DATE_INVALID', `not a date: ${input.date}`);
+  requireIsoDate('RECONCILIATION_DATE_INVALID', 'date', input.date);
   const sha = crypto.createHash('sha256').update(input.csv).digest('hex');
   const existing = await sql<{ id: number }>`SELECT id FROM reconciliation_run WHERE channel = ${input.channel} AND settlement_date = ${input.date}::date AND file_sha256 = ${sha}`.execute(db);
   if (existing.rows[0]) return getReconciliation(db, Number(existing.rows[0].id)) as Promise<{ run: ReconciliationRun; items: ReconciliationItem[] }>;
