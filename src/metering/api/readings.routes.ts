@@ -4,7 +4,9 @@ import {
 } from '../../platform/index.ts';
 import { ingestReadings } from '../ingest/ingest.ts';
 import { listMeterReadings, listQuarantine } from '../store/queries.repository.ts';
-import { checkRegisterValues, editReading, findMeterScope, listReadingEdits, type MeterScope } from '../store/edits.repository.ts';
+import {
+  checkRegisterValues, editReading, findMeterScope, listReadingCorrections, listReadingEdits, type MeterScope,
+} from '../store/edits.repository.ts';
 import { loadMeteringPolicy } from '../store/policy.repository.ts';
 import { enterManualReading } from '../../flows/metering-reread.ts';
 
@@ -99,10 +101,14 @@ export const readingsRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
     });
   });
 
-  app.get('/meters/:address/readings/:date/edits', { schema: { tags: ['metering'] } }, async (req) => {
+  app.get('/meters/:address/readings/:date/edits', {
+    schema: { tags: ['metering'], summary: "A meter-day's history: manual edits (items) and the values later readings replaced (corrections)" },
+  }, async (req) => {
     const { address, date } = req.params as { address: string; date: string };
     const m = await meterFor(ctx, req.principal, address, 'readings:read');
-    return { items: await listReadingEdits(ctx.db, m.meterId, checkDate('date', date)) };
+    const day = checkDate('date', date);
+    // edits carry a person and a reason; corrections are what arrived before (a head-end's resend, an estimate, a re-read)
+    return { items: await listReadingEdits(ctx.db, m.meterId, day), corrections: await listReadingCorrections(ctx.db, m.meterId, day) };
   });
 };
 

@@ -84,3 +84,43 @@ export async function listReadingEdits(db: Db, meterId: number, date?: string) {
     ORDER BY id`.execute(db);
   return r.rows.map((x) => ({ readingDate: x.reading_date, original: x.original, edited: x.edited, reason: x.reason, editedBy: x.edited_by, editedAt: x.edited_at }));
 }
+
+interface ReadingCorrectionRow {
+  reading_date: string;
+  total_kwh: string | null;
+  sharp_kwh: string | null;
+  peak_kwh: string | null;
+  flat_kwh: string | null;
+  valley_kwh: string | null;
+  quality: string;
+  source: string;
+  received_at: Date;
+  replaced_by_source: string;
+  replaced_by_quality: string;
+  replaced_at: Date;
+}
+
+/** A stored reading a later one replaced (automatic correction, estimate replaced, re-read): what it was and what came instead. */
+export interface ReadingCorrection {
+  readingDate: string;
+  previous: { total: string | null; sharp: string | null; peak: string | null; flat: string | null; valley: string | null; quality: string; source: string; receivedAt: Date };
+  replacedBy: { source: string; quality: string };
+  replacedAt: Date;
+}
+
+const readingCorrectionRowToReadingCorrection = (x: ReadingCorrectionRow): ReadingCorrection => ({
+  readingDate: x.reading_date,
+  previous: { total: x.total_kwh, sharp: x.sharp_kwh, peak: x.peak_kwh, flat: x.flat_kwh, valley: x.valley_kwh, quality: x.quality, source: x.source, receivedAt: x.received_at },
+  replacedBy: { source: x.replaced_by_source, quality: x.replaced_by_quality },
+  replacedAt: x.replaced_at,
+});
+
+/** The values a meter's readings held before a later reading replaced them (written by the meter_reading_replaced trigger), oldest first. */
+export async function listReadingCorrections(db: Db, meterId: number, date?: string): Promise<ReadingCorrection[]> {
+  const r = await sql<ReadingCorrectionRow>`
+    SELECT reading_date, total_kwh, sharp_kwh, peak_kwh, flat_kwh, valley_kwh, quality, source, received_at, replaced_by_source, replaced_by_quality, replaced_at
+    FROM reading_correction
+    WHERE meter_id = ${meterId} AND (${date ?? null}::date IS NULL OR reading_date = ${date ?? null}::date)
+    ORDER BY reading_date, id`.execute(db);
+  return r.rows.map(readingCorrectionRowToReadingCorrection);
+}
