@@ -12,6 +12,7 @@ import { DEFAULT_FAULTS } from '../sim/month.ts';
 import { customersPay, gridManagersWork, teamsReRead } from '../sim/behaviour.ts';
 import { runBusinessDay } from '../flows/business-day.ts';
 import { sendRemoteSwitches } from '../flows/dunning-remote-switch.ts';
+import { reconnectAfterPayment } from '../flows/dunning-suspension.ts';
 import { openContext } from './context.ts';
 
 export const DEMO_CUSTOMERS = 20_000;
@@ -162,8 +163,11 @@ export async function start(opts: { customers: number; seed: number; secondsPerD
         const switches = runtime?.frontend ? await sendRemoteSwitches(work, runtime.frontend) : null;
         log.info({ day, ms: r.ms, bills: r.billing, readSuccessRows: r.metering.rollupRows, switches }, 'day closed');
       },
-      // the people act every few simulated hours, not on every tick
       onTick: async () => {
+        // supply comes back within 24 h of payment, whenever and through whichever channel it was paid:
+        // every tick (one index read when nothing is suspended), its relay orders sent at once
+        if ((await reconnectAfterPayment(work)) && runtime?.frontend) await sendRemoteSwitches(work, runtime.frontend);
+        // the people act every few simulated hours, not on every tick
         if (++tickCount % 4) return;
         await customersPay(work, opts.seed);
         await teamsReRead(work, opts.seed, opts.seed);

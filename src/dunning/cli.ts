@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { AppError, requireIsoDate } from '../platform/index.ts';
 import { output, withContext } from '../cli/context.ts';
 import { runDunning } from '../flows/dunning-run.ts';
+import { reconnectAfterPayment } from '../flows/dunning-suspension.ts';
 import { findCustomerByNumber } from '../customers/index.ts';
 import { customerNotices } from './store/queries.repository.ts';
 
@@ -25,6 +26,17 @@ export function registerDunningCommands(program: Command): void {
           `  reconnect          ${r.reconnected}`,
           `  contact checks     ${r.contactVerification}`,
         ].join('\n'));
+      });
+    });
+
+  program
+    .command('dun-reconnect')
+    .description('reconnect (复电) the suspended customers whose debt is paid, between daily runs: a few ms, safe to schedule every few minutes')
+    .option('--json', 'print the result as JSON')
+    .action(async (o: { json?: boolean }) => {
+      await withContext({}, async (ctx) => {
+        const reconnected = await reconnectAfterPayment(ctx);
+        output(o.json, { reconnected }, () => `reconnect requested for ${reconnected} suspended customer(s)`);
       });
     });
 

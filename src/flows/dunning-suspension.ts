@@ -1,15 +1,18 @@
 /**
  * Dunning → metering/work: supply suspension (停电) after the legal notice period, and reconnect
- * (复电) on the first run after payment (runs are daily, so within 24 h). Cost-control meters get a
- * DL/T 645 relay-control command queued for the collection front-end; other meters, and
- * non-residential customers the policy requires a call for that was not answered, a field task.
+ * (复电) within 24 h of payment: the reconnect sweep runs between daily runs (reconnectAfterPayment),
+ * and the daily run reconnects what it finds paid too. Cost-control meters get a DL/T 645
+ * relay-control command queued for the collection front-end; other meters, and non-residential
+ * customers the policy requires a call for that was not answered, a field task.
  */
 import { businessDate, type AppContext } from '../platform/index.ts';
 import { encodeDlt645RelayControl, toHex } from '../metering/protocols/index.ts';
 import { openTasks, type TaskSpec } from '../work/index.ts';
+import { paidBills } from '../payments/index.ts';
 import {
   createReconnectNotices, disconnectKey, markReconnectRequested, reconnectKey, reconnectsDue, recordEscalations, recordSuspensions,
-  requestSwitches, suspensionsDue, switchRequestKey, type EscalationInput, type SwitchRequest,
+  requestSwitches, suspensionsDue, suspensionsInForce, suspensionsPaidInRun, switchRequestKey,
+  type EscalationInput, type SuspensionKey, type SwitchRequest,
 } from '../dunning/index.ts';
 
 export interface RelayAuthority {
@@ -65,9 +68,34 @@ export async function suspendOverdueSupply(ctx: AppContext, asOf: string, auth =
   return { remote: due.filter((d) => d.remote).length, field: tasks.length };
 }
 
+/** The daily run's reconnects: the suspensions whose debt its open-debt snapshot no longer holds. */
 export async function reconnectPaidSupply(ctx: AppContext, asOf: string, auth = DEFAULT_RELAY_AUTHORITY): Promise<number> {
+  return reconnectPaid(ctx, asOf, await suspensionsPaidInRun(ctx.db), auth);
+}
+
+/**
+ * The reconnect sweep between daily runs: every suspension in force, checked against the ledger now.
+ * Cheap enough to run every few minutes: suspensions in force are few, and with none it is one
+ * index read (dunning_open_debt is not used: it is the run's, empty outside it).
+ */
+export async function reconnectAfterPayment(ctx: AppContext, auth = DEFAULT_RELAY_AUTHORITY): Promise<number> {
+  const n = await reconnectPaid(ctx, businessDate(ctx.clock.now()), await suspensionsInForce(ctx.db), auth);
+  if (n) ctx.log.info({ reconnected: n }, 'reconnect requested after payment');
+  return n;
+}
+
+/**
+ * Reconnects the suspensions of `candidates` whose bill the ledger says is paid as of `asOf` (it has
+ * the last word over the run's snapshot too: a payment reversed since then leaves the supply off).
+ * The ledger also says when the money was posted: the 24 h to reconnect count from then, not from
+ * whichever sweep or run noticed it, so a field task is due paid_at + reconnect_within_hours.
+ * Every write is keyed: a sweep and a run that both see the payment reconnect once.
+ */
+async function reconnectPaid(ctx: AppContext, asOf: string, candidates: SuspensionKey[], auth: RelayAuthority): Promise<number> {
+  if (!candidates.length) return 0;
   const at = ctx.clock.now();
-  const due = await reconnectsDue(ctx.db);
+  const paid = await paidBills(ctx.db, asOf, candidates.map((c) => c.bill_id));
+  const due = await reconnectsDue(ctx.db, paid.map((p) => ({ customer_id: p.customerId, bill_id: p.billId, paid_at: p.paidAt })));
   if (!due.length) return 0;
   const commands: SwitchRequest[] = due.filter((d) => d.method === 'remote').flatMap((d) =>
     d.meters.map((m) => ({
@@ -76,8 +104,9 @@ export async function reconnectPaidSupply(ctx: AppContext, asOf: string, auth = 
     })),
   );
   const tasks: TaskSpec[] = due.filter((d) => d.method === 'field').map((d) => ({
-    kind: 'reconnect', idempotencyKey: reconnectKey(d.customer_id, d.bill_id), title: `缴费复电：已缴清，请于 24 小时内恢复供电（${businessDate(at)}）`,
-    customerId: d.customer_id, payload: { billId: d.bill_id }, createdBy: 'dunning',
+    kind: 'reconnect', idempotencyKey: reconnectKey(d.customer_id, d.bill_id),
+    title: `缴费复电：${meterLocalTime(d.paid_at).slice(0, 16)} 已缴清，请于 ${meterLocalTime(d.reconnect_by).slice(0, 16)} 前恢复供电`,
+    customerId: d.customer_id, payload: { billId: d.bill_id, paidAt: d.paid_at }, createdBy: 'dunning', dueAt: d.reconnect_by,
   }));
   const escalations: EscalationInput[] = due.map((d) => ({
     key: reconnectKey(d.customer_id, d.bill_id), kind: 'reconnect', reason: 'paid', customer_id: d.customer_id, bill_id: d.bill_id,

@@ -7,7 +7,10 @@
  * has one row per customer and is the lock point (see lockAccountsForShare).
  */
 export { lockAccountsForShare, openMissingAccounts } from './store/accounts.repository.ts';
-export { openBillsAsOf, statementFor, ledgerEntries, arrearsByAge, type OpenBill, type Statement, type StatementLine, type LedgerEntry, type ArrearsBand } from './store/statement.repository.ts';
+export {
+  openBillsAsOf, paidBills, statementFor, ledgerEntries, arrearsByAge,
+  type OpenBill, type PaidBill, type Statement, type StatementLine, type LedgerEntry, type ArrearsBand,
+} from './store/statement.repository.ts';
 export { postDebits, postDebitsFrom, type DebitRow, type PostDebitsResult } from './store/debits.repository.ts';
 export { postPayment, postPayments, settleOutcome, reversePayment, getPayment, listPayments, type Payment, type PostOutcome } from './store/payments.repository.ts';
 export { PaymentPostQueue } from './store/post-queue.ts';

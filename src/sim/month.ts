@@ -8,6 +8,7 @@ import { sql } from 'kysely';
 import { addDays, analyzeChangedTables, stepTimer, type AppContext, type SimulatedClock } from '../platform/index.ts';
 import { addMonths } from '../billing/index.ts';
 import { runBusinessDay } from '../flows/business-day.ts';
+import { reconnectAfterPayment } from '../flows/dunning-suspension.ts';
 import { FaultIndex, parseFaultRates, randomFaults } from './concentrator-faults.ts';
 import { loadFleet } from './concentrator-fleet.ts';
 import { deliverHeadEndDay, headEndMeters } from './head-end.ts';
@@ -104,6 +105,8 @@ export async function simulateMonths(ctx: AppContext & { clock: SimulatedClock }
         if (hour === DAYTIME_HOURS[0]) await timed(phases, 'customersPay', () => customersPay(ctx, opts.seed));
         await timed(phases, 'teamsReRead', () => teamsReRead(ctx, opts.seed, opts.seed));
         await timed(phases, 'gridManagersWork', () => gridManagersWork(ctx, opts.seed));
+        // a suspended customer who paid (online, or to the grid manager) gets the reconnect within hours, not at the day-end
+        await timed(phases, 'reconnect', () => reconnectAfterPayment(ctx));
       }
       // after midnight the day's frozen registers arrive, then the day-end schedule runs
       ctx.clock.set(new Date(at(addDays(day, 1), 0).getTime() + 30 * 60_000));

@@ -69,7 +69,7 @@ export const manualCollectionTasks = () => sql`
               ELSE '人工催费：3 次自动通知后仍未缴费，电费 ' || m.amount || ' 元（' || m.bill_no || '）' END AS title,
          m.customer_id, NULL::bigint AS meter_id, NULL::integer AS area_id,
          jsonb_build_object('billId', m.bill_id, 'billNo', m.bill_no, 'outstanding', m.amount, 'reason', m.reason) AS payload,
-         'dunning' AS created_by
+         'dunning' AS created_by, NULL::timestamptz AS due_at
   FROM dunning_manual_collection m
   ORDER BY m.customer_id, m.bill_id`;
 
@@ -138,36 +138,77 @@ export async function recordSuspensions(db: Db, at: Date, rows: SuspensionDueRow
     ON CONFLICT ON CONSTRAINT dunning_suspension_pkey DO NOTHING`.execute(db);
 }
 
-export interface ReconnectDueRow {
+/** A supply suspension case, by its key. */
+export interface SuspensionKey {
   customer_id: number;
   bill_id: number;
+}
+
+/** A suspension whose debt the ledger says is paid, and when the money that cleared it was posted. */
+export interface PaidSuspension extends SuspensionKey {
+  paid_at: Date;
+}
+
+export interface ReconnectDueRow extends PaidSuspension {
   method: 'remote' | 'field';
+  /** paid_at + the segment's reconnect_within_hours: supply is back by then (复电 within 24 h of payment). */
+  reconnect_by: Date;
   /** Meters whose disconnect command was already picked up (a pending one is cancelled instead). */
   meters: { meter_id: number; comm_address: string }[];
 }
 
-/** Suspensions whose debt has been paid: reconnect them (the daily run keeps this within 24 h of payment). */
-export async function reconnectsDue(db: Db): Promise<ReconnectDueRow[]> {
+/**
+ * The suspensions in force (disconnect requested, not reconnected): few rows, read through
+ * dunning_suspension_open_idx. Whether their debt is paid is the ledger's to say.
+ */
+export async function suspensionsInForce(db: Db): Promise<SuspensionKey[]> {
+  const r = await sql<SuspensionKey>`
+    SELECT s.customer_id, s.bill_id FROM dunning_suspension s WHERE s.status = 'disconnect_requested'`.execute(db);
+  return r.rows.map(toKey);
+}
+
+/**
+ * The suspensions in force whose debt the daily run's open-debt snapshot no longer holds. Inside the
+ * run only: dunning_open_debt is empty outside it, and every suspension would look paid.
+ */
+export async function suspensionsPaidInRun(db: Db): Promise<SuspensionKey[]> {
+  const r = await sql<SuspensionKey>`
+    SELECT s.customer_id, s.bill_id
+    FROM dunning_suspension s
+    LEFT JOIN dunning_open_debt d ON d.customer_id = s.customer_id AND d.bill_id = s.bill_id
+    WHERE s.status = 'disconnect_requested' AND d.bill_id IS NULL`.execute(db);
+  return r.rows.map(toKey);
+}
+
+const toKey = (x: SuspensionKey): SuspensionKey => ({ customer_id: Number(x.customer_id), bill_id: Number(x.bill_id) });
+
+/** What reconnecting the paid suspensions takes (those still in force): how, by when, and which meters. */
+export async function reconnectsDue(db: Db, paid: PaidSuspension[]): Promise<ReconnectDueRow[]> {
+  if (!paid.length) return [];
   const r = await sql<ReconnectDueRow>`
-    SELECT s.customer_id, s.bill_id, s.method,
+    SELECT s.customer_id, s.bill_id, s.method, k.paid_at, k.paid_at + make_interval(hours => p.reconnect_within_hours) AS reconnect_by,
            COALESCE((SELECT json_agg(json_build_object('meter_id', c.meter_id, 'comm_address', c.comm_address) ORDER BY c.meter_id)
                      FROM remote_switch_command c
                      WHERE c.request_key LIKE 'disconnect:' || s.customer_id || ':' || s.bill_id || ':%' AND c.status <> 'cancelled'
                        AND c.status <> 'pending'), '[]') AS meters
-    FROM dunning_suspension s
-    LEFT JOIN dunning_open_debt d ON d.customer_id = s.customer_id AND d.bill_id = s.bill_id
-    WHERE s.status = 'disconnect_requested' AND d.bill_id IS NULL`.execute(db);
+    FROM jsonb_to_recordset(${JSON.stringify(paid)}::jsonb) AS k(customer_id bigint, bill_id bigint, paid_at timestamptz)
+    JOIN dunning_suspension s ON s.customer_id = k.customer_id AND s.bill_id = k.bill_id
+    JOIN dunning_notice n ON n.id = s.notice_id
+    JOIN dunning_policy p ON p.segment = n.segment
+    WHERE s.status = 'disconnect_requested'
+    ORDER BY s.customer_id, s.bill_id`.execute(db);
   return r.rows.map((x) => ({ ...x, customer_id: Number(x.customer_id), bill_id: Number(x.bill_id) }));
 }
 
-export async function markReconnectRequested(db: Db, at: Date, rows: ReconnectDueRow[]): Promise<void> {
+export async function markReconnectRequested(db: Db, at: Date, rows: PaidSuspension[]): Promise<void> {
   if (!rows.length) return;
-  const data = rows.map((r) => ({ customer_id: r.customer_id, bill_id: r.bill_id }));
+  const data = rows.map((r) => ({ customer_id: r.customer_id, bill_id: r.bill_id, paid_at: r.paid_at }));
+  // still in force only: a sweep and a run that both saw the payment keep the first one's times
   await sql`
-    WITH k AS (SELECT * FROM jsonb_to_recordset(${JSON.stringify(data)}::jsonb) AS k(customer_id bigint, bill_id bigint)),
+    WITH k AS (SELECT * FROM jsonb_to_recordset(${JSON.stringify(data)}::jsonb) AS k(customer_id bigint, bill_id bigint, paid_at timestamptz)),
     susp AS (
-      UPDATE dunning_suspension s SET status = 'reconnect_requested', reconnect_requested_at = ${at}::timestamptz
-      FROM k WHERE s.customer_id = k.customer_id AND s.bill_id = k.bill_id RETURNING s.customer_id
+      UPDATE dunning_suspension s SET status = 'reconnect_requested', reconnect_requested_at = ${at}::timestamptz, paid_at = k.paid_at
+      FROM k WHERE s.customer_id = k.customer_id AND s.bill_id = k.bill_id AND s.status = 'disconnect_requested' RETURNING s.customer_id
     )
     UPDATE remote_switch_command c SET status = 'cancelled', finished_at = ${at}::timestamptz, detail = 'paid before the front-end sent it'
     FROM k WHERE c.request_key LIKE 'disconnect:' || k.customer_id || ':' || k.bill_id || ':%' AND c.status = 'pending'`.execute(db);

@@ -204,3 +204,27 @@ export async function openBillsAsOf(db: Db, asOf: string, customerIds?: number[]
     outstanding: r.outstanding, lateFee: r.late_fee,
   }));
 }
+
+/** A bill with nothing owed, and when the money that settled it was posted. */
+export interface PaidBill {
+  customerId: number;
+  billId: number;
+  paidAt: Date;
+}
+
+/**
+ * Of the bills `billIds`, those paid in full as of `asOf` (settled: no longer among payments_open_debt's
+ * bills), each with the posting time of its latest allocation up to that day. That allocation is the
+ * one that settled it: nothing is allocated to a settled bill, and a reversal reopens it until money
+ * settles it again. Read by the bills' keys, so a handful of bills costs a handful of index reads.
+ */
+export async function paidBills(db: Db, asOf: string, billIds: number[]): Promise<PaidBill[]> {
+  if (!billIds.length) return [];
+  const r = await sql<{ customer_id: number; bill_id: number; paid_at: Date }>`
+    SELECT r.customer_id, r.bill_id, max(a.applied_at) AS paid_at
+    FROM receivable r
+    JOIN allocation a ON a.receivable_id = r.id AND a.applied_on <= ${asOf}::date
+    WHERE r.bill_id = ANY (${billIds}::bigint[]) AND r.settled_on <= ${asOf}::date
+    GROUP BY r.customer_id, r.bill_id`.execute(db);
+  return r.rows.map((x) => ({ customerId: Number(x.customer_id), billId: Number(x.bill_id), paidAt: x.paid_at }));
+}

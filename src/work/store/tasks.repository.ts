@@ -6,7 +6,7 @@ export type TaskKind =
   | 'consultation' | 'area_inspection' | 'disconnect' | 'reconnect' | 'meter_exchange';
 export type TaskStatus = 'open' | 'accepted' | 'in_progress' | 'done' | 'cannot_complete' | 'cancelled';
 
-/** What a caller asks for; routing (team or grid manager), org scope and due time are filled by rule. */
+/** What a caller asks for; routing (team or grid manager), org scope and (unless given) due time are filled by rule. */
 export interface TaskSpec {
   kind: TaskKind;
   /** Same key, same task: opening twice is a no-op. */
@@ -17,6 +17,11 @@ export interface TaskSpec {
   transformerAreaId?: number;
   payload?: Record<string, unknown>;
   createdBy: string;
+  /**
+   * Due time set by a commitment that counts from an event before the opening (a reconnect is due
+   * 24 h after the payment, not after the task is opened). Without it: opened + the kind's time limit.
+   */
+  dueAt?: Date;
 }
 
 /**
@@ -28,17 +33,18 @@ export async function openTasks(db: Db, at: Date, specs: TaskSpec[]): Promise<nu
   if (!specs.length) return 0;
   const rows = specs.map((s) => ({
     kind: s.kind, key: s.idempotencyKey, title: s.title, customer_id: s.customerId ?? null, meter_id: s.meterId ?? null,
-    area_id: s.transformerAreaId ?? null, payload: s.payload ?? {}, created_by: s.createdBy,
+    area_id: s.transformerAreaId ?? null, payload: s.payload ?? {}, created_by: s.createdBy, due_at: s.dueAt ?? null,
   }));
   return openTasksFrom(db, at, sql`
     SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-      AS s(kind text, key text, title text, customer_id bigint, meter_id bigint, area_id integer, payload jsonb, created_by text)`);
+      AS s(kind text, key text, title text, customer_id bigint, meter_id bigint, area_id integer, payload jsonb, created_by text, due_at timestamptz)`);
 }
 
 /**
  * openTasks for specs selected in SQL by the caller (a province-wide hand-over opens hundreds of
  * thousands at once: no round trip of the rows through the application). `source` yields the
- * columns kind, key, title, customer_id, meter_id, area_id (integer), payload (jsonb), created_by.
+ * columns kind, key, title, customer_id, meter_id, area_id (integer), payload (jsonb), created_by and
+ * due_at (timestamptz; NULL: opened + the kind's time limit).
  * `fresh`: the caller selected keys that have no task yet, in its own transaction: they go in
  * plainly, without a conflict check per row; if one exists after all, the write is rolled back to
  * a savepoint and redone leaving existing keys alone.
@@ -53,7 +59,7 @@ export async function openTasksFrom(db: Db, at: Date, source: RawBuilder<unknown
            CASE WHEN k.routed_to = 'team' THEN ta.team_id END,
            CASE WHEN k.routed_to = 'grid_manager' THEN gm.staff_id END,
            ta.grid_id, s.customer_id, s.meter_id, ta.id, s.payload, ${at}::timestamptz,
-           ${at}::timestamptz + make_interval(hours => k.time_limit_hours), s.created_by
+           COALESCE(s.due_at, ${at}::timestamptz + make_interval(hours => k.time_limit_hours)), s.created_by
     FROM (${source}) s
     JOIN task_kind k ON k.kind = s.kind
     LEFT JOIN customer c ON c.id = s.customer_id
