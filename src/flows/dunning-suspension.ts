@@ -7,12 +7,12 @@
  */
 import { businessDate, type AppContext } from '../platform/index.ts';
 import { encodeDlt645RelayControl, toHex } from '../metering/protocols/index.ts';
-import { openTasks, type TaskSpec } from '../work/index.ts';
+import { closeTasksByKey, openTasks, type TaskSpec } from '../work/index.ts';
 import { paidBills } from '../payments/index.ts';
 import {
   createReconnectNotices, disconnectKey, markReconnectRequested, reconnectKey, reconnectsDue, recordEscalations, recordSuspensions,
   requestSwitches, suspensionsDue, suspensionsInForce, suspensionsPaidInRun, switchRequestKey,
-  type EscalationInput, type SuspensionKey, type SwitchRequest,
+  type EscalationInput, type ReconnectDueRow, type SuspensionKey, type SwitchRequest,
 } from '../dunning/index.ts';
 
 export interface RelayAuthority {
@@ -103,11 +103,12 @@ async function reconnectPaid(ctx: AppContext, asOf: string, candidates: Suspensi
       customer_id: d.customer_id, comm_address: m.comm_address, action: 'reconnect' as const, frame_hex: relayFrame(m.comm_address, 'reconnect', at, auth),
     })),
   );
-  const tasks: TaskSpec[] = due.filter((d) => d.method === 'field').map((d) => ({
+  const field = due.filter((d) => d.method === 'field');
+  const reconnectTask = (d: ReconnectDueRow): TaskSpec => ({
     kind: 'reconnect', idempotencyKey: reconnectKey(d.customer_id, d.bill_id),
     title: `缴费复电：${meterLocalTime(d.paid_at).slice(0, 16)} 已缴清，请于 ${meterLocalTime(d.reconnect_by).slice(0, 16)} 前恢复供电`,
     customerId: d.customer_id, payload: { billId: d.bill_id, paidAt: d.paid_at }, createdBy: 'dunning', dueAt: d.reconnect_by,
-  }));
+  });
   const escalations: EscalationInput[] = due.map((d) => ({
     key: reconnectKey(d.customer_id, d.bill_id), kind: 'reconnect', reason: 'paid', customer_id: d.customer_id, bill_id: d.bill_id,
     handled_by: d.method === 'remote' ? 'remote' : 'task',
@@ -115,7 +116,10 @@ async function reconnectPaid(ctx: AppContext, asOf: string, candidates: Suspensi
   await ctx.db.transaction().execute(async (trx) => {
     await markReconnectRequested(trx, at, due);
     await requestSwitches(trx, at, commands);
-    await openTasks(trx, at, tasks);
+    // a field disconnect job not done yet has not cut the supply: the crew is called off, and there is
+    // nothing to reconnect (a job done, or one the crew could not complete, gets the reconnect job)
+    const calledOff = new Set(await closeTasksByKey(trx, at, field.map((d) => disconnectKey(d.customer_id, d.bill_id)), 'cancelled', { closedBy: 'payment' }));
+    await openTasks(trx, at, field.filter((d) => !calledOff.has(disconnectKey(d.customer_id, d.bill_id))).map(reconnectTask));
     await createReconnectNotices(trx, asOf, at, due);
     await recordEscalations(trx, asOf, at, escalations);
   });

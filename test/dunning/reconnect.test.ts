@@ -18,6 +18,7 @@ let field: Customer;
 let fieldByRun: Customer;
 let unpaid: Customer;
 let partly: Customer;
+let notCutYet: Customer;
 
 const runAt = async (date: string) => {
   ctx.clock.set(`${date}T09:00:00+08:00`);
@@ -39,8 +40,8 @@ async function reconnectOf(customerId: number) {
 
 beforeAll(async () => {
   ctx = await testContext({ customers: 300, now: '2026-02-01T09:00:00+08:00' });
-  [remote, field, fieldByRun, unpaid, partly] = (await customersWithChannels(ctx, ['sms'], 5)) as [Customer, Customer, Customer, Customer, Customer];
-  const all = [remote, field, fieldByRun, unpaid, partly];
+  [remote, field, fieldByRun, unpaid, partly, notCutYet] = (await customersWithChannels(ctx, ['sms'], 6)) as [Customer, Customer, Customer, Customer, Customer, Customer];
+  const all = [remote, field, fieldByRun, unpaid, partly, notCutYet];
   await releaseBills(ctx, all.map((c) => ({
     customerId: c.id, period: '2026-01', amount: '120.50', issuedOn: '2026-02-01', dueDate: '2026-02-16', releasedAt: new Date('2026-02-01T08:00:00+08:00'),
   })));
@@ -51,9 +52,10 @@ beforeAll(async () => {
   await runAt('2026-03-19');
   await sql`UPDATE dunning_notice SET status = 'delivered' WHERE step = 'suspension_notice' AND status = 'pending'`.execute(ctx.db);
   const cut = await runAt('2026-03-26');
-  expect(cut.suspended).toEqual({ remote: 1, field: 4 });
-  // the front-end sent the trip and the meter confirmed it
+  expect(cut.suspended).toEqual({ remote: 1, field: 5 });
+  // the front-end sent the trip and the meter confirmed it; the crews cut the others, except notCutYet's
   for (const c of await listSwitchCommands(ctx.db, remote.id)) await markSwitch(ctx.db, Number(c.id), 'confirmed', ctx.clock.now());
+  await sql`UPDATE task SET status = 'done', closed_at = ${ctx.clock.now()}::timestamptz WHERE kind = 'disconnect' AND customer_id <> ${notCutYet.id}`.execute(ctx.db);
 }, 180_000);
 afterAll(async () => ctx?.drop());
 
@@ -109,6 +111,17 @@ describe('reconnect within 24 hours of payment', () => {
     ctx.clock.set('2026-03-26T22:00:00+08:00');
     expect(await reconnectAfterPayment(ctx)).toBe(0);
     expect(await reconnectOf(partly.id)).toEqual({ commands: [], tasks: [], notices: 0, suspension: { status: 'disconnect_requested', paid_at: null } });
+  });
+
+  it('a customer who pays before the crew cut the supply has the disconnect job called off, and no reconnect job', async () => {
+    ctx.clock.set('2026-03-26T22:10:00+08:00');
+    await pay(ctx, notCutYet.number, '1000.00', '2026-03-26', 'reconnect-not-cut');
+    ctx.clock.set('2026-03-26T22:20:00+08:00');
+    expect(await reconnectAfterPayment(ctx)).toBe(1);
+    const jobs = await sql<{ kind: string; status: string; outcome: unknown }>`
+      SELECT kind, status, outcome FROM task WHERE customer_id = ${notCutYet.id} ORDER BY id`.execute(ctx.db);
+    expect(jobs.rows).toEqual([{ kind: 'disconnect', status: 'cancelled', outcome: { closedBy: 'payment' } }]);
+    expect((await reconnectOf(notCutYet.id)).suspension!.status).toBe('reconnect_requested');
   });
 
   it('when the daily run is what notices the payment, the field task is still due 24 h after the payment', async () => {

@@ -78,19 +78,22 @@ export async function openTasksFrom(db: Db, at: Date, source: RawBuilder<unknown
   return opts.fresh ? plainUnlessStored(db, () => count(false), () => count(true)) : count(true);
 }
 
-/** Close open tasks by key with an outcome (e.g. a late automatic reading closes its re-read task). */
-export async function closeTasksByKey(db: Db, at: Date, keys: string[], status: 'done' | 'cancelled', outcome: Record<string, unknown>): Promise<number> {
-  if (!keys.length) return 0;
-  const r = await sql<{ n: number }>`
+/**
+ * Close open tasks by key with an outcome (e.g. a late automatic reading closes its re-read task).
+ * Returns the keys of the tasks it closed (a key already closed, or never opened, is not among them).
+ */
+export async function closeTasksByKey(db: Db, at: Date, keys: string[], status: 'done' | 'cancelled', outcome: Record<string, unknown>): Promise<string[]> {
+  if (!keys.length) return [];
+  const r = await sql<{ key: string }>`
     WITH closing AS (
       SELECT id, status FROM task WHERE idempotency_key IN (SELECT jsonb_array_elements_text(${JSON.stringify(keys)}::jsonb)) AND closed_at IS NULL FOR UPDATE),
     closed AS (
       UPDATE task t SET status = ${status}, closed_at = ${at}::timestamptz, outcome = ${JSON.stringify(outcome)}::jsonb
       FROM closing WHERE t.id = closing.id
-      RETURNING t.id, closing.status AS from_status),
+      RETURNING t.id, t.idempotency_key, closing.status AS from_status),
     trail AS (
       INSERT INTO task_event (task_id, at, actor, action, from_status, to_status, note)
       SELECT id, ${at}::timestamptz, 'system', 'close', from_status, ${status}, 'closed by key' FROM closed)
-    SELECT count(*)::int AS n FROM closed`.execute(db);
-  return r.rows[0]!.n;
+    SELECT idempotency_key AS key FROM closed`.execute(db);
+  return r.rows.map((x) => x.key);
 }
