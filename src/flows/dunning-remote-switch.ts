@@ -1,6 +1,6 @@
 import type { AppContext } from '../platform/index.ts';
 import { findMeterById } from '../assets/index.ts';
-import { claimPendingSwitches, markSwitch, type RemoteSwitchCommandRow } from '../dunning/index.ts';
+import { claimPendingSwitches, markSwitch, reconnectDeadline, type RemoteSwitchCommandRow } from '../dunning/index.ts';
 import { openTasks } from '../work/index.ts';
 import { Dlt645Function, fromHex, interpretDlt645Frame, scanDlt645Frames } from '../metering/protocols/index.ts';
 import type { Frontend } from '../metering/index.ts';
@@ -63,7 +63,10 @@ export async function sendRemoteSwitches(ctx: AppContext, frontend: Frontend, op
     result.confirmed++;
   }
 
-  /** A remote order that did not work becomes the same job on site for the customer's team or manager. */
+  /**
+   * A remote order that did not work becomes the same job on site for the customer's team or manager;
+   * a reconnect job keeps the deadline the payment set (24 h from it), not 24 h from the failure.
+   */
   async function fail(db: AppContext['db'], cmd: RemoteSwitchCommandRow, detail: string): Promise<void> {
     const at = ctx.clock.now();
     await markSwitch(db, cmd.id, 'failed', at, detail);
@@ -71,6 +74,7 @@ export async function sendRemoteSwitches(ctx: AppContext, frontend: Frontend, op
     await openTasks(db, at, [{
       kind: cmd.action, idempotencyKey: `switch-fallback:${cmd.id}`, title: `${what}：远程${cmd.action === 'disconnect' ? '拉闸' : '合闸'}未成功，请现场处理（${detail}）`,
       customerId: Number(cmd.customer_id), meterId: Number(cmd.meter_id), payload: { switchCommandId: Number(cmd.id), reason: detail }, createdBy: 'front-end',
+      dueAt: (await reconnectDeadline(db, cmd)) ?? undefined,
     }]);
     result.failed++;
   }

@@ -8,7 +8,7 @@ import { sql } from 'kysely';
 import { testContext, type TestContext } from '../support/db.ts';
 import { runDunning } from '../../src/flows/dunning-run.ts';
 import { reconnectAfterPayment } from '../../src/flows/dunning-suspension.ts';
-import { listSwitchCommands, markSwitch } from '../../src/dunning/index.ts';
+import { listSwitchCommands, markSwitch, reconnectDeadline } from '../../src/dunning/index.ts';
 import { customersWithChannels, pay, releaseBills } from './support.ts';
 
 type Customer = { id: number; number: string };
@@ -70,8 +70,13 @@ describe('reconnect within 24 hours of payment', () => {
     expect(r.commands.map((c) => c.requested_at)).toEqual([ctx.clock.now()]);
     expect(r.tasks).toEqual([]);
     expect(r.notices).toBe(1);
-    // the payment time is kept, so the remote reconnect can be judged against it
+    // the payment time is kept, so the remote reconnect can be judged against it, and a field job
+    // replacing an order the meter did not take is due when the remote one was
     expect(r.suspension).toEqual({ status: 'reconnect_requested', paid_at: paidAt });
+    const [order] = (await listSwitchCommands(ctx.db, remote.id)).filter((c) => c.action === 'reconnect');
+    expect(await reconnectDeadline(ctx.db, order!)).toEqual(new Date(paidAt.getTime() + hours(24)));
+    const [trip] = (await listSwitchCommands(ctx.db, remote.id)).filter((c) => c.action === 'disconnect');
+    expect(await reconnectDeadline(ctx.db, trip!)).toBeNull();
   });
 
   it('a field reconnect task is due 24 h after the payment, not 24 h after the sweep', async () => {

@@ -61,3 +61,19 @@ export async function listSwitchCommands(db: Db, customerId: number): Promise<Re
   const r = await sql<RemoteSwitchCommandRow>`SELECT * FROM remote_switch_command WHERE customer_id = ${customerId} ORDER BY id`.execute(db);
   return r.rows;
 }
+
+/**
+ * When supply must be back for the suspension a reconnect order belongs to: the payment's posting time
+ * + the segment's reconnect_within_hours (null for a disconnect order, or a suspension without it).
+ */
+export async function reconnectDeadline(db: Db, cmd: Pick<RemoteSwitchCommandRow, 'request_key' | 'action'>): Promise<Date | null> {
+  if (cmd.action !== 'reconnect') return null;
+  const [, customerId, billId] = cmd.request_key.split(':');
+  const r = await sql<{ by: Date | null }>`
+    SELECT s.paid_at + make_interval(hours => p.reconnect_within_hours) AS by
+    FROM dunning_suspension s
+    JOIN dunning_notice n ON n.id = s.notice_id
+    JOIN dunning_policy p ON p.segment = n.segment
+    WHERE s.customer_id = ${customerId}::bigint AND s.bill_id = ${billId}::bigint`.execute(db);
+  return r.rows[0]?.by ?? null;
+}
