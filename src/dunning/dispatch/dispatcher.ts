@@ -10,7 +10,7 @@ import type { Channel, ChannelKind, DeliveryReport, OutboundMessage, SendResult 
 import { nextDayOpensAt, quietEndsAt, quietFor, type DunningPolicy } from '../domain/policy.ts';
 import { loadPolicies } from '../store/policy.repository.ts';
 import {
-  cancelSettled, deferNotices, leaseNotices, lockDueNotices, planNotices, recordReports, recordSendOutcomes, settleNotices,
+  cancelSettled, deferNotices, leaseNotices, lockContactCounts, lockDueNotices, planNotices, recordReports, recordSendOutcomes, settleNotices,
   type ClaimedMessageRow, type ReportInput, type SendOutcome,
 } from '../store/outbox.repository.ts';
 import { registerCallbackChannels } from './registry.ts';
@@ -195,6 +195,9 @@ export function startDispatcher(ctx: AppContext, options: DispatcherOptions): Di
       lap('cancel');
       stats.cancelled += cancelled.size;
       const live = ids.filter((id) => !cancelled.has(id));
+      // taken in customer order, like the accounts: claims over one customer queue here and never deadlock
+      await lockContactCounts(trx, live);
+      lap('contactLock');
       const plan = await planNotices(trx, live, today);
       lap('plan');
       const channelsOf = new Map<number, string[]>();

@@ -34,6 +34,25 @@ export async function lockDueNotices(trx: Db, now: Date, limit: number): Promise
 }
 
 /**
+ * Locks, until the claim commits and in customer order, the contact row of each customer with a
+ * notice here that the daily cap counts (a chase notice not dispatched before). SKIP LOCKED lets two
+ * claims take different notices of one customer; each would count the customer's contacts of the day
+ * without the other's uncommitted lease, and both would send. The later claim waits here instead, and
+ * its count (planNotices: a later statement, so a later snapshot) sees what the earlier one leased.
+ */
+export async function lockContactCounts(trx: Db, ids: number[]): Promise<void> {
+  if (!ids.length) return;
+  // inserts the missing rows and locks the others, in one pass: a DO UPDATE locks every conflicting
+  // row, also those its WHERE leaves unchanged (so none is written)
+  await sql`
+    INSERT INTO dunning_contact_lock AS l (customer_id)
+    SELECT DISTINCT n.customer_id FROM dunning_notice n
+    WHERE n.id = ANY(${ids}::bigint[]) AND n.step NOT IN ('bill_notice', 'reconnect') AND n.dispatched_on IS NULL
+    ORDER BY n.customer_id
+    ON CONFLICT ON CONSTRAINT dunning_contact_lock_pkey DO UPDATE SET customer_id = l.customer_id WHERE false`.execute(trx);
+}
+
+/**
  * Cancels the locked chase notices whose debt is no longer among the open bills ('paid'), and those
  * of a debt whose later chase step is decided ('superseded': notices left waiting while the
  * dispatcher was down, or days replayed after an outage, are not sent late, one a day, after the step
