@@ -35,6 +35,7 @@ export function messageFor(row: ClaimedMessageRow, o: RenderOptions): OutboundMe
         payChannels: o.payChannels,
         billUrl: `${o.billUrlBase}/bills/${encodeURIComponent(row.bill_no)}`,
         ...(row.suspend_on ? { suspensionDate: row.suspend_on } : {}),
+        reconnectWithinHours: row.reconnect_within_hours,
         hotline: o.hotline,
       },
       o.locale,

@@ -6,6 +6,12 @@
 import { sql } from 'kysely';
 import type { Db } from '../../platform/index.ts';
 
+/**
+ * Whether the notice in `alias` is a chase notice (催费): what the daily contact cap counts, what a
+ * payment cancels. A bill notice and a reconnect notice inform; they are not dunning contacts.
+ */
+export const isChaseNotice = (alias: string) => sql.raw(`${alias}.step NOT IN ('bill_notice', 'reconnect')`);
+
 export interface CandidateRow {
   id: number;
   customer_id: number;
@@ -47,7 +53,7 @@ export async function lockContactCounts(trx: Db, ids: number[]): Promise<void> {
   await sql`
     INSERT INTO dunning_contact_lock AS l (customer_id)
     SELECT DISTINCT n.customer_id FROM dunning_notice n
-    WHERE n.id = ANY(${ids}::bigint[]) AND n.step NOT IN ('bill_notice', 'reconnect') AND n.dispatched_on IS NULL
+    WHERE n.id = ANY(${ids}::bigint[]) AND ${isChaseNotice('n')} AND n.dispatched_on IS NULL
     ORDER BY n.customer_id
     ON CONFLICT ON CONSTRAINT dunning_contact_lock_pkey DO UPDATE SET customer_id = l.customer_id WHERE false`.execute(trx);
 }
@@ -65,7 +71,7 @@ export async function cancelSettled(trx: Db, ids: number[], openBillIds: number[
     WITH upd AS (
       UPDATE dunning_notice n SET status = 'cancelled', finished_at = ${now}::timestamptz, claimed_by = NULL, claimed_until = NULL,
              cancel_reason = CASE WHEN n.bill_id <> ALL(${openBillIds}::bigint[]) THEN 'paid' ELSE 'superseded' END
-      WHERE n.id = ANY(${ids}::bigint[]) AND n.step NOT IN ('bill_notice', 'reconnect')
+      WHERE n.id = ANY(${ids}::bigint[]) AND ${isChaseNotice('n')}
         AND (n.bill_id <> ALL(${openBillIds}::bigint[])
              -- a later chase step of the same debt is decided (found by dunning_notice_key)
              OR EXISTS (SELECT 1 FROM dunning_notice later
@@ -108,11 +114,11 @@ export async function planNotices(trx: Db, ids: number[], today: string): Promis
   if (!ids.length) return { notices: [], channels: [] };
   const notices = await sql<PlanNoticeRow>`
     SELECT c.id, c.customer_id, c.segment, c.step,
-           (c.step NOT IN ('bill_notice', 'reconnect') AND c.dispatched_on IS NULL) AS counts_for_cap,
+           (${isChaseNotice('c')} AND c.dispatched_on IS NULL) AS counts_for_cap,
            p.daily_contact_cap - (SELECT count(*)::int FROM dunning_notice o
                                   WHERE o.customer_id = c.customer_id AND o.dispatched_on = ${today}::date
-                                    AND o.step NOT IN ('bill_notice', 'reconnect') AND o.id <> c.id) AS room,
-           row_number() OVER (PARTITION BY c.customer_id, (c.step NOT IN ('bill_notice', 'reconnect') AND c.dispatched_on IS NULL) ORDER BY c.id)::int AS rank
+                                    AND ${isChaseNotice('o')} AND o.id <> c.id) AS room,
+           row_number() OVER (PARTITION BY c.customer_id, (${isChaseNotice('c')} AND c.dispatched_on IS NULL) ORDER BY c.id)::int AS rank
     FROM dunning_notice c JOIN dunning_policy p ON p.segment = c.segment
     WHERE c.id = ANY(${ids}::bigint[]) AND c.status IN ('pending', 'sending')`.execute(trx);
   const channels = await sql<PlanChannelRow>`
@@ -158,6 +164,8 @@ export interface ClaimedMessageRow {
   amount: string;
   late_fee: string;
   suspend_on: string | null;
+  /** The segment's commitment a reconnect notice states (复电 within this many hours of payment). */
+  reconnect_within_hours: number;
   customer_number: string;
   customer_name: string;
 }
@@ -193,7 +201,7 @@ export async function leaseNotices(
       SELECT n.id, sum(o.outstanding) AS amount, sum(o.late_fee) AS late_fee
       FROM dunning_notice n
       LEFT JOIN open_bill o ON o.customer_id = n.customer_id AND o.due_date <= GREATEST(${today}::date, n.due_date)
-                           AND n.step NOT IN ('bill_notice', 'reconnect')
+                           AND ${isChaseNotice('n')}
       WHERE n.id = ANY(${ids}::bigint[])
       GROUP BY n.id
     ), leased AS (
@@ -205,7 +213,7 @@ export async function leaseNotices(
              amount = COALESCE(w.amount, n.amount), late_fee = COALESCE(w.late_fee, n.late_fee)
       FROM dunning_policy p, owed w
       WHERE n.id = ANY(${ids}::bigint[]) AND p.segment = n.segment AND w.id = n.id
-      RETURNING n.id, n.suspend_on, n.amount, n.late_fee
+      RETURNING n.id, n.suspend_on, n.amount, n.late_fee, p.reconnect_within_hours
     ), ins AS (
       INSERT INTO dunning_attempt (notice_id, customer_id, channel, attempt_no, contact_id, recipient, message_key, status,
                                    error_code, queued_at, dispatcher)
@@ -224,7 +232,7 @@ export async function leaseNotices(
       RETURNING id, notice_id, message_key, channel, recipient, status
     )
     SELECT a.id AS attempt_id, a.status, a.message_key, a.notice_id, n.segment, a.channel, a.recipient, n.step, n.bill_no, n.period, n.due_date,
-           l.amount, l.late_fee, l.suspend_on, c.number AS customer_number, c.name AS customer_name
+           l.amount, l.late_fee, l.suspend_on, l.reconnect_within_hours, c.number AS customer_number, c.name AS customer_name
     FROM (SELECT * FROM ins UNION ALL SELECT * FROM res) a
     JOIN dunning_notice n ON n.id = a.notice_id JOIN leased l ON l.id = a.notice_id JOIN customer c ON c.id = n.customer_id
     ORDER BY a.id`.execute(trx);

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { setBasedJoins, type Db } from '../../platform/index.ts';
 import { inRange, WHOLE_PROVINCE, type CustomerRange } from '../../customers/index.ts';
+import { isChaseNotice } from './outbox.repository.ts';
 
 /**
  * The agreed channels of every customer, in priority order, whose contact is not known to be
@@ -181,7 +182,7 @@ export async function cancelPaidNotices(db: Db, at: Date, range: CustomerRange =
   const r = await provinceWide(db, (trx) => sql`
     UPDATE dunning_notice n
     SET status = 'cancelled', cancel_reason = 'paid', finished_at = ${at}::timestamptz, claimed_by = NULL, claimed_until = NULL
-    WHERE n.status = 'pending' AND n.step NOT IN ('bill_notice', 'reconnect') AND ${inRange('n.customer_id', range)}
+    WHERE n.status = 'pending' AND ${isChaseNotice('n')} AND ${inRange('n.customer_id', range)}
       AND NOT EXISTS (SELECT 1 FROM dunning_open_debt d WHERE d.customer_id = n.customer_id AND d.bill_id = n.bill_id
                         AND ${inRange('d.customer_id', range)})`.execute(trx));
   return Number(r.numAffectedRows ?? 0);
