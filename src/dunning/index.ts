@@ -10,7 +10,7 @@ export {
 } from './store/run.repository.ts';
 export * from './store/escalation.repository.ts';
 export {
-  requestSwitches, claimPendingSwitches, markSwitch, listSwitchCommands, switchRequestKey, reconnectDeadline,
+  requestSwitches, claimPendingSwitches, markSwitch, listSwitchCommands, switchRequestKey, switchFallbackKey, reconnectDeadline,
   type RemoteSwitchCommandRow, type SwitchRequest, type SwitchAction, type SwitchStatus,
 } from './store/switch.repository.ts';
 export { customerNotices, listNotices, channelHealth, listEscalations, type NoticeView, type AttemptView, type ChannelHealthRow, type EscalationView } from './store/queries.repository.ts';

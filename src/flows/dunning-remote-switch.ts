@@ -1,6 +1,6 @@
 import type { AppContext } from '../platform/index.ts';
 import { findMeterById } from '../assets/index.ts';
-import { claimPendingSwitches, markSwitch, reconnectDeadline, type RemoteSwitchCommandRow } from '../dunning/index.ts';
+import { claimPendingSwitches, markSwitch, reconnectDeadline, switchFallbackKey, type RemoteSwitchCommandRow } from '../dunning/index.ts';
 import { openTasks } from '../work/index.ts';
 import { Dlt645Function, fromHex, interpretDlt645Frame, scanDlt645Frames } from '../metering/protocols/index.ts';
 import type { Frontend } from '../metering/index.ts';
@@ -72,7 +72,7 @@ export async function sendRemoteSwitches(ctx: AppContext, frontend: Frontend, op
     await markSwitch(db, cmd.id, 'failed', at, detail);
     const what = cmd.action === 'disconnect' ? '欠费停电' : '缴费复电';
     await openTasks(db, at, [{
-      kind: cmd.action, idempotencyKey: `switch-fallback:${cmd.id}`, title: `${what}：远程${cmd.action === 'disconnect' ? '拉闸' : '合闸'}未成功，请现场处理（${detail}）`,
+      kind: cmd.action, idempotencyKey: switchFallbackKey(cmd.id), title: `${what}：远程${cmd.action === 'disconnect' ? '拉闸' : '合闸'}未成功，请现场处理（${detail}）`,
       customerId: Number(cmd.customer_id), meterId: Number(cmd.meter_id), payload: { switchCommandId: Number(cmd.id), reason: detail }, createdBy: 'front-end',
       dueAt: (await reconnectDeadline(db, cmd)) ?? undefined,
     }]);

@@ -11,7 +11,7 @@ import { closeTasksByKey, openTasks, type TaskSpec } from '../work/index.ts';
 import { paidBills } from '../payments/index.ts';
 import {
   createReconnectNotices, disconnectKey, markReconnectRequested, reconnectKey, reconnectsDue, recordEscalations, recordSuspensions,
-  requestSwitches, suspensionsDue, suspensionsInForce, suspensionsPaidInRun, switchRequestKey,
+  requestSwitches, suspensionsDue, suspensionsInForce, suspensionsPaidInRun, switchFallbackKey, switchRequestKey,
   type EscalationInput, type ReconnectDueRow, type SuspensionKey, type SwitchRequest,
 } from '../dunning/index.ts';
 
@@ -117,8 +117,12 @@ async function reconnectPaid(ctx: AppContext, asOf: string, candidates: Suspensi
     await markReconnectRequested(trx, at, due);
     await requestSwitches(trx, at, commands);
     // a field disconnect job not done yet has not cut the supply: the crew is called off, and there is
-    // nothing to reconnect (a job done, or one the crew could not complete, gets the reconnect job)
-    const calledOff = new Set(await closeTasksByKey(trx, at, field.map((d) => disconnectKey(d.customer_id, d.bill_id)), 'cancelled', { closedBy: 'payment' }));
+    // nothing to reconnect (a job done, or one the crew could not complete, gets the reconnect job);
+    // so is the job that replaced a remote cut the meter did not take (the remote reconnect covers its meter)
+    const calledOff = new Set(await closeTasksByKey(trx, at, [
+      ...field.map((d) => disconnectKey(d.customer_id, d.bill_id)),
+      ...due.flatMap((d) => d.failed_disconnects.map(switchFallbackKey)),
+    ], 'cancelled', { closedBy: 'payment' }));
     await openTasks(trx, at, field.filter((d) => !calledOff.has(disconnectKey(d.customer_id, d.bill_id))).map(reconnectTask));
     await createReconnectNotices(trx, asOf, at, due);
     await recordEscalations(trx, asOf, at, escalations);

@@ -8,7 +8,8 @@ import { sql } from 'kysely';
 import { testContext, type TestContext } from '../support/db.ts';
 import { runDunning } from '../../src/flows/dunning-run.ts';
 import { reconnectAfterPayment } from '../../src/flows/dunning-suspension.ts';
-import { listSwitchCommands, markSwitch, reconnectDeadline } from '../../src/dunning/index.ts';
+import { listSwitchCommands, markSwitch, reconnectDeadline, switchFallbackKey } from '../../src/dunning/index.ts';
+import { openTasks } from '../../src/work/index.ts';
 import { customersWithChannels, pay, releaseBills } from './support.ts';
 
 type Customer = { id: number; number: string };
@@ -19,6 +20,7 @@ let fieldByRun: Customer;
 let unpaid: Customer;
 let partly: Customer;
 let notCutYet: Customer;
+let remoteFailed: Customer;
 
 const runAt = async (date: string) => {
   ctx.clock.set(`${date}T09:00:00+08:00`);
@@ -40,22 +42,28 @@ async function reconnectOf(customerId: number) {
 
 beforeAll(async () => {
   ctx = await testContext({ customers: 300, now: '2026-02-01T09:00:00+08:00' });
-  [remote, field, fieldByRun, unpaid, partly, notCutYet] = (await customersWithChannels(ctx, ['sms'], 6)) as [Customer, Customer, Customer, Customer, Customer, Customer];
-  const all = [remote, field, fieldByRun, unpaid, partly, notCutYet];
+  [remote, field, fieldByRun, unpaid, partly, notCutYet, remoteFailed] = (await customersWithChannels(ctx, ['sms'], 7)) as Customer[] as
+    [Customer, Customer, Customer, Customer, Customer, Customer, Customer];
+  const all = [remote, field, fieldByRun, unpaid, partly, notCutYet, remoteFailed];
   await releaseBills(ctx, all.map((c) => ({
     customerId: c.id, period: '2026-01', amount: '120.50', issuedOn: '2026-02-01', dueDate: '2026-02-16', releasedAt: new Date('2026-02-01T08:00:00+08:00'),
   })));
-  // one cost-control meter (a remote reconnect), the others read on site (a field task)
-  await sql`UPDATE meter SET cost_control = (sp.customer_id = ${remote.id}) FROM service_point sp
+  // two cost-control meters (a remote reconnect), the others read on site (a field task)
+  await sql`UPDATE meter SET cost_control = (sp.customer_id IN (${remote.id}, ${remoteFailed.id})) FROM service_point sp
             WHERE sp.meter_id = meter.id AND sp.customer_id = ANY (${all.map((c) => c.id)}::bigint[])`.execute(ctx.db);
   // over 30 days overdue: the legal notice, given; supply cut when its 7 days have run out
   await runAt('2026-03-19');
   await sql`UPDATE dunning_notice SET status = 'delivered' WHERE step = 'suspension_notice' AND status = 'pending'`.execute(ctx.db);
   const cut = await runAt('2026-03-26');
-  expect(cut.suspended).toEqual({ remote: 1, field: 5 });
+  expect(cut.suspended).toEqual({ remote: 2, field: 5 });
   // the front-end sent the trip and the meter confirmed it; the crews cut the others, except notCutYet's
   for (const c of await listSwitchCommands(ctx.db, remote.id)) await markSwitch(ctx.db, Number(c.id), 'confirmed', ctx.clock.now());
   await sql`UPDATE task SET status = 'done', closed_at = ${ctx.clock.now()}::timestamptz WHERE kind = 'disconnect' AND customer_id <> ${notCutYet.id}`.execute(ctx.db);
+  // remoteFailed's meter did not take the trip: the front-end failed it over to a field job, not done yet
+  for (const c of await listSwitchCommands(ctx.db, remoteFailed.id)) {
+    await markSwitch(ctx.db, Number(c.id), 'failed', ctx.clock.now(), 'the meter did not answer the concentrator');
+    await openTasks(ctx.db, ctx.clock.now(), [{ kind: 'disconnect', idempotencyKey: switchFallbackKey(Number(c.id)), title: 'fallback', customerId: remoteFailed.id, createdBy: 'front-end' }]);
+  }
 }, 180_000);
 afterAll(async () => ctx?.drop());
 
@@ -127,6 +135,17 @@ describe('reconnect within 24 hours of payment', () => {
       SELECT kind, status, outcome FROM task WHERE customer_id = ${notCutYet.id} ORDER BY id`.execute(ctx.db);
     expect(jobs.rows).toEqual([{ kind: 'disconnect', status: 'cancelled', outcome: { closedBy: 'payment' } }]);
     expect((await reconnectOf(notCutYet.id)).suspension!.status).toBe('reconnect_requested');
+  });
+
+  it('a customer whose remote cut failed over to a field job has that job called off when paying', async () => {
+    ctx.clock.set('2026-03-26T22:30:00+08:00');
+    await pay(ctx, remoteFailed.number, '1000.00', '2026-03-26', 'reconnect-remote-failed');
+    ctx.clock.set('2026-03-26T22:40:00+08:00');
+    expect(await reconnectAfterPayment(ctx)).toBe(1);
+    const jobs = await sql<{ kind: string; status: string; outcome: unknown }>`
+      SELECT kind, status, outcome FROM task WHERE customer_id = ${remoteFailed.id} ORDER BY id`.execute(ctx.db);
+    expect(jobs.rows).toEqual([{ kind: 'disconnect', status: 'cancelled', outcome: { closedBy: 'payment' } }]);
+    expect((await reconnectOf(remoteFailed.id)).commands).toHaveLength(1);
   });
 
   it('when the daily run is what notices the payment, the field task is still due 24 h after the payment', async () => {

@@ -155,6 +155,8 @@ export interface ReconnectDueRow extends PaidSuspension {
   reconnect_by: Date;
   /** Meters whose disconnect command was already picked up (a pending one is cancelled instead). */
   meters: { meter_id: number; comm_address: string }[];
+  /** Disconnect commands the meter did not take: each has a field job to cut in its place. */
+  failed_disconnects: number[];
 }
 
 /**
@@ -190,14 +192,16 @@ export async function reconnectsDue(db: Db, paid: PaidSuspension[]): Promise<Rec
            COALESCE((SELECT json_agg(json_build_object('meter_id', c.meter_id, 'comm_address', c.comm_address) ORDER BY c.meter_id)
                      FROM remote_switch_command c
                      WHERE c.request_key LIKE 'disconnect:' || s.customer_id || ':' || s.bill_id || ':%' AND c.status <> 'cancelled'
-                       AND c.status <> 'pending'), '[]') AS meters
+                       AND c.status <> 'pending'), '[]') AS meters,
+           ARRAY(SELECT c.id FROM remote_switch_command c
+                 WHERE c.request_key LIKE 'disconnect:' || s.customer_id || ':' || s.bill_id || ':%' AND c.status = 'failed' ORDER BY c.id) AS failed_disconnects
     FROM jsonb_to_recordset(${JSON.stringify(paid)}::jsonb) AS k(customer_id bigint, bill_id bigint, paid_at timestamptz)
     JOIN dunning_suspension s ON s.customer_id = k.customer_id AND s.bill_id = k.bill_id
     JOIN dunning_notice n ON n.id = s.notice_id
     JOIN dunning_policy p ON p.segment = n.segment
     WHERE s.status = 'disconnect_requested'
     ORDER BY s.customer_id, s.bill_id`.execute(db);
-  return r.rows.map((x) => ({ ...x, customer_id: Number(x.customer_id), bill_id: Number(x.bill_id) }));
+  return r.rows.map((x) => ({ ...x, customer_id: Number(x.customer_id), bill_id: Number(x.bill_id), failed_disconnects: x.failed_disconnects.map(Number) }));
 }
 
 export async function markReconnectRequested(db: Db, at: Date, rows: PaidSuspension[]): Promise<void> {

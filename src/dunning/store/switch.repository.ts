@@ -29,6 +29,9 @@ export type SwitchRequest = Pick<RemoteSwitchCommandRow, 'request_key' | 'meter_
 export const switchRequestKey = (action: SwitchAction, customerId: number, billId: number, meterId: number) =>
   `${action}:${customerId}:${billId}:${meterId}`;
 
+/** The field job that replaces a remote order the meter did not take. */
+export const switchFallbackKey = (commandId: number) => `switch-fallback:${commandId}`;
+
 export async function requestSwitches(db: Db, at: Date, rows: SwitchRequest[]): Promise<number> {
   if (!rows.length) return 0;
   const r = await sql`
