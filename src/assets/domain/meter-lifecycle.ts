@@ -5,8 +5,8 @@ import type { MeterState } from '../store/assets.repository.ts';
 export type MeterEventKind = 'arrived' | 'verified' | 'in_stock' | 'dispatched' | 'installed' | 'removed' | 'scrapped';
 
 const FROM: Record<Exclude<MeterEventKind, 'arrived'>, MeterState[]> = {
-  // a removed meter is re-verified before it may go back to stock
-  verified: ['arrived', 'removed'],
+  // a removed meter is re-verified before it may go back to stock; a failed one may be re-verified (after repair)
+  verified: ['arrived', 'verify_failed', 'removed'],
   in_stock: ['verified', 'dispatched'],
   dispatched: ['in_stock'],
   installed: ['in_stock', 'dispatched'],
@@ -20,6 +20,7 @@ export function nextMeterState(current: MeterState | null, event: MeterEventKind
     if (current !== null) throw new AppError('ASSET_TRANSITION_REFUSED', `meter already registered (${current}); arrival is its first event`, 409);
     return 'arrived';
   }
+  if (result !== undefined && event !== 'verified') throw new AppError('ASSET_EVENT_INVALID', `only a verification has a result; ${event} does not`, 400);
   if (current === null) throw new AppError('ASSET_TRANSITION_REFUSED', `meter has not arrived; ${event} needs an arrival first`, 409);
   if (!FROM[event].includes(current)) {
     throw new AppError('ASSET_TRANSITION_REFUSED', `a meter that is ${current} cannot be ${event}; allowed from ${FROM[event].join(', ')}`, 409);
@@ -34,6 +35,7 @@ export function nextMeterState(current: MeterState | null, event: MeterEventKind
 /** Whole years of running after which a meter is due for rotation on `today` (install date, else manufacture date). */
 export function rotationDueOn(since: string, years: number): string {
   const [y, m, d] = since.split('-').map(Number) as [number, number, number];
-  const due = new Date(Date.UTC(y + years, m - 1, d));
-  return due.toISOString().slice(0, 10);
+  // 29 February falls due on 28 February in a common year, as PostgreSQL's date + interval does
+  const lastDay = new Date(Date.UTC(y + years, m, 0)).getUTCDate();
+  return `${String(y + years).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(Math.min(d, lastDay)).padStart(2, '0')}`;
 }

@@ -103,7 +103,7 @@ export async function recordMeterEvents(trx: Trx, at: Date, events: MeterEvent[]
   if (!events.length) return;
   const ids = events.map((e) => e.meterId);
   if (new Set(ids).size !== ids.length) throw new AppError('ASSET_EVENT_INVALID', 'one event per meter per call', 400);
-  const current = (await trx.selectFrom('meter').select(['id', 'state', 'asset_no']).where('id', 'in', ids).forUpdate().execute()) as Pick<MeterRow, 'id' | 'state' | 'asset_no'>[];
+  const current = (await trx.selectFrom('meter').select(['id', 'state', 'asset_no']).where('id', 'in', ids).orderBy('id').forUpdate().execute()) as Pick<MeterRow, 'id' | 'state' | 'asset_no'>[];
   const byId = new Map(current.map((m) => [Number(m.id), m]));
   const rows = events.map((e) => {
     const m = byId.get(e.meterId);
@@ -130,7 +130,10 @@ export async function recordMeterEvents(trx: Trx, at: Date, events: MeterEvent[]
     await sql`
       UPDATE meter m SET
         state = x.to_state,
-        custody_org_path = COALESCE(x.org_path, m.custody_org_path),
+        -- a meter taken off its concentrator stays with the grid it ran in unless the event names another org
+        custody_org_path = COALESCE(x.org_path, CASE WHEN NOT x.installs THEN (
+          SELECT g.path FROM concentrator cz JOIN transformer_area ta ON ta.id = cz.transformer_area_id JOIN org_unit g ON g.id = ta.grid_id
+          WHERE cz.id = m.concentrator_id) END, m.custody_org_path),
         concentrator_id = CASE WHEN x.installs THEN x.concentrator_id END,
         measuring_point = CASE WHEN x.installs THEN x.measuring_point END,
         installed_on = CASE WHEN x.installs THEN x.installed_on ELSE m.installed_on END
@@ -161,7 +164,8 @@ export async function listMeters(db: Db, q: MeterQuery) {
     .leftJoin('concentrator as cz', 'cz.id', 'm.concentrator_id')
     .leftJoin('transformer_area as ta', 'ta.id', 'cz.transformer_area_id')
     .leftJoin('org_unit as g', 'g.id', 'ta.grid_id')
-    .innerJoin('meter_rotation_policy as rp', 'rp.meter_type', 'm.meter_type')
+    // a type without a rotation policy is listed, just never due
+    .leftJoin('meter_rotation_policy as rp', 'rp.meter_type', 'm.meter_type')
     .where(sql<boolean>`COALESCE(g.path, m.custody_org_path, '/') LIKE ${`${q.scopePath}%`}`);
   if (q.state) base = base.where('m.state', '=', q.state);
   if (q.rotationDue) {
@@ -177,7 +181,7 @@ export async function listMeters(db: Db, q: MeterQuery) {
         sql<string>`COALESCE(g.path, m.custody_org_path)`.as('org_path'),
         sql<string>`(COALESCE(m.installed_on, m.manufactured_on) + make_interval(years => rp.rotation_years))::date`.as('rotation_due_on'),
       ])
-      .orderBy(q.rotationDue ? sql`COALESCE(m.installed_on, m.manufactured_on)` : sql`m.asset_no`)
+      .orderBy(q.rotationDue ? sql`COALESCE(m.installed_on, m.manufactured_on) + make_interval(years => rp.rotation_years)` : sql`m.asset_no`)
       .orderBy('m.id')
       .limit(q.limit)
       .offset(q.offset)
