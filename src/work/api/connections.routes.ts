@@ -5,7 +5,7 @@ import { findTransformerAreaByCode } from '../../assets/index.ts';
 import { findCycle, findTariff } from '../../billing/index.ts';
 import { completeConnectionStep } from '../../flows/work-new-connection.ts';
 import {
-  customerHandedIn, findApplication, listApplications, listSteps, receiveApplication, type ConnectionApplicationRow, type ConnectionStepRow, type ConnectionType,
+  customerHandedIn, findApplication, listApplications, listSteps, receiveApplication, totalLimitWorkingDays, type ConnectionApplicationRow, type ConnectionStepRow, type ConnectionType,
 } from '../store/connections.repository.ts';
 import { listCalendarDays, loadWorkingCalendar, upsertCalendarDays } from '../store/calendar.repository.ts';
 import { workingDaysBetween } from '../domain/working-days.ts';
@@ -34,12 +34,15 @@ async function detail(ctx: AppContext, a: ConnectionApplicationRow) {
     completedBy: s.completed_by, note: s.note,
   });
   const dtos = steps.map(stepDto);
+  const totalLimit = await totalLimitWorkingDays(ctx.db, a.type);
+  const used = dtos.reduce((n, s) => n + (s.workingDaysUsed ?? 0), 0);
   return {
     id: Number(a.id), externalRef: a.external_ref, type: a.type, status: a.status, applicantName: a.applicant_name, address: a.address,
     category: a.category, tariffCode: a.tariff_code, capacityKva: a.capacity_kva, orgPath: a.org_path, receivedAt: a.received_at,
     completedAt: a.completed_at, customerId: a.customer_id === null ? null : Number(a.customer_id), meterId: a.meter_id === null ? null : Number(a.meter_id),
-    workingDaysUsed: dtos.reduce((n, s) => n + (s.workingDaysUsed ?? 0), 0),
-    overdue: dtos.some((s) => s.overdue),
+    workingDaysUsed: used, totalLimitWorkingDays: totalLimit,
+    // a step past its own limit, or the whole application past its end-to-end limit (steps may each be on time)
+    overdue: dtos.some((s) => s.overdue) || (a.status === 'in_progress' && used > totalLimit),
     steps: dtos,
   };
 }
@@ -124,6 +127,9 @@ export const connectionsRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async 
     const { id, step } = req.params as { id: number; step: string };
     await loadInScope(ctx, p, id);
     const b = (req.body ?? {}) as { note?: string; transformerAreaCode?: string; meterAssetNo?: string; initialKwh?: string };
+    // the customer is created in the area's grid: the caller must serve that place too
+    const area = b.transformerAreaCode ? await findTransformerAreaByCode(ctx.db, b.transformerAreaCode) : undefined;
+    if (area) requireScope(p, (await findOrgById(ctx.db, area.grid_id))!.path);
     const r = await completeConnectionStep(ctx, { applicationId: id, step, actor: actorOf(p), ...b });
     return { ...(await detail(ctx, (await findApplication(ctx.db, id))!)), customerNumber: r.customerNumber ?? null };
   });

@@ -4,7 +4,7 @@ import {
 } from '../../platform/index.ts';
 import { findOrgByCode, findStaffByCode, findStaffById, listTeams } from '../../org/index.ts';
 import { completeTaskWithOutcome } from '../../flows/work-task-outcome.ts';
-import { validateCannotComplete, type TaskAction } from '../domain/task-flow.ts';
+import { servesArea, validateCannotComplete, type TaskAction } from '../domain/task-flow.ts';
 import {
   findTask, listTaskEvents, reassignForAbsences, reassignTask, recordAbsence, transitionTask, type TaskRow,
 } from '../store/task-flow.repository.ts';
@@ -80,13 +80,13 @@ export const tasksRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, 
         type: 'object',
         properties: {
           kind: { type: 'string', enum: KINDS }, status: { type: 'array', items: { type: 'string', enum: STATUSES } },
-          overdue: { type: 'boolean' }, team: { type: 'string' }, grid: { type: 'string' }, ...page,
+          overdue: { type: 'boolean' }, unassigned: { type: 'boolean' }, team: { type: 'string' }, grid: { type: 'string' }, ...page,
         },
       },
     },
   }, async (req) => {
     const p = requirePermission(req.principal, 'tasks:read');
-    const q = req.query as { kind?: TaskKind; status?: TaskStatus[]; overdue?: boolean; team?: string; grid?: string; limit: number; offset: number };
+    const q = req.query as { kind?: TaskKind; status?: TaskStatus[]; overdue?: boolean; unassigned?: boolean; team?: string; grid?: string; limit: number; offset: number };
     let gridId: number | undefined;
     if (q.grid) {
       const g = await findOrgByCode(ctx.db, q.grid);
@@ -100,7 +100,7 @@ export const tasksRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, 
       teamId = t.id;
     }
     const at = ctx.clock.now();
-    const r = await listTasks(ctx.db, { scopePath: p.orgPath, at, kind: q.kind, status: q.status, overdue: q.overdue, teamId, gridId, limit: q.limit, offset: q.offset });
+    const r = await listTasks(ctx.db, { scopePath: p.orgPath, at, kind: q.kind, status: q.status, overdue: q.overdue, unassigned: q.unassigned, teamId, gridId, limit: q.limit, offset: q.offset });
     const unmasked = can(p, 'contacts:unmasked');
     return { items: r.items.map((t) => taskDto(t, at, unmasked)), total: r.total, limit: q.limit, offset: q.offset };
   });
@@ -190,7 +190,14 @@ export const tasksRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, 
     requireScope(p, staff.org_path);
     const sub = b.substituteStaffCode ? await findStaffByCode(ctx.db, b.substituteStaffCode) : undefined;
     if (b.substituteStaffCode && !sub) throw notFound('STAFF_UNKNOWN', `no staff member ${b.substituteStaffCode}`);
-    if (sub && sub.id === staff.id) throw new AppError('ABSENCE_SUBSTITUTE_SELF', 'a substitute is someone else');
+    if (sub) {
+      // the named substitute takes over every open task of the absent person: the same rules as a reassignment
+      requireScope(p, sub.org_path);
+      if (sub.id === staff.id) throw new AppError('ABSENCE_SUBSTITUTE_SELF', 'a substitute is someone else');
+      if (!sub.active) throw new AppError('TASK_ASSIGNEE_INACTIVE', `staff ${sub.code} is not active`, 409);
+      if (sub.role !== staff.role) throw new AppError('ABSENCE_SUBSTITUTE_ROLE', `a substitute for a ${staff.role} is a ${staff.role}, not a ${sub.role}`, 409);
+      if (!servesArea(sub, staff)) throw new AppError('TASK_ASSIGNEE_OUT_OF_AREA', `staff ${sub.code} does not serve the grid, station or team of ${staff.code}`, 409);
+    }
     const id = await recordAbsence(ctx.db, { staffId: staff.id, fromDate: b.fromDate, toDate: b.toDate, substituteStaffId: sub?.id, reason: b.reason, createdBy: actorOf(p) });
     const moved = await reassignForAbsences(ctx.db, ctx.clock.now());
     reply.status(201);

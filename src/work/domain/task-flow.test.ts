@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nextTaskStatus, validateCannotComplete, validateOutcome } from './task-flow.ts';
+import { nextTaskStatus, servesArea, validateCannotComplete, validateOutcome } from './task-flow.ts';
 
 const refused = expect.objectContaining({ code: 'TASK_TRANSITION_REFUSED' });
 const invalid = expect.objectContaining({ code: 'TASK_OUTCOME_INVALID' });
@@ -50,5 +50,14 @@ describe('meter exchange outcome', () => {
     expect(validateOutcome('meter_exchange', { ...base, oldFinalRegisters: { peakKwh: '400.25' } }, '2026-02-15')).toMatchObject({ oldFinalRegisters: { peakKwh: '400.25' }, newInitialRegisters: {} });
     expect(() => validateOutcome('meter_exchange', { ...base, oldFinalRegisters: { peakKwh: 400 } }, '2026-02-15')).toThrow(invalid);
     expect(() => validateOutcome('meter_exchange', { ...base, oldFinalKwh: '-1' }, '2026-02-15')).toThrow(invalid);
+  });
+
+  it('a substitute serves the same station, an org above the place, or the same team', () => {
+    const grid = { org_path: '/SGCC/LN/LN01/LN0101/LN0101S01/LN0101S01G01/', team_id: null };
+    expect(servesArea({ org_path: '/SGCC/LN/LN01/LN0101/LN0101S01/LN0101S01G02/', team_id: null }, grid)).toBe(true);
+    expect(servesArea({ org_path: '/SGCC/LN/LN01/LN0101/', team_id: null }, grid)).toBe(true);
+    expect(servesArea({ org_path: '/SGCC/LN/LN01/LN0101/LN0101S02/LN0101S02G01/', team_id: null }, grid)).toBe(false);
+    expect(servesArea({ org_path: '/SGCC/LN/LN02/LN0201/', team_id: 7 }, { org_path: '/SGCC/LN/LN01/LN0101/', team_id: 7 })).toBe(true);
+    expect(servesArea({ org_path: '/SGCC/LN/LN02/LN0201/', team_id: 8 }, { org_path: '/SGCC/LN/LN01/LN0101/', team_id: 7 })).toBe(false);
   });
 });

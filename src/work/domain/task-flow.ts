@@ -15,6 +15,16 @@ const FLOW: Record<TaskAction, { from: TaskStatus[]; to: TaskStatus }> = {
 
 export const CLOSED_STATUSES: TaskStatus[] = ['done', 'cannot_complete', 'cancelled'];
 
+/**
+ * Whether a worker may take over work of a place (a task's org and team, or an absent colleague's): they
+ * work the same community, i.e. the same team, the same station's subtree, or an org above the place.
+ */
+export function servesArea(worker: { org_path: string; team_id: number | null }, place: { org_path: string; team_id: number | null }): boolean {
+  const station = `/${place.org_path.split('/').filter(Boolean).slice(0, 5).join('/')}/`;
+  const sameTeam = place.team_id !== null && worker.team_id === place.team_id;
+  return sameTeam || worker.org_path.startsWith(station) || place.org_path.startsWith(worker.org_path);
+}
+
 /** The status an action leads to, or TASK_TRANSITION_REFUSED (closing twice, accepting a closed task …). */
 export function nextTaskStatus(current: TaskStatus, action: TaskAction): TaskStatus {
   const rule = FLOW[action];

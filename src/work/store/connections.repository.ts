@@ -82,6 +82,12 @@ export async function receiveApplication(trx: Trx, at: Date, a: ApplicationIntak
   return { id, created: true };
 }
 
+/** The end-to-end limit of an application type, in working days. */
+export async function totalLimitWorkingDays(db: Db, type: ConnectionType): Promise<number> {
+  const r = await db.selectFrom('connection_type').select('total_limit_working_days').where('type', '=', type).executeTakeFirstOrThrow();
+  return Number(r.total_limit_working_days);
+}
+
 export async function findApplication(db: Db, id: number): Promise<ConnectionApplicationRow | undefined> {
   return db.selectFrom('connection_application').selectAll().where('id', '=', id).executeTakeFirst() as Promise<ConnectionApplicationRow | undefined>;
 }
@@ -151,7 +157,10 @@ export interface ApplicationQuery {
   offset: number;
 }
 
-/** Applications in scope with their running step; overdue = a running step past its due date. */
+/**
+ * Applications in scope with their running step; overdue = a running step past its due date, or an
+ * application still running that has used more working days than its end-to-end limit.
+ */
 export async function listApplications(db: Db, q: ApplicationQuery) {
   let base = db
     .selectFrom('connection_application as a')
@@ -160,14 +169,22 @@ export async function listApplications(db: Db, q: ApplicationQuery) {
     .where('a.org_path', 'like', `${q.scopePath}%`);
   if (q.type) base = base.where('a.type', '=', q.type);
   if (q.status) base = base.where('a.status', '=', q.status);
-  const late = sql<boolean>`(s.status = 'in_progress' AND s.due_on < ${q.today}::date)`;
+  // working days used: those counted for the finished steps, and the running step's working days in (started_on, today]
+  const used = sql<number>`(
+    SELECT COALESCE(sum(CASE WHEN d.status = 'done' THEN d.working_days_used ELSE (
+             SELECT count(*) FROM generate_series(d.started_on + 1, ${q.today}::date, interval '1 day') AS g(on_day)
+             LEFT JOIN work_calendar w ON w.day = g.on_day::date
+             WHERE COALESCE(w.working, extract(isodow FROM g.on_day) < 6)) END), 0)::int
+    FROM connection_step d WHERE d.application_id = a.id AND d.status IN ('done', 'in_progress'))`;
+  const late = sql<boolean>`((s.status = 'in_progress' AND s.due_on < ${q.today}::date)
+    OR (a.status = 'in_progress' AND ${used} > ct.total_limit_working_days))`;
   if (q.overdue !== undefined) base = base.where(q.overdue ? late : sql<boolean>`NOT COALESCE(${late}, false)`);
   const [items, total] = await Promise.all([
     base.selectAll('a')
       .select([
         'ct.total_limit_working_days', 's.step as current_step', 's.status as current_step_status', 's.due_on as current_step_due_on',
         sql<boolean>`COALESCE(${late}, false)`.as('overdue'),
-        sql<number>`(SELECT COALESCE(sum(d.working_days_used), 0)::int FROM connection_step d WHERE d.application_id = a.id AND d.status = 'done')`.as('working_days_used'),
+        used.as('working_days_used'),
       ])
       .orderBy(sql`s.due_on`).orderBy('a.id').limit(q.limit).offset(q.offset).execute(),
     base.select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow(),

@@ -119,6 +119,16 @@ export async function transitionServiceOrder(
   if (t.action === 'close') Object.assign(set, { closed_at: at, satisfaction: validateSatisfaction(t.satisfaction) });
   const updated = (await trx.updateTable('service_order').set(set).where('id', '=', o.id).returningAll().executeTakeFirstOrThrow()) as ServiceOrderRow;
   await trx.insertInto('service_order_event').values({ order_id: o.id, at, actor: t.actor, action: t.action, from_status: o.status, to_status: to, note: t.note ?? t.resolution ?? null }).execute();
+  if (t.action === 'resolve') {
+    // a chaser (催办) asks for the answer to its order: the answer to the order answers every chaser still running
+    await sql`
+      WITH answered AS (
+        UPDATE service_order SET status = 'resolved', resolved_at = ${at}::timestamptz, resolution = ${`answered with order ${o.external_ref}: ${updated.resolution}`}
+        WHERE parent_order_id = ${o.id} AND status = 'dispatched'
+        RETURNING id)
+      INSERT INTO service_order_event (order_id, at, actor, action, from_status, to_status, note)
+      SELECT id, ${at}::timestamptz, ${t.actor}, 'resolve', 'dispatched', 'resolved', ${`order ${o.external_ref} resolved`} FROM answered`.execute(trx);
+  }
   return updated;
 }
 

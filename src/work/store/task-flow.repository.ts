@@ -1,6 +1,6 @@
 import { sql, type Transaction } from 'kysely';
 import { AppError, businessDate, notFound, type Db } from '../../platform/index.ts';
-import { CLOSED_STATUSES, nextTaskStatus, type Outcome, type TaskAction } from '../domain/task-flow.ts';
+import { CLOSED_STATUSES, nextTaskStatus, servesArea, type Outcome, type TaskAction } from '../domain/task-flow.ts';
 import type { TaskKind, TaskStatus } from './tasks.repository.ts';
 
 export interface TaskRow {
@@ -55,7 +55,7 @@ export interface Transition {
   taskId: number;
   action: TaskAction;
   actor: string;
-  /** The staff member acting; accepting an unassigned team task assigns it to them. */
+  /** The staff member acting; accepting or starting an unassigned team task assigns it to them. */
   actorStaffId?: number;
   note?: string;
   /** Already validated for the task's kind (validateOutcome). */
@@ -95,7 +95,9 @@ export async function transitionTasks(trx: Transaction<any>, at: Date, ts: reado
       if (e instanceof AppError) return e;
       throw e;
     }
-    const assignee = t.action === 'accept' && task.assignee_staff_id === null && t.actorStaffId ? t.actorStaffId : task.assignee_staff_id;
+    // taking an untaken task, by accepting it or by starting it at once, makes it the worker's
+    const takes = (t.action === 'accept' || t.action === 'start') && task.assignee_staff_id === null && t.actorStaffId;
+    const assignee = takes ? t.actorStaffId! : task.assignee_staff_id;
     events.push({
       task_id: task.id, at, actor: t.actor, action: t.action, from_status: task.status, to_status: to,
       from_assignee: task.assignee_staff_id, to_assignee: assignee, note: t.note ?? null,
@@ -140,10 +142,7 @@ export async function reassignTask(
   if (CLOSED_STATUSES.includes(task.status)) throw new AppError('TASK_TRANSITION_REFUSED', `task ${task.id} is ${task.status}; a closed task cannot be reassigned`, 409);
   if (!r.to.active) throw new AppError('TASK_ASSIGNEE_INACTIVE', `staff ${r.to.id} is not active`, 409);
   if (!['grid_manager', 'collection_team', 'service_agent'].includes(r.to.role)) throw new AppError('TASK_ASSIGNEE_ROLE', `a ${r.to.role} does not work tasks`, 409);
-  // a substitute works the same community: same grid or station (org subtree of the task's station), or the task's team
-  const station = task.org_path.split('/').slice(0, 6).join('/') + '/';
-  const sameTeam = task.team_id !== null && r.to.team_id === task.team_id;
-  if (!sameTeam && !r.to.org_path.startsWith(station) && !task.org_path.startsWith(r.to.org_path)) {
+  if (!servesArea(r.to, task)) {
     throw new AppError('TASK_ASSIGNEE_OUT_OF_AREA', `staff ${r.to.id} does not serve the task's grid or station`, 409);
   }
   const updated = (await trx
@@ -194,8 +193,8 @@ export async function reassignForAbsences(db: Db, at: Date): Promise<number> {
       SELECT staff_id, substitute_staff_id FROM staff_absence WHERE ${day}::date BETWEEN from_date AND to_date),
     moves AS (
       SELECT t.id, t.status, t.assignee_staff_id AS from_staff,
-             COALESCE((SELECT a.substitute_staff_id FROM absent a WHERE a.staff_id = s.id AND a.substitute_staff_id IS NOT NULL
-                        AND NOT EXISTS (SELECT 1 FROM absent x WHERE x.staff_id = a.substitute_staff_id) LIMIT 1), sub.id) AS to_staff
+             COALESCE((SELECT a.substitute_staff_id FROM absent a JOIN staff ss ON ss.id = a.substitute_staff_id AND ss.active
+                        WHERE a.staff_id = s.id AND NOT EXISTS (SELECT 1 FROM absent x WHERE x.staff_id = a.substitute_staff_id) LIMIT 1), sub.id) AS to_staff
       FROM task t
       JOIN staff s ON s.id = t.assignee_staff_id
       JOIN org_unit o ON o.id = s.org_id

@@ -12,6 +12,8 @@ export interface TaskQuery {
   overdue?: boolean;
   teamId?: number;
   gridId?: number;
+  /** true: tasks nobody holds (a grid without a manager, a team task not taken yet); false: held tasks. */
+  unassigned?: boolean;
   /** The workbench: tasks assigned to this staff member, or to their team and not yet taken. */
   workbenchOf?: { staffId: number; teamId: number | null };
   limit: number;
@@ -42,6 +44,7 @@ export async function listTasks(db: Db, q: TaskQuery): Promise<{ items: TaskList
   if (q.status?.length) base = base.where('t.status', 'in', q.status);
   if (q.teamId !== undefined) base = base.where('t.team_id', '=', q.teamId);
   if (q.gridId !== undefined) base = base.where('t.grid_id', '=', q.gridId);
+  if (q.unassigned !== undefined) base = base.where('t.assignee_staff_id', q.unassigned ? 'is' : 'is not', null);
   if (q.overdue === true) base = base.where('t.closed_at', 'is', null).where('t.due_at', '<', q.at);
   if (q.overdue === false) base = base.where((eb) => eb.or([eb('t.closed_at', 'is not', null), eb('t.due_at', '>=', q.at)]));
   const wb = q.workbenchOf;
