@@ -18,6 +18,7 @@ export async function applyBusinessChange(trx: Transaction<any>, at: Date, task:
   const customerId = Number(task.customer_id);
   const customer = await findCustomerById(trx, customerId);
   if (!customer) throw notFound('CUSTOMER_UNKNOWN', `no customer ${customerId}`);
+  if (customer.status === 'closed') throw new AppError('CUSTOMER_CLOSED', `customer ${customer.number} is closed: its account takes no business change`, 409);
   const today = businessDate(at);
   const effectiveOn = String(outcome.effectiveDate);
   const type = outcome.changeType as 'name' | 'tariff' | 'capacity' | 'move_in' | 'move_out';

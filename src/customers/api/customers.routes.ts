@@ -74,12 +74,20 @@ export const customersRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (a
     const p = req.principal!;
     const unmasked = p.kind === 'customer' || can(p, 'contacts:unmasked');
     const [contacts, agreements, meters, changes] = await Promise.all([listContacts(ctx.db, c.id), listAgreements(ctx.db, c.id), listServicePoints(ctx.db, c.id), listCustomerChanges(ctx.db, c.id)]);
+    // a customer sees its own contacts in full, not those of the occupants before a move-in (unless it agreed to one again)
+    const former = new Set(p.kind !== 'customer' ? [] : changes.flatMap((x) => (x.applied_at ? x.payload.formerContactIds ?? [] : [])).map(Number));
+    for (const a of agreements) if (a.withdrawn_at === null) former.delete(Number(a.contact_id));
     return {
       ...customerToDto(c),
-      contacts: contacts.map((k) => ({ id: Number(k.id), kind: k.kind, value: unmasked ? k.value : maskContact(k.value), status: k.status })),
+      contacts: contacts.map((k) => ({ id: Number(k.id), kind: k.kind, value: unmasked && !former.has(Number(k.id)) ? k.value : maskContact(k.value), status: k.status })),
       channels: agreements.map((a) => ({ channel: a.channel, contactId: Number(a.contact_id), priority: a.priority, consentedAt: a.consented_at, withdrawnAt: a.withdrawn_at })),
       meters,
-      changes: changes.map((x) => ({ id: Number(x.id), type: x.change_type, effectiveOn: x.effective_on, ...x.payload, taskId: x.task_id === null ? null : Number(x.task_id), recordedBy: x.recorded_by, recordedAt: x.recorded_at, appliedAt: x.applied_at })),
+      changes: changes.map((x) => ({
+        id: Number(x.id), type: x.change_type, effectiveOn: x.effective_on, ...x.payload,
+        // a move-in's contact is the new occupant's phone or email: masked like the other contacts
+        ...(x.payload.contact && !unmasked ? { contact: { ...x.payload.contact, value: maskContact(x.payload.contact.value) } } : {}),
+        taskId: x.task_id === null ? null : Number(x.task_id), recordedBy: x.recorded_by, recordedAt: x.recorded_at, appliedAt: x.applied_at,
+      })),
     };
   });
 

@@ -29,7 +29,9 @@ export async function replaceAgreements(
       VALUES (${customerId}, ${c.channel}, ${c.contactId}, ${i + 1}, ${at}, NULL)
       ON CONFLICT ON CONSTRAINT channel_agreement_pkey DO UPDATE
         SET contact_id = EXCLUDED.contact_id, priority = EXCLUDED.priority,
-            consented_at = CASE WHEN channel_agreement.withdrawn_at IS NULL THEN channel_agreement.consented_at ELSE EXCLUDED.consented_at END,
+            -- a consent is for one contact: a new number or address on the channel is a new consent
+            consented_at = CASE WHEN channel_agreement.withdrawn_at IS NULL AND channel_agreement.contact_id = EXCLUDED.contact_id
+                                THEN channel_agreement.consented_at ELSE EXCLUDED.consented_at END,
             withdrawn_at = NULL`.execute(db);
   }
 }

@@ -117,7 +117,9 @@ export async function listContacts(db: Db, customerId: number): Promise<ContactR
 }
 
 export async function listAgreements(db: Db, customerId: number): Promise<ChannelAgreementRow[]> {
-  return db.selectFrom('channel_agreement').selectAll().where('customer_id', '=', customerId).orderBy('priority').execute() as Promise<ChannelAgreementRow[]>;
+  // the agreements in force in priority order, then the withdrawn ones (their old priorities no longer count)
+  return db.selectFrom('channel_agreement').selectAll().where('customer_id', '=', customerId)
+    .orderBy(sql`withdrawn_at IS NOT NULL`).orderBy('priority').orderBy('channel').execute() as Promise<ChannelAgreementRow[]>;
 }
 
 /** The customer's installed meters (active service points). */
