@@ -1,6 +1,6 @@
 import type { Transaction } from 'kysely';
 import { AppError, businessDate } from '../platform/index.ts';
-import { setContactStatus, upsertContact } from '../customers/index.ts';
+import { adoptVerifiedContact } from '../customers/index.ts';
 import { postPayments, settleOutcome, validatePayment, type PaymentInput } from '../payments/index.ts';
 import type { Outcome, TaskRow } from '../work/index.ts';
 
@@ -9,7 +9,7 @@ import type { Outcome, TaskRow } from '../work/index.ts';
  * returns each outcome with what was added. Paid on site: the money is posted to the customer's account on
  * the grid-manager channel, exactly once per task (reference `task-<id>`), and allocated by the payments
  * context like any other payment; the day's visits are posted in one statement. A corrected contact goes to
- * the customer's contacts as verified (the manager just reached them on it).
+ * the customer's contacts as verified (the manager just reached them on it) and carries the notices of its kind.
  */
 export async function applyCollectionOutcomes(
   trx: Transaction<any>, // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -28,9 +28,7 @@ export async function applyCollectionOutcomes(
     if (task.customer_id === null) continue;
     if (outcome.result === 'wrong_contact_corrected') {
       const c = outcome.contact as { kind: 'mobile'; value: string };
-      const contactId = await upsertContact(trx, Number(task.customer_id), c.kind, c.value);
-      await setContactStatus(trx, [contactId], 'verified');
-      out[k] = { ...outcome, contactId };
+      out[k] = { ...outcome, contactId: await adoptVerifiedContact(trx, Number(task.customer_id), c.kind, c.value, at) };
     }
     if (outcome.result === 'paid_on_site') {
       const input = validatePayment(

@@ -1,5 +1,5 @@
 import { AppError, businessDate, type AppContext } from '../platform/index.ts';
-import { setContactStatus, upsertContact, listServicePoints } from '../customers/index.ts';
+import { adoptVerifiedContact, listServicePoints } from '../customers/index.ts';
 import { upsertReadings } from '../metering/index.ts';
 import { setTaskOutcomes, transitionTasks, validateOutcome, type Outcome, type TaskRow, type Transition } from '../work/index.ts';
 import { notFound } from '../platform/index.ts';
@@ -89,9 +89,7 @@ export async function completeTasksWithOutcomes(
       if (task.kind === 'business_change') applied.set(d.index, await applyBusinessChange(trx, at, task, by.actor, outcome));
       if (task.kind === 'contact_verification' && outcome.result !== 'unreachable' && task.customer_id !== null) {
         const c = outcome.contact as { kind: 'mobile'; value: string };
-        const contactId = await upsertContact(trx, Number(task.customer_id), c.kind, c.value);
-        await setContactStatus(trx, [contactId], 'verified');
-        applied.set(d.index, { ...outcome, contactId });
+        applied.set(d.index, { ...outcome, contactId: await adoptVerifiedContact(trx, Number(task.customer_id), c.kind, c.value, at) });
       }
       if (task.kind === 're_read') applied.set(d.index, await storeReRead(trx, at, task, outcome));
     }

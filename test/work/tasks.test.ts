@@ -152,6 +152,12 @@ describe('task inbox', () => {
     expect((r[0] as unknown as { outcome: { payment: { amount: string } } }).outcome.payment.amount).toBe('12.34');
     const contact = await sql<{ status: string }>`SELECT status FROM contact WHERE customer_id = ${place.id} AND value = '13912340000'`.execute(ctx.db);
     expect(contact.rows).toEqual([{ status: 'verified' }]);
+    // the corrected number carries the notices its kind carried (the failing one no longer does)
+    const agreed = await sql<{ channel: string; value: string }>`
+      SELECT a.channel, ct.value FROM channel_agreement a JOIN contact ct ON ct.id = a.contact_id
+      WHERE a.customer_id = ${place.id} AND a.withdrawn_at IS NULL AND ct.kind = 'mobile' ORDER BY a.channel`.execute(ctx.db);
+    expect(agreed.rows.length).toBeGreaterThan(0);
+    expect(agreed.rows.every((a) => a.value === '13912340000')).toBe(true);
     const untouched = await sql<{ status: string }>`SELECT status FROM task WHERE id = ${bad}`.execute(ctx.db);
     expect(untouched.rows).toEqual([{ status: 'open' }]);
   });

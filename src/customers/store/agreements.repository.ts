@@ -36,6 +36,30 @@ export async function replaceAgreements(
   }
 }
 
+/**
+ * A contact a person has just verified with the customer (a corrected number from a contact-verification
+ * or manual-collection visit) takes over the agreements in force on the customer's other contacts of its
+ * kind: notices go to the number that works, not on to the one that failed. A new contact on a channel is
+ * a new consent (consented_at). Returns the channels moved.
+ */
+export async function moveAgreementsToContact(db: Db, customerId: number, contactId: number, at: Date): Promise<string[]> {
+  const r = await sql<{ channel: string }>`
+    UPDATE channel_agreement a SET contact_id = ${contactId}, consented_at = ${at}
+    FROM contact old, contact fresh
+    WHERE a.customer_id = ${customerId} AND a.withdrawn_at IS NULL AND a.contact_id <> ${contactId}
+      AND old.id = a.contact_id AND fresh.id = ${contactId} AND old.kind = fresh.kind AND fresh.customer_id = ${customerId}
+    RETURNING a.channel`.execute(db);
+  return r.rows.map((x) => x.channel).sort();
+}
+
+/** A contact a person reached the customer on: stored (or found), verified, and given the agreements of its kind. */
+export async function adoptVerifiedContact(db: Db, customerId: number, kind: ContactKind, value: string, at: Date): Promise<number> {
+  const contactId = await upsertContact(db, customerId, kind, value);
+  await setContactStatus(db, [contactId], 'verified');
+  await moveAgreementsToContact(db, customerId, contactId, at);
+  return contactId;
+}
+
 export async function setContactStatus(db: Db, contactIds: number[], status: 'verified' | 'invalid' | 'unverified'): Promise<void> {
   if (!contactIds.length) return;
   await db.updateTable('contact').set({ status }).where('id', 'in', contactIds).execute();
