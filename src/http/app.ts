@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type RouteOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fastifyStatic from '@fastify/static';
@@ -23,7 +23,11 @@ declare module 'fastify' {
 const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web/dist');
 
 /** Builds the HTTP app; `server.ts`/the CLI listens, tests call `app.inject()`. */
-export async function buildApp(ctx: AppContext, opts: { extraPlugins?: { plugin: FastifyPluginAsync<{ ctx: AppContext }>; prefix?: string }[] } = {}): Promise<FastifyInstance> {
+export async function buildApp(ctx: AppContext, opts: {
+  extraPlugins?: { plugin: FastifyPluginAsync<{ ctx: AppContext }>; prefix?: string }[];
+  /** Called for every route as it is added (the route-table audit test lists them with it). */
+  onRoute?: (route: RouteOptions) => void;
+} = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: false, bodyLimit: 64 * 1024 * 1024, ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
     // a URL the router cannot read gets the same { code, message } answer as every other refusal
@@ -33,6 +37,7 @@ export async function buildApp(ctx: AppContext, opts: { extraPlugins?: { plugin:
     },
   });
 
+  if (opts.onRoute) app.addHook('onRoute', opts.onRoute);
   await app.register(swagger, {
     openapi: {
       info: { title: 'ZeroTouch API', version: '1' },
@@ -44,10 +49,11 @@ export async function buildApp(ctx: AppContext, opts: { extraPlugins?: { plugin:
 
   app.decorateRequest('principal', undefined);
   app.addHook('onRequest', async (req) => {
-    if (!req.url.startsWith('/api/')) return;
+    // the route the router matched, not the raw URL: '/%61pi/v1/...' reaches an /api/ route too
+    if (!req.routeOptions.url?.startsWith('/api/')) return;
     const auth = req.headers.authorization;
     if (auth?.startsWith('Bearer ')) req.principal = await principalForToken(ctx.db, auth.slice(7).trim());
-    if (!req.principal && !req.routeOptions.config?.public && req.routeOptions.url) {
+    if (!req.principal && !req.routeOptions.config?.public) {
       throw Object.assign(new Error('sign in first: send Authorization: Bearer <token>'), { statusCode: 401, code: 'AUTH_REQUIRED' });
     }
   });

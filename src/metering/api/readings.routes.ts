@@ -5,7 +5,7 @@ import {
 import { ingestReadings } from '../ingest/ingest.ts';
 import { listMeterReadings, listQuarantine } from '../store/queries.repository.ts';
 import {
-  checkRegisterValues, editReading, findMeterScope, listReadingCorrections, listReadingEdits, type MeterScope,
+  checkRegisterValues, customerMeterSince, editReading, findMeterScope, listReadingCorrections, listReadingEdits, type MeterScope,
 } from '../store/edits.repository.ts';
 import { loadMeteringPolicy } from '../store/policy.repository.ts';
 import { enterManualReading } from '../../flows/metering-reread.ts';
@@ -19,12 +19,15 @@ const provinceWide = (p: Principal) => p.orgPath.split('/').filter(Boolean).leng
 
 const checkDate = (name: string, v: string) => requireIsoDate('REQUEST_DATE_INVALID', name, v);
 
-/** Staff in scope, or the customer the meter serves. */
-async function meterFor(ctx: AppContext, p: Principal | undefined, address: string, permission: 'readings:read' | 'readings:write'): Promise<MeterScope> {
+/**
+ * Staff in scope, or the customer the meter serves. A customer sees the meter from the day its service
+ * point was installed (`since`): a re-used meter's earlier days are the previous occupant's.
+ */
+async function meterFor(ctx: AppContext, p: Principal | undefined, address: string, permission: 'readings:read' | 'readings:write'): Promise<MeterScope & { since?: string }> {
   if (p?.kind === 'customer' && permission === 'readings:read') {
     const m = await findMeterScope(ctx.db, address);
     if (m.customerId !== p.id) throw forbidden('a customer may only see its own meter');
-    return m;
+    return { ...m, since: await customerMeterSince(ctx.db, m.meterId, p.id) };
   }
   const staff = requirePermission(p, permission);
   const m = await findMeterScope(ctx.db, address);
@@ -62,7 +65,9 @@ export const readingsRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
     const to = checkDate('to', q.to ?? today(ctx.clock));
     const from = checkDate('from', q.from ?? addDays(to, -30));
     if (daysBetween(from, to) < 0 || daysBetween(from, to) > 400) throw new AppError('REQUEST_RANGE_INVALID', 'from must be before to, at most 400 days apart');
-    return { meter: m.commAddress, from, to, items: await listMeterReadings(ctx.db, m.meterId, from, to) };
+    const items = m.since && to < m.since ? [] : await listMeterReadings(ctx.db, m.meterId, m.since && from < m.since ? m.since : from, to);
+    // the first day's use is measured from the day before, when the meter was someone else's
+    return { meter: m.commAddress, from, to, items: items.map((x) => (x.date === m.since ? { ...x, usedKwh: null } : x)) };
   });
 
   app.post('/meters/:address/manual-reading', {
@@ -107,6 +112,7 @@ export const readingsRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
     const { address, date } = req.params as { address: string; date: string };
     const m = await meterFor(ctx, req.principal, address, 'readings:read');
     const day = checkDate('date', date);
+    if (m.since && day < m.since) throw forbidden(`a customer sees its meter from ${m.since}, when it moved in`);
     // edits carry a person and a reason; corrections are what arrived before (a head-end's resend, an estimate, a re-read)
     return { items: await listReadingEdits(ctx.db, m.meterId, day), corrections: await listReadingCorrections(ctx.db, m.meterId, day) };
   });

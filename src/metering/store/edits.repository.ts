@@ -18,6 +18,14 @@ export interface MeterScope {
   orgPath: string | null;
 }
 
+/** The day the customer's service point on the meter was installed: its readings before that are a previous occupant's. */
+export async function customerMeterSince(db: Db, meterId: number, customerId: number): Promise<string | undefined> {
+  const r = await sql<{ installed_on: string }>`
+    SELECT to_char(installed_on, 'YYYY-MM-DD') AS installed_on FROM service_point
+    WHERE meter_id = ${meterId} AND customer_id = ${customerId} AND removed_on IS NULL`.execute(db);
+  return r.rows[0]?.installed_on;
+}
+
 export async function findMeterScope(db: Db, ref: string): Promise<MeterScope> {
   const r = await sql<{ id: number; comm_address: string; customer_id: number | null; number: string | null; org_path: string | null }>`
     SELECT me.id, me.comm_address, c.id AS customer_id, c.number, c.org_path
