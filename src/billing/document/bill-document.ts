@@ -13,13 +13,13 @@ const esc = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};
 /** How to pay: the channels a customer can use, printed on every bill. */
 const HOW_TO_PAY_ZH = ['网上国网 App 或国网辽宁电力微信公众号', '银行代扣、网银及支付宝/微信生活缴费', '供电营业厅柜台'];
 
-/** Whether a line prices only part of the period (a price change or a new tier year inside it). */
+/** Whether a line prices only part of the period (a tariff or price change, or a new tier year, inside it). */
 const isPartial = (b: BillRow, l: BillLineRow) => l.segment_start !== b.period_start || l.segment_end !== b.period_end;
 
 /** How a split period was rated: the stated choice printed on a bill with partial lines. */
 export const SPLIT_NOTE: [string, string] = [
-  '本期内电价调整或阶梯年度切换:本期电量(及月阶梯基数、基本电费)按各时段天数占本期天数的比例分摊,各时段按其适用电价计费。',
-  'Prices changed or a tier year began within the period: consumption (and monthly tier limits, basic charge) is split between the parts in proportion to their days, each part priced at its own rates.',
+  '本期内电价变更(含用电类别变更)、电价调整或阶梯年度切换:本期电量(及月阶梯基数、基本电费)按各时段天数占本期天数的比例分摊,各时段按其适用电价计费。',
+  'The tariff or its prices changed, or a tier year began, within the period: consumption (and monthly tier limits, basic charge) is split between the parts in proportion to their days, each part priced at its own rates.',
 ];
 
 /** The electronic bill (电子账单) in Chinese, a self-contained HTML page. */

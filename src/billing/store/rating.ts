@@ -5,10 +5,13 @@ import type { Db } from '../../platform/index.ts';
  * The one rating implementation (billing runs, corrections and quotes all use it): SQL CTEs that
  * turn a relation `rate_input` into priced bill lines `rate_lines`.
  *
- * rate_input columns: customer_id, tariff_code, period_start, period_end, q_total, q_sharp, q_peak,
- * q_flat, q_valley, ytd_kwh, capacity_kva, max_demand_kw, reactive_kvarh.
+ * rate_input columns: customer_id, tariff_code, period_start, period_end, span_start, span_end, q_total,
+ * q_sharp, q_peak, q_flat, q_valley, ytd_kwh, capacity_kva, max_demand_kw, reactive_kvarh. A row prices
+ * the days [span_start, span_end) of the period at its tariff_code, with the whole period's measures: a
+ * customer whose tariff changed inside the period has one row per part (the parts cover the period),
+ * otherwise one row whose span is the period.
  *
- * A tariff version change inside the period splits it into segments by days: quantities (and
+ * A tariff change, or a tariff version change, inside the period splits it into segments by days: quantities (and
  * monthly tier limits) are split telescopically — round(x·through/days,4) − round(x·before/days,4) —
  * so the parts add up to the whole exactly. Annual tiers start from the tier-year consumption
  * before the period (ytd_kwh); a tier year that starts inside the period (its first day, in the
@@ -41,18 +44,18 @@ rate_seg AS (
     -- days from the period start to the tier year this segment counts in, when that year starts inside the period
     CASE WHEN p.seg_start >= y.tier_year_start THEN y.tier_year_start - i.period_start END AS dyear
   FROM rate_input i
-  JOIN rate_version v ON v.tariff_code = i.tariff_code AND v.effective_from < i.period_end
-    AND (v.effective_to IS NULL OR v.effective_to > i.period_start)
+  JOIN rate_version v ON v.tariff_code = i.tariff_code AND v.effective_from < i.span_end
+    AND (v.effective_to IS NULL OR v.effective_to > i.span_start)
   -- the first day of an annual tier year strictly inside the period (a period is shorter than a year)
   CROSS JOIN LATERAL (
     SELECT CASE WHEN v.tier_basis = 'annual' AND d > i.period_start THEN d END AS tier_year_start
     FROM (SELECT make_date(extract(year FROM i.period_end)::int - CASE WHEN make_date(extract(year FROM i.period_end)::int,
       v.tier_year_start_month, 1) >= i.period_end THEN 1 ELSE 0 END, v.tier_year_start_month, 1) AS d) b
   ) y
-  -- the version's days in the period, cut in two where a tier year starts
+  -- the version's days in the input's span, cut in two where a tier year starts
   CROSS JOIN LATERAL (VALUES
-    (1, greatest(v.effective_from, i.period_start), least(coalesce(v.effective_to, i.period_end), i.period_end, y.tier_year_start)),
-    (2, greatest(v.effective_from, i.period_start, y.tier_year_start), least(coalesce(v.effective_to, i.period_end), i.period_end))
+    (1, greatest(v.effective_from, i.span_start), least(coalesce(v.effective_to, i.span_end), i.span_end, y.tier_year_start)),
+    (2, greatest(v.effective_from, i.span_start, y.tier_year_start), least(coalesce(v.effective_to, i.span_end), i.span_end))
   ) AS p(piece, seg_start, seg_end)
   WHERE p.seg_start < p.seg_end AND (p.piece = 1 OR y.tier_year_start IS NOT NULL)
 ),
@@ -155,7 +158,8 @@ export interface RatedLine {
 /** A one-row rate_input from parameters. */
 export function rateInputOf(i: RatingInput): RawBuilder<unknown> {
   return sql`SELECT 0::bigint AS customer_id, ${i.tariffCode}::text AS tariff_code, ${i.periodStart}::date AS period_start,
-    ${i.periodEnd}::date AS period_end, ${i.totalKwh}::numeric AS q_total, ${i.sharpKwh ?? null}::numeric AS q_sharp,
+    ${i.periodEnd}::date AS period_end, ${i.periodStart}::date AS span_start, ${i.periodEnd}::date AS span_end,
+    ${i.totalKwh}::numeric AS q_total, ${i.sharpKwh ?? null}::numeric AS q_sharp,
     ${i.peakKwh ?? null}::numeric AS q_peak, ${i.flatKwh ?? null}::numeric AS q_flat, ${i.valleyKwh ?? null}::numeric AS q_valley,
     ${i.ytdKwh ?? '0'}::numeric AS ytd_kwh, ${i.capacityKva ?? null}::numeric AS capacity_kva,
     ${i.maxDemandKw ?? null}::numeric AS max_demand_kw, ${i.reactiveKvarh ?? null}::numeric AS reactive_kvarh`;

@@ -158,7 +158,7 @@ export async function stageSlice(db: Db, run: BillingRunRow, slice: { slice: num
   await sql`
     INSERT INTO billing_run_input (run_id, customer_id, customer_number, tariff_code, category, customer_status, org_path,
       transformer_area_id, capacity_kva, max_demand_kw, reactive_kvarh, q_total, q_sharp, q_peak, q_flat, q_valley,
-      reading_quality, vee_flag, ytd_kwh, hist_count, hist_kwh_per_day, estimated_before, skip_reason)
+      reading_quality, vee_flag, ytd_kwh, hist_count, hist_kwh_per_day, estimated_before, skip_reason, tariff_spans)
     WITH tariffs AS MATERIALIZED (
       -- per tariff, not per customer: the first day of the tier year the period starts in, the first
       -- period that can overlap it, and whether a version prices the period
@@ -169,10 +169,29 @@ export async function stageSlice(db: Db, run: BillingRunRow, slice: { slice: num
         EXISTS (SELECT 1 FROM tariff_version v WHERE v.tariff_code = t.code AND v.effective_from <= ${start}) AS has_tariff
       FROM tariff t) y
     ),
+    -- the few customers of the slice with a tariff change on record: the tariff in force on the period's
+    -- last day, and when the tariff changed inside the period, its parts at each tariff (whether each
+    -- part's tariff has a version from the part's first day)
+    changed AS (
+      SELECT x.*, t.tier_year_start, t.tier_year_from FROM (
+      SELECT s.customer_id, (array_agg(s.tariff_code ORDER BY s.valid_from DESC NULLS LAST))[1] AS tariff_code,
+        CASE WHEN count(*) > 1 THEN jsonb_agg(jsonb_build_object(
+          'from', greatest(s.valid_from, ${start}::date), 'to', least(s.valid_to, ${end}::date), 'tariff', s.tariff_code) ORDER BY s.valid_from NULLS FIRST) END AS spans,
+        bool_and(EXISTS (SELECT 1 FROM tariff_version v WHERE v.tariff_code = s.tariff_code
+          AND v.effective_from <= greatest(s.valid_from, ${start}::date))) AS has_tariff
+      FROM v_customer_tariff_span s
+      WHERE s.customer_id >= ${slice.lo} AND s.customer_id < ${slice.hi}
+        AND (s.valid_from IS NULL OR s.valid_from < ${end}) AND (s.valid_to IS NULL OR s.valid_to > ${start})
+      GROUP BY s.customer_id) x
+      LEFT JOIN tariffs t ON t.code = x.tariff_code
+    ),
     cust AS (
-      SELECT c.id, c.number, c.tariff_code, c.category, c.status, c.org_path, c.transformer_area_id, c.contract_capacity_kva,
-        t.tier_year_start, t.tier_year_from, coalesce(t.has_tariff, false) AS has_tariff
-      FROM customer c LEFT JOIN tariffs t ON t.code = c.tariff_code
+      SELECT c.id, c.number, coalesce(x.tariff_code, c.tariff_code) AS tariff_code, x.spans AS tariff_spans, c.category, c.status,
+        c.org_path, c.transformer_area_id, c.contract_capacity_kva,
+        CASE WHEN x.customer_id IS NULL THEN t.tier_year_start ELSE x.tier_year_start END AS tier_year_start,
+        CASE WHEN x.customer_id IS NULL THEN t.tier_year_from ELSE x.tier_year_from END AS tier_year_from,
+        coalesce(x.has_tariff, t.has_tariff, false) AS has_tariff
+      FROM customer c LEFT JOIN changed x ON x.customer_id = c.id LEFT JOIN tariffs t ON t.code = c.tariff_code
       WHERE c.billing_cycle = ${run.cycle_code} AND c.status <> 'closed' AND c.id >= ${slice.lo} AND c.id < ${slice.hi}
     ),
     seg AS (
@@ -222,7 +241,8 @@ export async function stageSlice(db: Db, run: BillingRunRow, slice: { slice: num
       (ARRAY['actual', 'edited', 're_read', 'estimated'])[rd.quality_rank + 1], coalesce(rd.vee_flag, false),
       coalesce(h.ytd, 0), coalesce(h.n, 0), h.per_day, coalesce(h.est, 0),
       CASE WHEN rd.customer_id IS NULL THEN 'NO_METER' WHEN rd.missing THEN 'MISSING_READING'
-           WHEN NOT c.has_tariff THEN 'NO_TARIFF' END
+           WHEN NOT c.has_tariff THEN 'NO_TARIFF' END,
+      c.tariff_spans
     FROM cust c
     LEFT JOIN rd ON rd.customer_id = c.id
     LEFT JOIN hist h ON h.customer_id = c.id
@@ -240,7 +260,7 @@ export async function indexStaging(db: Db, run: BillingRunRow): Promise<void> {
   const st = (await sql<{ status: string }>`SELECT status FROM billing_run WHERE id = ${run.id}`.execute(db)).rows[0];
   if (st?.status !== 'preparing') return;
   await sql`SELECT brin_summarize_new_values('billing_run_input_run_brin'::regclass)`.execute(db);
-  await sql`ANALYZE billing_run_input (run_id, customer_id, skip_reason, transformer_area_id, tariff_code)`.execute(db);
+  await sql`ANALYZE billing_run_input (run_id, customer_id, skip_reason, transformer_area_id, tariff_code, tariff_spans)`.execute(db);
 }
 
 /**
@@ -409,10 +429,19 @@ export async function rateChunk(db: Db, run: BillingRunRow, lo: number, hi: numb
       FROM billing_run_input
       WHERE run_id = ${run.id} AND customer_id >= ${lo} AND customer_id < ${hi} AND skip_reason IS NULL
     ),
+    -- the parts of the period at each tariff of the few customers whose tariff changed inside it (by
+    -- the partial index: the chunk's other rows are not read again)
+    tariff_part AS (
+      SELECT i.customer_id, p.tariff, p."from", p."to"
+      FROM billing_run_input i CROSS JOIN LATERAL jsonb_to_recordset(i.tariff_spans) AS p("from" date, "to" date, tariff text)
+      WHERE i.run_id = ${run.id} AND i.customer_id >= ${lo} AND i.customer_id < ${hi} AND i.tariff_spans IS NOT NULL AND i.skip_reason IS NULL
+    ),
     rate_input AS (
-      SELECT customer_id, tariff_code, ${run.period_start}::date AS period_start, ${run.period_end}::date AS period_end,
-        q_total, q_sharp, q_peak, q_flat, q_valley, ytd_kwh, capacity_kva, max_demand_kw, reactive_kvarh
-      FROM chunk
+      SELECT c.customer_id, coalesce(p.tariff, c.tariff_code) AS tariff_code, ${run.period_start}::date AS period_start,
+        ${run.period_end}::date AS period_end, coalesce(p."from", ${run.period_start}::date) AS span_start,
+        coalesce(p."to", ${run.period_end}::date) AS span_end,
+        c.q_total, c.q_sharp, c.q_peak, c.q_flat, c.q_valley, c.ytd_kwh, c.capacity_kva, c.max_demand_kw, c.reactive_kvarh
+      FROM chunk c LEFT JOIN tariff_part p ON p.customer_id = c.customer_id
     ),
     ${sql.raw(RATING_CTES)},
     totals AS (SELECT customer_id, sum(amount) AS amount FROM rate_lines GROUP BY customer_id),
