@@ -118,18 +118,34 @@ export async function issueToken(db: Db, p: Principal, ttlHours = 24 * 30): Prom
 }
 
 // Signed-in principals by token hash, per database, for a few seconds: an API integration (a bank posting
-// thousands of payments) then costs no token query per request. Tokens are never revoked before they
-// expire, and a cached entry never outlives its token's expiry.
+// thousands of payments) then costs no token query per request. A cached entry never outlives its token's
+// expiry, nor a revocation made since it was cached in this process (revokeTokens).
 const TOKEN_CACHE_MS = 30_000;
 const TOKEN_CACHE_MAX = 10_000;
-const tokenCache = new WeakMap<Db, Map<string, { principal: Principal; until: number }>>();
+const tokenCache = new WeakMap<Db, Map<string, { principal: Principal; until: number; generation: number }>>();
+/** Raised by every revocation: cached entries of an older generation are looked up again. */
+let revocations = 0;
+
+/**
+ * Ends every sign-in of these subjects before its expiry (a customer's portal after a new occupant moved
+ * in, or after staff issued a new password). In this process a token is refused from the next check
+ * after the revoking transaction commits; a check made while it is still open, or by another process
+ * serving the API, may accept the token from its cache for up to TOKEN_CACHE_MS more.
+ */
+export async function revokeTokens(db: Db, subjectKind: Principal['kind'], subjectIds: number[]): Promise<void> {
+  if (!subjectIds.length) return;
+  await db.deleteFrom('auth_token').where('subject_kind', '=', subjectKind).where('subject_id', 'in', subjectIds).execute();
+  revocations++;
+}
 
 export async function principalForToken(db: Db, token: string): Promise<Principal | undefined> {
   const hash = sha256(token);
+  // a revocation made while the row is read leaves this entry stale: it is cached under the generation before it
+  const generation = revocations;
   const now = systemClock.now().getTime();
   let cache = tokenCache.get(db);
   const hit = cache?.get(hash);
-  if (hit && hit.until > now) return hit.principal;
+  if (hit && hit.until > now && hit.generation === revocations) return hit.principal;
   const row = await db
     .selectFrom('auth_token')
     .selectAll()
@@ -147,6 +163,6 @@ export async function principalForToken(db: Db, token: string): Promise<Principa
   };
   if (!cache) tokenCache.set(db, (cache = new Map()));
   if (cache.size >= TOKEN_CACHE_MAX) cache.clear();
-  cache.set(hash, { principal, until: Math.min(now + TOKEN_CACHE_MS, (row.expires_at as Date).getTime()) });
+  cache.set(hash, { principal, until: Math.min(now + TOKEN_CACHE_MS, (row.expires_at as Date).getTime()), generation });
   return principal;
 }

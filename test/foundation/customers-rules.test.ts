@@ -112,7 +112,10 @@ describe('business changes effective from a date', () => {
     const former = (await view(place)).contacts.find((k: { kind: string }) => k.kind === 'mobile').value as string;
     const res = await complete(place, { changeType: 'move_in', effectiveDate: '2026-03-10', newName: '吴新', contact: { kind: 'mobile', value: '13733334444' } });
     expect(res.statusCode, res.body).toBe(200);
-    const me = (await app.inject({ url: `/api/v1/customers/${place.number}`, headers: await signInCustomer(app, place.number) })).json();
+    // the move-in closed the portal to the former occupant: staff issue the new occupant a password
+    const issued = await app.inject({ method: 'POST', url: `/api/v1/customers/${place.number}/portal-password`, headers: await signIn(app, `gm.${place.grid}`), payload: {} });
+    const login = await app.inject({ method: 'POST', url: '/api/v1/auth/customer-login', payload: { number: place.number, password: issued.json().password } });
+    const me = (await app.inject({ url: `/api/v1/customers/${place.number}`, headers: { authorization: `Bearer ${login.json().token}` } })).json();
     const values = me.contacts.map((k: { value: string }) => k.value);
     expect(values).toContain('13733334444');
     expect(values).not.toContain(former);

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import {
-  AppError, audit, can, forbidden, issueToken, maskContact, notFound, requirePermission, requireScope, verifyPassword,
+  AppError, audit, can, forbidden, hashPassword, issueToken, maskContact, notFound, requirePermission, requireScope, verifyPassword,
   type AppContext, type Principal,
 } from '../../platform/index.ts';
 import {
@@ -9,7 +9,9 @@ import {
 } from '../store/customers.repository.ts';
 import { replaceAgreements, upsertContact } from '../store/agreements.repository.ts';
 import { listCustomerChanges } from '../store/changes.repository.ts';
+import { replacePortalCredential } from '../store/portal-credentials.repository.ts';
 import { CHANNEL_CONTACT_KINDS, validateContact } from '../domain/contacts.ts';
+import { generatePortalPassword } from '../domain/portal-password.ts';
 
 /** Staff see customers in their org scope; a customer sees only itself. */
 export function requireCustomerAccess(p: Principal | undefined, c: CustomerRow, permission: Parameters<typeof requirePermission>[1] = 'customers:read'): Principal {
@@ -48,6 +50,28 @@ export const customersRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (a
     if (!c || !verifyPassword(password, c.portal_password_hash)) throw new AppError('AUTH_BAD_CREDENTIALS', 'unknown customer number or wrong password', 401);
     const principal: Principal = { kind: 'customer', id: Number(c.id), name: c.name, role: 'customer', orgId: c.grid_id, orgPath: c.org_path };
     return { token: await issueToken(ctx.db, principal), user: { ...principal, number: c.number } };
+  });
+
+  /**
+   * Issue a customer a new portal password (e.g. the new occupant after a move-in). It is answered once
+   * and stored only hashed; every earlier portal sign-in of the account ends.
+   */
+  app.post('/customers/:number/portal-password', {
+    schema: { tags: ['customers'], summary: 'Issue a new portal password; the answer is the only time it is shown' },
+  }, async (req, reply) => {
+    const { number } = req.params as { number: string };
+    const staff = requirePermission(req.principal, 'customers:write');
+    if (staff.kind !== 'staff') throw forbidden('only staff issue portal passwords');
+    const c = await loadCustomerFor(ctx, staff, number, 'customers:write');
+    if (c.status === 'closed') throw new AppError('CUSTOMER_CLOSED', `customer ${c.number} is closed: its portal stays closed`, 409);
+    const password = generatePortalPassword();
+    const issuedAt = ctx.clock.now();
+    await ctx.db.transaction().execute(async (trx) => {
+      await replacePortalCredential(trx, [Number(c.id)], hashPassword(password));
+      await audit(trx, ctx.clock, { actor: `${staff.kind}:${staff.id}`, action: 'customer.portal_password.issue', subject: `customer:${c.number}` });
+    });
+    void reply.header('cache-control', 'no-store');
+    return { number: c.number, password, issuedAt };
   });
 
   app.get('/customers', {

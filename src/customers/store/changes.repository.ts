@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../../platform/index.ts';
 import type { ContactKind, NoticeChannel } from './customers.repository.ts';
 import { replaceAgreements, setContactStatus, upsertContact } from './agreements.repository.ts';
+import { replacePortalCredential } from './portal-credentials.repository.ts';
 
 export type CustomerChangeType = 'name' | 'tariff' | 'capacity' | 'move_in';
 
@@ -44,8 +45,9 @@ const valueOf = sql`CASE change_type WHEN 'tariff' THEN payload->>'newTariffCode
  * undoes a later one already in force. Each change keeps the value it replaced (oldName, oldTariffCode,
  * oldCapacityKva: what held the day before its effective date), so a bill can split its period there.
  * A move-in also replaces the notice channels with the new occupant's contact, or withdraws them all when
- * none was given (a handful a day, one customer at a time). Only the changes read at the start are marked
- * applied, last: a crash before that re-applies the same values.
+ * none was given (a handful a day, one customer at a time), and closes the portal to the former occupant:
+ * the password is cleared and its sign-ins end, until staff issue the new occupant one. Only the changes
+ * read at the start are marked applied, last: a crash before that re-applies the same values.
  */
 export async function applyDueCustomerChanges(db: Db, at: Date, day: string): Promise<number> {
   const dueIds = (await sql<{ id: string }>`
@@ -113,6 +115,7 @@ export async function applyDueCustomerChanges(db: Db, at: Date, day: string): Pr
         (SELECT COALESCE(jsonb_agg(id ORDER BY id), '[]'::jsonb) FROM contact WHERE customer_id = ${customerId} AND id IS DISTINCT FROM ${contactId}::bigint))
       WHERE id = ${Number(m.id)}`.execute(db);
   }
+  await replacePortalCredential(db, moveIns.rows.map((m) => Number(m.customer_id)), null);
   const applied = await sql`UPDATE customer_change SET applied_at = ${at} WHERE applied_at IS NULL AND id IN ${due}`.execute(db);
   return Number(applied.numAffectedRows ?? 0);
 }
