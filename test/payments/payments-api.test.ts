@@ -115,6 +115,18 @@ describe('payments API', () => {
     expect((await app.inject({ method: 'POST', url: `/api/v1/payments/${p.id}/reversal`, headers: bank, payload: { reason: 'x' } })).statusCode).toBe(403);
   });
 
+  it("a city clerk's import posts the city's rows of a province-wide file and refuses the others' by line", async () => {
+    const inCity = async (city: string) => (await sql<{ number: string }>`
+      SELECT number FROM customer WHERE org_path LIKE ${`%/${city}/%`} ORDER BY id LIMIT 1`.execute(ctx.db)).rows[0]!.number;
+    const [own, other] = [await inCity('LN01'), await inCity('LN02')];
+    const csv = `channel,reference,customer_number,amount,currency,paid_on\nbank_counter,IMP-SCOPE-1,${own},10.00,CNY,2026-03-01\nbank_counter,IMP-SCOPE-2,${other},20.00,CNY,2026-03-01\n`;
+    const r = await app.inject({ method: 'POST', url: '/api/v1/payments/imports', headers: { ...(await signIn(app, 'clerk.LN01')), 'content-type': 'text/csv' }, payload: csv });
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.json()).toMatchObject({ rows: 2, posted: 1, rejected: [{ line: 3, reference: 'IMP-SCOPE-2', code: 'PAYMENT_OUT_OF_SCOPE' }] });
+    const stored = await sql<{ reference: string }>`SELECT reference FROM payment WHERE reference LIKE 'IMP-SCOPE-%'`.execute(ctx.db);
+    expect(stored.rows).toEqual([{ reference: 'IMP-SCOPE-1' }]);
+  });
+
   it('lists payments in scope with paging and shows arrears by age band', async () => {
     const admin = await signIn(app, 'admin');
     const r = await app.inject({ url: '/api/v1/payments?channel=bank_counter&limit=2', headers: admin });

@@ -141,7 +141,7 @@ export const paymentsRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
     schema: { tags: ['payments'], description: 'CSV body (text/csv): channel,reference,customer_number,amount,currency,paid_on' },
   }, async (req) => {
     const p = requirePermission(req.principal, 'payments:reconcile');
-    return importPayments(ctx.db, ctx.clock, csvBody(req.body, 'file'), actorOf(p));
+    return importPayments(ctx.db, ctx.clock, csvBody(req.body, 'file'), actorOf(p), { scopePath: p.orgPath });
   });
 
   app.post('/payments/reconciliations', {

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { today, type Clock, type Db } from '../../platform/index.ts';
 import { csvRecords } from '../domain/csv.ts';
 import { isRejection, validatePayment, type PaymentInput } from '../domain/payment-input.ts';
@@ -41,7 +42,11 @@ export interface ImportReport {
  * Import a CSV of payments (header: channel,reference,customer_number,amount,currency,paid_on). Bad rows are
  * rejected with a code and reason; the good rows are posted; a re-import reports its rows as duplicates.
  */
-export async function importPayments(db: Db, clock: Clock, csv: string, actor: string, defaults: { channel?: string } = {}): Promise<ImportReport> {
+/**
+ * `scopePath`: the importer's org scope. A row for a customer outside it is rejected (PAYMENT_OUT_OF_SCOPE)
+ * and the others are posted: a city's clerk posts the city's share of a bank's province-wide file.
+ */
+export async function importPayments(db: Db, clock: Clock, csv: string, actor: string, defaults: { channel?: string; scopePath?: string } = {}): Promise<ImportReport> {
   const { header, records } = csvRecords(csv);
   const rejected: RowRejection[] = [];
   for (const col of ['reference', 'customer_number', 'amount']) {
@@ -65,8 +70,13 @@ export async function importPayments(db: Db, clock: Clock, csv: string, actor: s
     seen.add(key);
     good.push({ line: rec.line, p: v });
   }
-  const results = await postPaymentBatch(db, clock, good, actor, 'import');
-  const refs = new Map(good.map((g) => [g.line, g.p.reference]));
+  const outside = defaults.scopePath ? await customersOutside(db, defaults.scopePath, good.map((g) => g.p.customerNumber)) : new Set<string>();
+  for (const g of good.filter((x) => outside.has(x.p.customerNumber))) {
+    rejected.push({ line: g.line, reference: g.p.reference, code: 'PAYMENT_OUT_OF_SCOPE', reason: `customer ${g.p.customerNumber} is outside your org scope` });
+  }
+  const posting = good.filter((x) => !outside.has(x.p.customerNumber));
+  const results = await postPaymentBatch(db, clock, posting, actor, 'import');
+  const refs = new Map(posting.map((g) => [g.line, g.p.reference]));
   for (const r of results) {
     if (r.status === 'unknown_customer' || r.status === 'conflict') rejected.push({ line: r.line, reference: refs.get(r.line), ...REJECTION_FOR_STATUS[r.status] });
   }
@@ -77,4 +87,12 @@ export async function importPayments(db: Db, clock: Clock, csv: string, actor: s
     duplicates: results.filter((r) => r.status === 'duplicate').length,
     rejected,
   };
+}
+
+/** Of these customer numbers, those of customers outside the org subtree `scopePath` (unknown numbers are not among them). */
+async function customersOutside(db: Db, scopePath: string, numbers: string[]): Promise<Set<string>> {
+  if (!numbers.length) return new Set();
+  const r = await sql<{ number: string }>`
+    SELECT number FROM customer WHERE number = ANY (${[...new Set(numbers)]}::text[]) AND org_path NOT LIKE ${`${scopePath}%`}`.execute(db);
+  return new Set(r.rows.map((x) => x.number));
 }
