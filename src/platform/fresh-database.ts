@@ -19,13 +19,21 @@ export async function freshServerDatabase(url: string, prefix: string): Promise<
   const u = new URL(url);
   u.pathname = `/${name}`;
   const database = await openDatabase({ databaseUrl: u.toString() });
-  await migrate(database);
-  return {
-    database,
-    name,
-    drop: async () => {
-      await database.close();
-      await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    },
+  const drop = async () => {
+    await database.close();
+    await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   };
+  // a migration that fails leaves no database behind on the shared server
+  await dropOnFailure(drop, () => migrate(database));
+  return { database, name, drop };
+}
+
+/** `fn`, and if it fails, `drop` (what was created for it) before the failure goes on. */
+export async function dropOnFailure<T>(drop: () => Promise<void>, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    await drop().catch(() => undefined);
+    throw e;
+  }
 }

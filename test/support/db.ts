@@ -3,7 +3,7 @@ import {
   createLogger, loadConfig, migrate, openDatabase, SimulatedClock,
   type AppContext, type Clock, type Database, type Db,
 } from '../../src/platform/index.ts';
-import { freshServerDatabase } from '../../src/platform/fresh-database.ts';
+import { dropOnFailure, freshServerDatabase } from '../../src/platform/fresh-database.ts';
 import { seedProvince } from '../../src/sim/seed.ts';
 
 /**
@@ -30,7 +30,7 @@ export interface TestContext extends AppContext {
 export async function testContext(opts: { customers?: number; seed?: number; now?: string } = {}): Promise<TestContext> {
   const { database, drop } = await freshDatabase();
   const clock = new SimulatedClock(opts.now ?? '2026-01-01T10:00:00+08:00');
-  if (opts.customers) await seedProvince(database, { customers: opts.customers, seed: opts.seed ?? 1, since: '2025-01-01' });
+  if (opts.customers) await dropOnFailure(drop, () => seedProvince(database, { customers: opts.customers!, seed: opts.seed ?? 1, since: '2025-01-01' }));
   return { database, db: database.db, clock, log: createLogger('test'), config: { ...loadConfig({}), port: 0 }, drop };
 }
 
