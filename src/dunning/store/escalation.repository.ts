@@ -189,16 +189,18 @@ export async function reconnectsDue(db: Db, paid: PaidSuspension[]): Promise<Rec
   if (!paid.length) return [];
   const r = await sql<ReconnectDueRow>`
     SELECT s.customer_id, s.bill_id, s.method, k.paid_at, k.paid_at + make_interval(hours => p.reconnect_within_hours) AS reconnect_by,
-           COALESCE((SELECT json_agg(json_build_object('meter_id', c.meter_id, 'comm_address', c.comm_address) ORDER BY c.meter_id)
-                     FROM remote_switch_command c
-                     WHERE c.request_key LIKE 'disconnect:' || s.customer_id || ':' || s.bill_id || ':%' AND c.status <> 'cancelled'
-                       AND c.status <> 'pending'), '[]') AS meters,
-           ARRAY(SELECT c.id FROM remote_switch_command c
-                 WHERE c.request_key LIKE 'disconnect:' || s.customer_id || ':' || s.bill_id || ':%' AND c.status = 'failed' ORDER BY c.id) AS failed_disconnects
+           COALESCE(d.meters, '[]') AS meters, COALESCE(d.failed, '{}') AS failed_disconnects
     FROM jsonb_to_recordset(${JSON.stringify(paid)}::jsonb) AS k(customer_id bigint, bill_id bigint, paid_at timestamptz)
     JOIN dunning_suspension s ON s.customer_id = k.customer_id AND s.bill_id = k.bill_id
     JOIN dunning_notice n ON n.id = s.notice_id
     JOIN dunning_policy p ON p.segment = n.segment
+    -- the suspension's disconnect commands, read once: the meters they reached, and those that failed
+    LEFT JOIN LATERAL (
+      SELECT json_agg(json_build_object('meter_id', c.meter_id, 'comm_address', c.comm_address) ORDER BY c.meter_id)
+               FILTER (WHERE c.status NOT IN ('cancelled', 'pending')) AS meters,
+             array_agg(c.id ORDER BY c.id) FILTER (WHERE c.status = 'failed') AS failed
+      FROM remote_switch_command c
+      WHERE c.request_key LIKE 'disconnect:' || s.customer_id || ':' || s.bill_id || ':%') d ON true
     WHERE s.status = 'disconnect_requested'
     ORDER BY s.customer_id, s.bill_id`.execute(db);
   return r.rows.map((x) => ({ ...x, customer_id: Number(x.customer_id), bill_id: Number(x.bill_id), failed_disconnects: x.failed_disconnects.map(Number) }));
