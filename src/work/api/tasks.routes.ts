@@ -4,7 +4,7 @@ import {
 } from '../../platform/index.ts';
 import { findOrgByCode, findStaffByCode, findStaffById, listTeams } from '../../org/index.ts';
 import { completeTaskWithOutcome } from '../../flows/work-task-outcome.ts';
-import { servesArea, validateCannotComplete, type TaskAction } from '../domain/task-flow.ts';
+import { checkTakesOver, validateCannotComplete, type TaskAction } from '../domain/task-flow.ts';
 import {
   findTask, listTaskEvents, reassignForAbsences, reassignTask, recordAbsence, transitionTask, type TaskRow,
 } from '../store/task-flow.repository.ts';
@@ -194,9 +194,8 @@ export const tasksRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, 
       // the named substitute takes over every open task of the absent person: the same rules as a reassignment
       requireScope(p, sub.org_path);
       if (sub.id === staff.id) throw new AppError('ABSENCE_SUBSTITUTE_SELF', 'a substitute is someone else');
-      if (!sub.active) throw new AppError('TASK_ASSIGNEE_INACTIVE', `staff ${sub.code} is not active`, 409);
       if (sub.role !== staff.role) throw new AppError('ABSENCE_SUBSTITUTE_ROLE', `a substitute for a ${staff.role} is a ${staff.role}, not a ${sub.role}`, 409);
-      if (!servesArea(sub, staff)) throw new AppError('TASK_ASSIGNEE_OUT_OF_AREA', `staff ${sub.code} does not serve the grid, station or team of ${staff.code}`, 409);
+      checkTakesOver(sub, staff);
     }
     const id = await recordAbsence(ctx.db, { staffId: staff.id, fromDate: b.fromDate, toDate: b.toDate, substituteStaffId: sub?.id, reason: b.reason, createdBy: actorOf(p) });
     const moved = await reassignForAbsences(ctx.db, ctx.clock.now());

@@ -25,6 +25,16 @@ export function servesArea(worker: { org_path: string; team_id: number | null },
   return sameTeam || worker.org_path.startsWith(station) || place.org_path.startsWith(worker.org_path);
 }
 
+/**
+ * Refuses a worker who cannot take over work of `place` (a task by reassignment, or an absent
+ * colleague's tasks as their named substitute): an inactive one, or one not serving its community.
+ */
+export function checkTakesOver(worker: { code?: string; id: number; active: boolean; org_path: string; team_id: number | null }, place: { org_path: string; team_id: number | null }): void {
+  const who = `staff ${worker.code ?? worker.id}`;
+  if (!worker.active) throw new AppError('TASK_ASSIGNEE_INACTIVE', `${who} is not active`, 409);
+  if (!servesArea(worker, place)) throw new AppError('TASK_ASSIGNEE_OUT_OF_AREA', `${who} does not serve the grid, station or team of the work`, 409);
+}
+
 /** The status an action leads to, or TASK_TRANSITION_REFUSED (closing twice, accepting a closed task …). */
 export function nextTaskStatus(current: TaskStatus, action: TaskAction): TaskStatus {
   const rule = FLOW[action];

@@ -1,6 +1,6 @@
 import { sql, type Transaction } from 'kysely';
 import { AppError, businessDate, notFound, type Db } from '../../platform/index.ts';
-import { CLOSED_STATUSES, nextTaskStatus, servesArea, type Outcome, type TaskAction } from '../domain/task-flow.ts';
+import { checkTakesOver, CLOSED_STATUSES, nextTaskStatus, type Outcome, type TaskAction } from '../domain/task-flow.ts';
 import type { TaskKind, TaskStatus } from './tasks.repository.ts';
 
 export interface TaskRow {
@@ -140,11 +140,8 @@ export async function reassignTask(
 ): Promise<TaskRow> {
   const task = await lockTask(trx, r.taskId);
   if (CLOSED_STATUSES.includes(task.status)) throw new AppError('TASK_TRANSITION_REFUSED', `task ${task.id} is ${task.status}; a closed task cannot be reassigned`, 409);
-  if (!r.to.active) throw new AppError('TASK_ASSIGNEE_INACTIVE', `staff ${r.to.id} is not active`, 409);
   if (!['grid_manager', 'collection_team', 'service_agent'].includes(r.to.role)) throw new AppError('TASK_ASSIGNEE_ROLE', `a ${r.to.role} does not work tasks`, 409);
-  if (!servesArea(r.to, task)) {
-    throw new AppError('TASK_ASSIGNEE_OUT_OF_AREA', `staff ${r.to.id} does not serve the task's grid or station`, 409);
-  }
+  checkTakesOver(r.to, task);
   const updated = (await trx
     .updateTable('task')
     .set({ assignee_staff_id: r.to.id })
