@@ -72,7 +72,12 @@ export async function startWeb(opts: { customers: number; now: string; prepare?:
   return {
     ctx, app, url, browser,
     async page(o = {}) {
-      const bc = await browser.newContext(o.phone ? { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : { viewport: { width: 1440, height: 900 } });
+      // reduced motion: antd's zoom moves a dialog's buttons after Playwright found them stable, so on a loaded
+      // machine a click's mouseup could land beside the button and the click was lost (the portal payment's hang)
+      const bc = await browser.newContext({
+        reducedMotion: 'reduce',
+        ...(o.phone ? { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : { viewport: { width: 1440, height: 900 } }),
+      });
       contexts.push(bc);
       const page = await bc.newPage();
       // what went wrong in the browser shows in the test output, next to the failure it explains
@@ -97,6 +102,8 @@ export async function startWeb(opts: { customers: number; now: string; prepare?:
       };
       page.on('requestfinished', answered);
       page.on('requestfailed', answered);
+      // a page closed by the test leaves its last loads unanswered: nothing to report
+      page.on('close', () => [...unanswered.keys()].forEach(answered));
       return page;
     },
     async close() {

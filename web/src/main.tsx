@@ -57,9 +57,11 @@ function Root() {
     return () => window.removeEventListener('zt-signed-out', out);
   }, [lang]);
   const langValue = useMemo(() => ({ lang, setLang }), [lang]);
+  // who asks the system for less motion (prefers-reduced-motion) gets dialogs, menus and messages without animation
+  const motion = useMemo(() => !window.matchMedia('(prefers-reduced-motion: reduce)').matches, []);
   return (
     <LangContext.Provider value={langValue}>
-      <ConfigProvider locale={lang === 'zh' ? zhCN : enUS} theme={{ token: { colorPrimary: '#00706b' } }}>
+      <ConfigProvider locale={lang === 'zh' ? zhCN : enUS} theme={{ token: { colorPrimary: '#00706b', motion } }}>
         <AntApp>
           {user ? (
             <Shell user={user} onSignOut={() => { session.clear(); setUser(null); navigate('/'); }} />
