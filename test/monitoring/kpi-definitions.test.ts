@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import type { FastifyInstance } from 'fastify';
 import { testContext, type TestContext } from '../support/db.ts';
 import { signIn, testApp } from '../support/http.ts';
-import { pay } from '../dunning/support.ts';
+import { pay, releaseBills } from '../dunning/support.ts';
 import { ensureReadingPartitions, upsertReadings } from '../../src/metering/index.ts';
 import { postDebits } from '../../src/payments/index.ts';
 import { openTasks } from '../../src/work/index.ts';
@@ -35,13 +35,15 @@ beforeAll(async () => {
   customers = points.length;
   gridPath = (await sql<{ org_path: string }>`SELECT org_path FROM customer ORDER BY id LIMIT 1`.execute(ctx.db)).rows[0]!.org_path;
 
-  // read success: meter 4 installed the day after, meter 5 removed on the day (both out of scope); meter 6
-  // removed the day after and meter 7 installed on the day (both in scope)
+  // read success: meter 4 installed the day after, meter 5 removed on the day (its registers are gone when
+  // the day freezes at 00:00 after it) and meter 8 removed the day before (all out of scope); meter 6 removed
+  // the day after and meter 7 installed on the day (both in scope)
   await sql`UPDATE service_point SET installed_on = ${'2026-04-01'}::date WHERE id = ${points[4]!.id}`.execute(ctx.db);
   await sql`UPDATE service_point SET removed_on = ${DAY}::date WHERE id = ${points[5]!.id}`.execute(ctx.db);
   await sql`UPDATE service_point SET removed_on = ${'2026-04-01'}::date WHERE id = ${points[6]!.id}`.execute(ctx.db);
   await sql`UPDATE service_point SET installed_on = ${DAY}::date WHERE id = ${points[7]!.id}`.execute(ctx.db);
-  inScope = customers - 2;
+  await sql`UPDATE service_point SET removed_on = ${'2026-03-30'}::date WHERE id = ${points[8]!.id}`.execute(ctx.db);
+  inScope = customers - 3;
   await ensureReadingPartitions(ctx.db, DAY, DAY);
   // meter 0 edited (a substituted value), 1 estimated, 2 re-read on site, 3 not read; every other meter actual
   const quality = (i: number) => (i === 0 ? 'edited' : i === 1 ? 'estimated' : i === 2 ? 're_read' : 'actual') as 'actual';
@@ -66,7 +68,7 @@ beforeAll(async () => {
   await sql`UPDATE task SET status = 'cancelled', closed_at = ${'2026-03-31T15:00:00+08:00'}::timestamptz WHERE idempotency_key = 'kpi-def-reread-1'`.execute(ctx.db);
 
   // collection rate for March: customer 3 billed 100.00, credited 100.00 and rebilled 80.00 (net 80.00 billed);
-  // pays 50.00 on 31 March and 30.00 on 1 April (after month end)
+  // pays 50.00 on 31 March, 10.00 on 31 March that the bank's file brings on 1 April, and 20.00 on 1 April (after month end)
   const c3 = points[3]!;
   const number = (await sql<{ number: string }>`SELECT number FROM customer WHERE id = ${c3.customerId}`.execute(ctx.db)).rows[0]!.number;
   const doc = (billId: number, kind: 'bill' | 'credit' | 'rebill', amount: string, issuedOn: string) => ({
@@ -78,8 +80,23 @@ beforeAll(async () => {
   await postDebits(ctx.db, ctx.clock, [doc(990002, 'credit', '-100.00', '2026-03-10'), doc(990003, 'rebill', '80.00', '2026-03-10')]);
   ctx.clock.set('2026-03-31T10:00:00+08:00');
   await pay(ctx, number, '50.00', DAY, 'kpi-def-pay-1');
+  ctx.clock.set('2026-04-01T09:00:00+08:00');
+  await pay(ctx, number, '10.00', DAY, 'kpi-def-pay-late');
   ctx.clock.set('2026-04-01T10:00:00+08:00');
-  await pay(ctx, number, '30.00', '2026-04-01', 'kpi-def-pay-2');
+  await pay(ctx, number, '20.00', '2026-04-01', 'kpi-def-pay-2');
+
+  // late fees collected in March: two residential customers owe 100.00 due 20 February and settle it with
+  // 39 days of fee (21 February to 31 March at 1‰ a day: 3.90), both paid on 31 March; the second
+  // payment is posted on 1 April
+  const late = (await sql<{ id: number; number: string }>`
+    SELECT id, number FROM customer WHERE kind = 'residential' AND id NOT IN (SELECT customer_id FROM service_point ORDER BY id LIMIT 10)
+    ORDER BY id LIMIT 2`.execute(ctx.db)).rows;
+  ctx.clock.set('2026-02-05T10:00:00+08:00');
+  await releaseBills(ctx, late.map((c) => ({ customerId: Number(c.id), period: '2026-02', amount: '100.00', issuedOn: '2026-02-05', dueDate: '2026-02-20', releasedAt: new Date('2026-02-05T10:00:00+08:00') })));
+  ctx.clock.set('2026-03-31T11:00:00+08:00');
+  await pay(ctx, late[0]!.number, '103.90', DAY, 'kpi-def-fee-1');
+  ctx.clock.set('2026-04-01T09:30:00+08:00');
+  await pay(ctx, late[1]!.number, '103.90', DAY, 'kpi-def-fee-2');
 
   // 95598 orders: an urban repair whose crew arrived 15 minutes late but restored in time (out of its limit);
   // a consultation answered in time; a repair received at 22:00 whose crew has not arrived by midnight
@@ -138,10 +155,15 @@ describe('KPIs as defined', () => {
     expect(await provinceKpi('reread_open')).toMatchObject({ value: 1 });
   });
 
-  it('the month-end collection rate counts payments only, net of credit notes, not a payment after month end', async () => {
-    // billed 100.00 − 100.00 + 80.00 = 80.00; paid 50.00 by 31 March: 0.625 (the credit note is not money collected)
-    expect(await provinceKpi('collection_rate')).toMatchObject({ value: 0.625, numerator: 50, denominator: 80 });
-    expect(await provinceKpi('collected_amount')).toMatchObject({ value: 50 });
+  it('the month-end collection rate counts payments made by month end, net of credit notes, not a payment after month end', async () => {
+    // billed 100.00 − 100.00 + 80.00 = 80.00; paid 60.00 by 31 March: 0.75 (the credit note is not money
+    // collected; a payment counts on the day it was made, also when the bank's file brought it the next day)
+    expect(await provinceKpi('collection_rate')).toMatchObject({ value: 0.75, numerator: 60, denominator: 80 });
+    expect(await provinceKpi('collected_amount')).toMatchObject({ value: 60 });
+  });
+
+  it('late fees collected in the month count what the month\'s payments paid of them', async () => {
+    expect(await provinceKpi('late_fee_collected')).toMatchObject({ value: 7.8 });
   });
 
   it('a repair whose crew arrived late is out of its time limit, and one not yet on site past the arrival limit is overdue', async () => {

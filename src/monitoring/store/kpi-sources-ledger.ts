@@ -42,7 +42,8 @@ export const LEDGER_SOURCES: KpiSource[] = [
       fees AS (
         SELECT c.org_path, ta.team_id, sum(a.late_fee) AS fee
         FROM allocation a JOIN customer c ON c.id = a.customer_id JOIN transformer_area ta ON ta.id = c.transformer_area_id
-        WHERE a.applied_on BETWEEN date_trunc('month', ${p.day}::date)::date AND ${p.day}::date
+        -- money paid: a credit note settling a fee collects nothing
+        WHERE a.source_kind = 'payment' AND a.applied_on BETWEEN date_trunc('month', ${p.day}::date)::date AND ${p.day}::date
         GROUP BY c.org_path, ta.team_id)
       SELECT 'collection_rate' AS kpi, org_path, team_id, collected AS numerator, billed AS denominator FROM per
       UNION ALL SELECT 'billed_amount', org_path, team_id, billed, NULL FROM per
