@@ -11,6 +11,7 @@ import {
   forwardEnergyReadings,
   fromHex,
   replyEnvelopeFor,
+  sum8,
   toHex,
   type Gdw1376Frame,
 } from '../protocols/index.ts';
@@ -40,7 +41,7 @@ afterEach(async () => {
 });
 
 /** One front-end listening on loopback, with master data that knows terminal 0171/2082. */
-async function listen(idleTimeoutMs = 5_000): Promise<Harness> {
+async function listen(idleTimeoutMs = 5_000, lookupFails = false): Promise<Harness> {
   const counters: FrontendCounters = {
     framesIn: 0, framesOut: 0, frameErrors: {}, deniedLogins: 0, logins: 0, heartbeats: 0, logouts: 0, unmatchedReplies: 0, requestTimeouts: 0,
   };
@@ -51,7 +52,10 @@ async function listen(idleTimeoutMs = 5_000): Promise<Harness> {
     sessions.push(
       new ConcentratorSession(socket, {
         log: pino({ level: 'silent' }), links, counters, idleTimeoutMs, msa: 1,
-        lookup: async (area, terminal) => (area === row.area_code && terminal === row.terminal_address ? row : undefined),
+        lookup: async (area, terminal) => {
+          if (lookupFails) throw new Error('connection to the database lost');
+          return area === row.area_code && terminal === row.terminal_address ? row : undefined;
+        },
         onOnline: () => undefined,
         onClosed: () => undefined,
       }),
@@ -196,6 +200,28 @@ describe('a terminal logging in over TCP', () => {
     expect(confirm!.bytes).toBe(LOGIN_CONFIRM);
   });
 
+  it('gets no deny when its login cannot be looked up (master data unreachable): the link is closed for it to log in again', async () => {
+    const h = await listen(5_000, true);
+    const t = await terminal(h.port);
+    t.send(LOGIN);
+    await t.closed;
+    expect(t.received).toHaveLength(0);
+    expect(h.counters.deniedLogins).toBe(0);
+  });
+
+  it('is denied when its login carries the group bit in A3, even with a registered terminal number in A2', async () => {
+    const h = await listen();
+    const t = await terminal(h.port);
+    const group = { ...TERMINAL, group: true };
+    t.send(encodeGdw1376LinkCheck('login', group, 8));
+    const [denied] = await t.frames(1);
+    expect(denied!.frame).toMatchObject({ afn: 0x00, address: group });
+    expect(denied!.frame.units[0]!.fn).toEqual([2]);
+    await t.closed;
+    expect(h.sessions[0]!.online).toBe(false);
+    expect(h.counters).toMatchObject({ logins: 0, deniedLogins: 1 });
+  });
+
   it('is dropped after the idle timeout when it sends nothing', async () => {
     const h = await listen(150);
     const t = await terminal(h.port);
@@ -204,6 +230,40 @@ describe('a terminal logging in over TCP', () => {
     const started = performance.now();
     await t.closed;
     expect(performance.now() - started).toBeGreaterThanOrEqual(100);
+  });
+
+  it('is dropped after the idle timeout when all it sends is noise and frames with a wrong checksum', async () => {
+    const h = await listen(150);
+    const t = await terminal(h.port);
+    const badCs = Buffer.from(LOGIN);
+    badCs[18] = 0x00;
+    let closed = false;
+    void t.closed.then(() => (closed = true));
+    for (let i = 0; i < 30 && !closed; i++) {
+      t.send(i % 2 ? badCs : Buffer.from([0x00, 0x11, 0x68]));
+      await pause(30);
+    }
+    expect(closed).toBe(true);
+    expect(t.received).toHaveLength(0);
+  });
+});
+
+describe('a logged-in link', () => {
+  it('denies a login naming another terminal and answers no heartbeat of it; its own terminal stays online', async () => {
+    const { h, t } = await loggedIn();
+    const other = { ...TERMINAL, terminal: 2083 };
+    t.send(encodeGdw1376LinkCheck('login', other, 3));
+    t.send(encodeGdw1376LinkCheck('heartbeat', other, 4));
+    t.send(encodeGdw1376LinkCheck('logout', other, 5));
+    t.send(HEARTBEAT);
+    const [, denied, heartbeat] = await t.frames(3);
+    expect(denied!.frame).toMatchObject({ afn: 0x00, address: other, seq: { seq: 3 } });
+    expect(denied!.frame.units[0]!.fn).toEqual([2]);
+    expect(heartbeat!.bytes).toBe(HEARTBEAT_CONFIRM);
+    await pause(50);
+    expect(t.received).toHaveLength(3);
+    expect(h.sessions[0]!.online).toBe(true);
+    expect(h.counters).toMatchObject({ logins: 1, deniedLogins: 1, heartbeats: 1, logouts: 0 });
   });
 });
 
@@ -247,6 +307,29 @@ describe('a daily frozen reply in several frames', () => {
     expect(await pns(first)).toEqual([1, 2]);
     expect(await pns(second)).toEqual([3]);
     expect(h.counters.unmatchedReplies).toBe(0);
+  });
+
+  it('a point the terminal marks invalid (FE) is a gap of its own: the other points of the same frame still arrive', async () => {
+    const { h, t } = await loggedIn();
+    const session = h.sessions[0]!;
+    const day = '2026-01-14';
+    const pending = session.request((seq) => encodeDailyFrozenEnergyRequest({ address: session.address, seq, pns: [1, 2, 3], date: day }), 1_000);
+    const [, request] = await t.frames(2);
+    const reading = (pn: number) => ({ pn, date: day, readAt: '2026-01-15 00:01', registers: { total: `${pn}.0000`, tariffs: [] } });
+    const reply = Buffer.from(encodeDailyFrozenEnergyReply(replyEnvelopeFor(request!.frame), [1, 2, 3].map(reading)));
+    // pn 2's total (A.14 00 00 02 00 00) and its reading time become FE, the checksum is made good again
+    const total = reply.indexOf(Buffer.from([0x00, 0x00, 0x02, 0x00, 0x00]));
+    reply.fill(0xfe, total - 6, total - 1);
+    reply.fill(0xfe, total, total + 5);
+    reply[reply.length - 2] = sum8(reply, 6, reply.length - 2);
+    t.send(reply);
+    const frames = await pending;
+    expect(frames?.flatMap((f) => forwardEnergyReadings(f)).map((r) => [r.pn, r.readAt, r.registers.total])).toEqual([
+      [1, '2026-01-15 00:01', '1.0000'],
+      [2, null, null],
+      [3, '2026-01-15 00:01', '3.0000'],
+    ]);
+    expect(h.counters.frameErrors).toEqual({});
   });
 
   it('a reply that repeats RSEQ on every frame still completes its request', async () => {

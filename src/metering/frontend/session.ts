@@ -65,7 +65,9 @@ export class ConcentratorSession {
   private nextSeq = 0;
   private drainWaiters: (() => void)[] = [];
   collecting = false;
-  private lastDataAt = performance.now();
+  /** When the last whole frame came: bytes that make no frame (noise, bad checksums) do not keep a link alive. */
+  private lastFrameAt = performance.now();
+  private idleTimer: NodeJS.Timeout | null = null;
   /** Frames that came in while the login was being looked up, handled once it is settled. */
   private held: Gdw1376Frame[] = [];
 
@@ -75,23 +77,8 @@ export class ConcentratorSession {
   ) {
     this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     socket.setNoDelay(true);
-    // 'on', not setTimeout's callback (a 'once' listener): an early or stale timeout must not end idle detection for good
-    socket.on('timeout', () =>
-      // after a stalled event loop the timer can fire before bytes that already arrived are read: look again after the poll phase
-      setImmediate(() => {
-        if (socket.destroyed) return;
-        const idle = performance.now() - this.lastDataAt;
-        // data came meanwhile, or the timer ran early (libuv's loop time lags after a long busy turn): wait for the rest
-        if (idle < deps.idleTimeoutMs) return void socket.setTimeout(Math.max(1, Math.ceil(deps.idleTimeoutMs - idle)));
-        deps.log.warn({ remote: this.remoteAddress, concentrator: this.concentrator?.id }, 'front-end: idle connection dropped');
-        socket.destroy();
-      }),
-    );
-    socket.setTimeout(deps.idleTimeoutMs);
-    socket.on('data', (chunk: Buffer) => {
-      this.lastDataAt = performance.now();
-      this.onData(chunk);
-    });
+    this.armIdle(deps.idleTimeoutMs);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => {
       for (const w of this.drainWaiters.splice(0)) w();
     });
@@ -140,6 +127,27 @@ export class ConcentratorSession {
     this.socket.destroySoon?.();
   }
 
+  /**
+   * Drops the link once no whole frame has come for the idle time. Its own timer, not the socket's
+   * inactivity timeout: a peer sending noise or frames that fail their checksum is as good as silent.
+   */
+  private armIdle(ms: number): void {
+    this.idleTimer = setTimeout(
+      () =>
+        // after a stalled event loop the timer can fire before bytes that already arrived are read: look again after the poll phase
+        setImmediate(() => {
+          if (this.socket.destroyed) return;
+          const idle = performance.now() - this.lastFrameAt;
+          // a frame came meanwhile, or the timer ran early (libuv's loop time lags after a long busy turn): wait for the rest
+          if (idle < this.deps.idleTimeoutMs) return this.armIdle(Math.max(1, Math.ceil(this.deps.idleTimeoutMs - idle)));
+          this.deps.log.warn({ remote: this.remoteAddress, concentrator: this.concentrator?.id }, 'front-end: idle connection dropped');
+          this.socket.destroy();
+        }),
+      ms,
+    );
+    this.idleTimer.unref();
+  }
+
   private takeSeq(): number | null {
     // Round-robin over all 16 values, so a late reply to a timed-out request rarely meets a new one.
     for (let k = 0; k < SEQ_SPACE; k++) {
@@ -165,6 +173,7 @@ export class ConcentratorSession {
       c.frameErrors[e.code] = (c.frameErrors[e.code] ?? 0) + 1;
       this.deps.log.warn({ code: e.code, concentrator: this.concentrator?.id, remote: this.remoteAddress }, `front-end: bad frame: ${e.message}`);
     }
+    if (frames.length) this.lastFrameAt = performance.now();
     for (const f of frames) {
       c.framesIn++;
       this.onFrame(f);
@@ -177,6 +186,8 @@ export class ConcentratorSession {
     if (link === 'login') return void this.onLogin(f);
     if (this.state === 'logging_in') return void (this.held.length < MAX_HELD_FRAMES && this.held.push(f));
     if (this.state !== 'online') return;
+    // the link belongs to the terminal that logged in on it: another address's link checks are not ours to confirm
+    if (link && !this.isOwnTerminal(f)) return void this.onForeignLinkCheck(f, link);
     if (link === 'heartbeat') {
       this.deps.counters.heartbeats++;
       this.deps.links.seen(this.concentrator!.id);
@@ -229,20 +240,46 @@ export class ConcentratorSession {
     return f.seq.fir ? (starts ?? continues ?? repeats) : (continues ?? starts ?? repeats);
   }
 
+  private isOwnTerminal(f: Gdw1376Frame): boolean {
+    const c = this.concentrator!;
+    return !f.address.group && f.address.areaCode === c.area_code && f.address.terminal === c.terminal_address;
+  }
+
+  /**
+   * A login, heartbeat or logout naming another terminal on a logged-in link: the login is denied
+   * (that terminal is not online through this link), a heartbeat or logout is left unanswered and
+   * the link's own terminal stays online.
+   */
+  private onForeignLinkCheck(f: Gdw1376Frame, link: 'login' | 'logout' | 'heartbeat'): void {
+    const { areaCode, terminal } = f.address;
+    this.deps.log.warn({ areaCode, terminal, link, concentrator: this.concentrator!.id, remote: this.remoteAddress }, 'front-end: link check from another terminal on a logged-in link');
+    if (link !== 'login') return;
+    this.deps.counters.deniedLogins++;
+    this.send(encodeGdw1376Deny(f));
+  }
+
   private async onLogin(f: Gdw1376Frame): Promise<void> {
     if (this.state === 'logging_in') return;
+    if (this.state === 'online' && !this.isOwnTerminal(f)) return this.onForeignLinkCheck(f, 'login');
     if (this.state === 'online') {
       // a terminal that restarts its link logs in again on the same socket
       this.deps.counters.logins++;
       return this.send(encodeGdw1376Confirm(f));
     }
     this.state = 'logging_in';
-    const { areaCode, terminal } = f.address;
+    const { areaCode, terminal, group } = f.address;
     let found: ConcentratorRow | undefined;
     try {
-      found = await this.deps.lookup(areaCode, terminal);
+      // A2 with the group bit names a group of terminals (0xFFFF: all), which never logs in: no terminal of that number is meant
+      found = group ? undefined : await this.deps.lookup(areaCode, terminal);
     } catch (e) {
-      this.deps.log.error({ err: e, areaCode, terminal }, 'front-end: concentrator lookup failed');
+      // our fault, not the terminal's: a deny would tell a registered terminal it is unknown (many then back off for
+      // hours); without an answer it logs in again on a new connection
+      this.deps.log.error({ err: e, areaCode, terminal }, 'front-end: concentrator lookup failed, login left unanswered');
+      this.held = [];
+      this.state = 'closed';
+      this.socket.destroy();
+      return;
     }
     if (this.socket.destroyed) return;
     if (!found) {
@@ -263,6 +300,7 @@ export class ConcentratorSession {
   }
 
   private onClose(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
     const wasOnline = this.state === 'online';
     this.state = 'closed';
     for (const [seq, p] of this.pending) {

@@ -20,12 +20,20 @@ import { decodeDataUnitId } from './gdw1376-ids.ts';
 /** 0xEE fills a field the terminal has no value for (e.g. a tariff the meter lacks). */
 export const NO_DATA = 0xee;
 
+/** 0xFE marks a field whose value the terminal holds as invalid (e.g. a register the meter returned garbled). */
+const INVALID_DATA = 0xfe;
+
 /**
- * Any EE byte voids the field, not only all-EE: real terminals send "00 EE EE EE EE" for an
- * unread register (conformance samples rafn12f34, rafn13f2), and EE can never be valid BCD.
+ * Any EE or FE byte voids the field, not only all-EE: real terminals send "00 EE EE EE EE" for an
+ * unread register (conformance samples rafn12f34, rafn13f2), and neither can be valid BCD. FF, the
+ * DL/T 645 fill a terminal may pass on from the meter, is read the same way. A marker costs only
+ * its field: failing the frame would lose every other measuring point of the reply with it.
  */
 function isNoDataAt(bytes: Uint8Array, at: number, length: number): boolean {
-  for (let i = at; i < at + length; i++) if (bytes[i] === NO_DATA) return true;
+  for (let i = at; i < at + length; i++) {
+    const b = bytes[i];
+    if (b === NO_DATA || b === INVALID_DATA || b === 0xff) return true;
+  }
   return false;
 }
 
@@ -238,6 +246,9 @@ function frozenTag(fn: number): 'date' | 'month' | null {
   return null;
 }
 
+/** AFN 0D Fn whose reply layout this codec reads. */
+const FROZEN_UP_KNOWN = new Set([1, 2, 17, 18, 161]);
+
 /**
  * Decodes the data of one (pn, Fn) pair, or returns null when this codec does not know the
  * layout of that Fn in that direction.
@@ -261,19 +272,20 @@ export function decodeFnData(ctx: FnContext, fn: number, r: ByteReader): Gdw1376
   }
   if (afn === 0x0d) {
     const tag = frozenTag(fn);
-    if (!tag) return null;
-    const date = tag === 'date' ? decodeDateAt(r.source, r.advance(3, 'Td_d'), 'Td_d') : null;
+    // an Fn this codec cannot read is left whole (Td_d included) for the raw bytes of its unit
+    if (!tag || (dir === 'up' && !FROZEN_UP_KNOWN.has(fn))) return null;
+    const tdAt = tag === 'date' ? r.advance(3, 'Td_d') : -1;
+    // a reply's Td_d marked EE/FE names no day: its reading belongs to none (a request must name one)
+    const date = tdAt < 0 || (dir === 'up' && isNoDataAt(r.source, tdAt, 3)) ? null : decodeDateAt(r.source, tdAt, 'Td_d');
     const month = tag === 'month' ? decodeMonth(r.take(2, 'Td_m'), 'Td_m') : null;
-    if (dir === 'down') return date !== null ? { kind: 'frozenDate', date } : { kind: 'frozenMonth', month: month as string };
+    if (dir === 'down') return tag === 'date' ? { kind: 'frozenDate', date: date as string } : { kind: 'frozenMonth', month: month as string };
     if (fn === 1 || fn === 17) return indications(r, 'forward', date, month);
     if (fn === 2 || fn === 18) return indications(r, 'reverse', date, month);
-    if (fn === 161) return forwardActive(r, date);
-    return null;
+    return forwardActive(r, date);
   }
   return null;
 }
 
-/** Writes one value (EE when null) at `out[offset]`; the general encoder only for what the fast path does not take. */
 /** Writes one register (EE when null) at `out[offset]`; `tariff` 0 is the total (names the field in an error). */
 function writeValue(out: Uint8Array, offset: number, v: string | null, format: BcdFormat, what: string, tariff: number): void {
   if (v === null) {

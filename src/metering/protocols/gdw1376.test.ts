@@ -173,6 +173,28 @@ describe('reading forward active energy through the concentrator', () => {
     expect(forwardEnergyReadings(reply)).toEqual(readings.map((r) => ({ ...r, registers: { ...r.registers, tariffs: r.registers.tariffs.map((t) => (t === '0' ? '0.0000' : t)) } })));
   });
 
+  it('FE (invalid) and FF fill void only their own field of an F161 reply, as EE does; a Td_d marked EE names no day', () => {
+    const td = encodeTdD('2025-03-01');
+    // read time 00:05 2 March, M = 2, total 12.3400, tariff 1 invalid (FE), tariff 2 FF-filled
+    const body = fromHex('05 00 02 03 25 02 00 34 12 00 00 FE FE FE FE FE FF FF FF FF FF');
+    const bytes = encodeGdw1376Frame({
+      control: { dir: 'up', prm: false, func: 8 },
+      address: TERMINAL,
+      afn: 0x0d,
+      seq: { seq: 1 },
+      units: [
+        { pn: [1], fn: [161], data: concatBytes([td, fromHex('FE FE FE FE FE 02 FE 00 00 00 00 00 00 00 00 00 00 00 00 00 00')]) },
+        { pn: [2], fn: [161], data: concatBytes([td, body]) },
+        { pn: [3], fn: [161], data: concatBytes([fromHex('EE EE EE'), body]) },
+      ],
+    });
+    expect(forwardEnergyReadings(decodeGdw1376Frame(bytes))).toEqual([
+      { pn: 1, date: '2025-03-01', readAt: null, registers: { total: null, tariffs: ['0.0000', '0.0000'] } },
+      { pn: 2, date: '2025-03-01', readAt: '2025-03-02 00:05', registers: { total: '12.3400', tariffs: [null, null] } },
+      { pn: 3, date: null, readAt: '2025-03-02 00:05', registers: { total: '12.3400', tariffs: [null, null] } },
+    ]);
+  });
+
   it('the F129 request and reply round-trip', () => {
     const request = decodeGdw1376Frame(encodeCurrentForwardEnergyRequest({ address: FROM_MASTER, seq: 15, pns: [8, 9] }));
     expect(gdw1376Items(request).map((i) => [i.pn, i.fn])).toEqual([[8, 129], [9, 129]]);
@@ -223,6 +245,17 @@ describe('unknown content does not break decoding', () => {
     expect(frame.units).toHaveLength(1);
     expect(frame.units[0]).toMatchObject({ pn: [0], fn: [2], items: [] });
     expect(toHex(frame.units[0]?.raw as Uint8Array)).toBe('00 35 00 02 03 25 01 01 01 10 EE EE EE EE EE 00');
+  });
+
+  it('an AFN 0D reply Fn of unknown layout keeps its Td_d in the raw bytes', () => {
+    const bytes = encodeGdw1376Frame({
+      control: { dir: 'up', prm: false, func: 8 },
+      address: TERMINAL,
+      afn: 0x0d,
+      seq: { seq: 1 },
+      units: [{ pn: [1], fn: [162], data: concatBytes([encodeTdD('2025-03-01'), fromHex('01 00 03 02 25 00 00 00 00 00')]) }],
+    });
+    expect(toHex(decodeGdw1376Frame(bytes).units[0]?.raw as Uint8Array)).toBe('01 03 25 01 00 03 02 25 00 00 00 00 00');
   });
 
   it('a downlink AFN 04 frame carries PW, which is kept apart from the data', () => {
