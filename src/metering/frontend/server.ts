@@ -16,6 +16,11 @@ export interface FrontendOptions {
   host?: string;
   /** Master station address (A3 MSA) on requests. */
   msa?: number;
+  /**
+   * A link with no whole frame for this long is dropped. Default 45 min: three heartbeat periods of a
+   * terminal set to the common 15 minutes (AFN 04 F1), so a terminal heartbeating every 5 or 15 minutes is
+   * never dropped between two heartbeats.
+   */
   idleTimeoutMs?: number;
   linkFlushMs?: number;
   collect?: Partial<CollectOptions>;
@@ -105,7 +110,7 @@ export async function startFrontend(ctx: AppContext, opts: FrontendOptions = {})
       links,
       counters,
       msa: opts.msa ?? 1,
-      idleTimeoutMs: opts.idleTimeoutMs ?? 300_000,
+      idleTimeoutMs: opts.idleTimeoutMs ?? 45 * 60_000,
       lookup: (areaCode, terminal) => findConcentrator(ctx.db, areaCode, terminal),
       onOnline: (session) => {
         const id = session.concentrator!.id;
