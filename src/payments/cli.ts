@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { AppError, isIsoDate, today } from '../platform/index.ts';
 import { findCustomerByNumber } from '../customers/index.ts';
 import { output, withContext } from '../cli/context.ts';
+import { csvText } from './domain/csv.ts';
 import { importPayments } from './store/import.repository.ts';
 import { reconcileSettlement } from './store/reconciliation.repository.ts';
 import { arrearsByAge, statementFor } from './store/statement.repository.ts';
@@ -11,9 +12,9 @@ import { issueChannelToken } from './store/channel-token.ts';
 
 const CLI_ACTOR = 'cli';
 
-function readFile(file: string): string {
+function readFile(file: string, what: string): string {
   if (!fs.existsSync(file)) throw new AppError('FILE_NOT_FOUND', `no such file: ${file}`);
-  return fs.readFileSync(file, 'utf8');
+  return csvText(fs.readFileSync(file, 'utf8'), what);
 }
 
 /** The payments commands of the zerotouch CLI. Exit code 2 when rows were rejected or discrepancies found. */
@@ -26,7 +27,7 @@ export function registerPaymentsCommands(program: Command): void {
     .option('--channel <channel>', 'channel for rows without one')
     .option('--json', 'print the result as JSON')
     .action(async (file: string, o: { channel?: string; json?: boolean }) => {
-      const csv = readFile(file);
+      const csv = readFile(file, 'file');
       await withContext({}, async (ctx) => {
         const r = await importPayments(ctx.db, ctx.clock, csv, CLI_ACTOR, { channel: o.channel });
         output(o.json, r, () => [`${r.rows} rows: ${r.posted} posted, ${r.duplicates} already posted, ${r.rejected.length} rejected`,
@@ -42,7 +43,7 @@ export function registerPaymentsCommands(program: Command): void {
     .requiredOption('--date <date>', 'settlement date YYYY-MM-DD')
     .option('--json', 'print the report as JSON')
     .action(async (file: string, o: { channel: string; date: string; json?: boolean }) => {
-      const csv = readFile(file);
+      const csv = readFile(file, 'settlement file');
       await withContext({}, async (ctx) => {
         const r = await reconcileSettlement(ctx.db, ctx.clock, { channel: o.channel, date: o.date, fileName: path.basename(file), csv, actor: CLI_ACTOR });
         const x = r.run;
@@ -59,6 +60,7 @@ export function registerPaymentsCommands(program: Command): void {
     .option('--as-of <date>', 'business date (default today)')
     .option('--json', 'print as JSON')
     .action(async (o: { asOf?: string; json?: boolean }) => {
+      if (o.asOf && !isIsoDate(o.asOf)) throw new AppError('REQUEST_INVALID', `--as-of must be YYYY-MM-DD: ${o.asOf}`);
       await withContext({ asOf: o.asOf }, async (ctx) => {
         const r = await arrearsByAge(ctx.db, o.asOf ?? today(ctx.clock), '/');
         output(o.json, r, () => [`arrears as of ${r.asOf}: ${r.total.customers} customers, ${r.total.outstanding} outstanding, ${r.total.lateFee} late fees`,

@@ -65,12 +65,23 @@ describe('payments API', () => {
     [{ amount: '10.001', currency: 'CNY' }, 400, 'PAYMENT_AMOUNT_INVALID'],
     [{ amount: '10.00', currency: 'USD' }, 400, 'PAYMENT_CURRENCY_NOT_CNY'],
     [{ amount: '10.00', currency: 'CNY', paidOn: '2026-03-02' }, 400, 'PAYMENT_DATE_IN_FUTURE'],
+    // the same codes as a file import gives for the same row
+    [{ amount: '10.00', currency: 'CNY', paidOn: '2026-02-30' }, 400, 'PAYMENT_DATE_INVALID'],
+    [{ amount: '10.00', currency: 'CNY', paidOn: '20260228' }, 400, 'PAYMENT_DATE_INVALID'],
   ])('rejects bad input %o with %i %s', async (over, status, code) => {
     const r = await post(bank, { channel: 'bank_counter', reference: `BAD-${code}-${status}`, customerNumber: res[2]!.number, ...over });
     expect(r.statusCode).toBe(status);
     expect(r.json().code).toBe(code);
     const n = await sql<{ n: number }>`SELECT count(*)::int AS n FROM payment WHERE reference = ${`BAD-${code}-${status}`}`.execute(ctx.db);
     expect(n.rows[0]!.n).toBe(0);
+  });
+
+  it('a paidOn left empty or null is today, as in a file import', async () => {
+    for (const [i, paidOn] of (['', null] as const).entries()) {
+      const r = await post(bank, { channel: 'bank_counter', reference: `BC-NODATE-${i}`, customerNumber: res[2]!.number, amount: '1.00', currency: 'CNY', paidOn });
+      expect(r.statusCode, r.body).toBe(201);
+      expect(r.json().paidOn).toBe('2026-03-01');
+    }
   });
 
   it('a channel integration posts only on its own channel', async () => {

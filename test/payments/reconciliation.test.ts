@@ -13,7 +13,7 @@ let c: { id: number; number: string }[];
 beforeAll(async () => {
   ctx = await testContext({ customers: 300, now: '2026-03-02T10:00:00+08:00' });
   app = await testApp(ctx);
-  c = await customersOf(ctx, 'residential', 8);
+  c = await customersOf(ctx, 'residential', 10);
 });
 afterAll(async () => {
   await app?.close();
@@ -47,6 +47,23 @@ describe('payment file import', () => {
     expect(r.rejected.every((x) => x.reason.length > 0)).toBe(true);
     const again = await importPayments(ctx.db, ctx.clock, csv, 'test');
     expect(again).toMatchObject({ posted: 0, duplicates: 2 });
+  });
+
+  it('a row with a quote left open is rejected alone; the rows after it are posted', async () => {
+    const csv = [
+      'channel,reference,customer_number,amount,currency,paid_on',
+      `bank_counter,QUOTE-1,${c[8]!.number},1.00,CNY,2026-03-01`,
+      `bank_counter,"QUOTE-2,${c[8]!.number},2.00,CNY,2026-03-01`,
+      `bank_counter,QUOTE-3,${c[8]!.number},3.00,CNY,2026-03-01`,
+      `bank_counter,QUOTE-4,${c[8]!.number},"4.00",CNY,2026-03-01`,
+      `bank_counter,QUOTE"5,${c[8]!.number},5.00,CNY,2026-03-01`,
+    ].join('\n');
+    const r = await importPayments(ctx.db, ctx.clock, csv, 'cli', { channel: 'bank_counter' });
+    expect(r).toMatchObject({ rows: 5, posted: 4, duplicates: 0, rejected: [{ line: 3, code: 'IMPORT_ROW_MALFORMED' }] });
+    const stored = await sql<{ reference: string; amount: string }>`SELECT reference, amount FROM payment WHERE reference LIKE 'QUOTE%' ORDER BY reference`.execute(ctx.db);
+    expect(stored.rows).toEqual([
+      { reference: 'QUOTE"5', amount: '5.00' }, { reference: 'QUOTE-1', amount: '1.00' }, { reference: 'QUOTE-3', amount: '3.00' }, { reference: 'QUOTE-4', amount: '4.00' },
+    ]);
   });
 });
 
@@ -98,6 +115,21 @@ describe('bank settlement reconciliation', () => {
     await expect(reconcileSettlement(ctx.db, ctx.clock, { channel: 'online_wallet', date: day, fileName: 'ow-0301.csv', csv, actor: 'test' }))
       .rejects.toMatchObject({ code: 'IMPORT_HEADER_INVALID', status: 400 });
     const runs = await sql<{ n: number }>`SELECT count(*)::int AS n FROM reconciliation_run WHERE channel = 'online_wallet' AND settlement_date = ${day}::date`.execute(ctx.db);
+    expect(runs.rows[0]!.n).toBe(0);
+  });
+
+  it('a settlement file row with a quote left open is rejected alone; the rows after it are reconciled', async () => {
+    const day = '2026-03-01';
+    const csv = `reference,customer_number,amount\n"GM-OPEN-1,${c[9]!.number},1.00\nGM-AFTER-2,${c[9]!.number},2.00\n`;
+    const { run, items } = await reconcileSettlement(ctx.db, ctx.clock, { channel: 'grid_manager', date: day, fileName: 'gm.csv', csv, actor: 'test' });
+    expect(run).toMatchObject({ fileRows: 2, missingInLedger: 1, posted: 1, rejected: 1 });
+    expect(items.find((i) => i.kind === 'rejected')).toMatchObject({ line: 2, code: 'IMPORT_ROW_MALFORMED' });
+  });
+
+  it('refuses a settlement dated after today, whichever way it comes (HTTP or the CLI)', async () => {
+    await expect(reconcileSettlement(ctx.db, ctx.clock, { channel: 'bank_counter', date: '2026-03-03', fileName: 'bc.csv', csv: 'reference,customer_number,amount\n', actor: 'cli' }))
+      .rejects.toMatchObject({ code: 'RECONCILIATION_DATE_IN_FUTURE', status: 400 });
+    const runs = await sql<{ n: number }>`SELECT count(*)::int AS n FROM reconciliation_run WHERE settlement_date > '2026-03-02'`.execute(ctx.db);
     expect(runs.rows[0]!.n).toBe(0);
   });
 

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { AppError, forbidden, isIsoDate, requirePermission, requireScope, today, type AppContext, type Principal } from '../../platform/index.ts';
 import { loadCustomerFor } from '../../customers/index.ts';
+import { csvText } from '../domain/csv.ts';
 import { isRejection, PAYMENT_CHANNELS, validatePayment, type PaymentChannel } from '../domain/payment-input.ts';
 import { getPayment, listPayments, paymentOrgPath, reversePayment, settleOutcome } from '../store/payments.repository.ts';
 import { PaymentPostQueue } from '../store/post-queue.ts';
@@ -29,17 +30,6 @@ function asOfParam(ctx: AppContext, asOf: string | undefined): string {
   return asOf;
 }
 
-/** The CSV body of an upload; a NUL byte means a binary or UTF-16 file, which no row of could be stored. */
-function csvBody(body: unknown, what: string): string {
-  if (typeof body !== 'string') throw new AppError('IMPORT_BODY_NOT_CSV', `send the ${what} as text/csv`);
-  const nul = body.indexOf('\u0000');
-  if (nul >= 0) {
-    const line = body.slice(0, nul).split('\n').length;
-    throw new AppError('IMPORT_BODY_NOT_TEXT', `line ${line} of the ${what} holds a NUL byte: send it as UTF-8 text`);
-  }
-  return body;
-}
-
 /** A settlement file's name as the channel named it: a name, not a path. */
 function settlementFileName(name: string): string {
   if (!name || name.length > 200 || /[/\\\u0000-\u001f]/.test(name) || name === '.' || name === '..') {
@@ -63,7 +53,7 @@ export const paymentsRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
       tags: ['payments'],
       body: {
         type: 'object', required: ['channel', 'reference', 'customerNumber', 'amount', 'currency'],
-        properties: { channel: { type: 'string' }, reference: { type: 'string' }, customerNumber: { type: 'string' }, amount: { type: 'string', description: 'decimal string, e.g. "120.50"' }, currency: { type: 'string' }, paidOn: { type: 'string', format: 'date' } },
+        properties: { channel: { type: 'string' }, reference: { type: 'string' }, customerNumber: { type: 'string' }, amount: { type: 'string', description: 'decimal string, e.g. "120.50"' }, currency: { type: 'string' }, paidOn: { type: ['string', 'null'], description: 'YYYY-MM-DD; today when left out' } },
       },
     },
   }, async (req, reply) => {
@@ -141,16 +131,15 @@ export const paymentsRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
     schema: { tags: ['payments'], description: 'CSV body (text/csv): channel,reference,customer_number,amount,currency,paid_on' },
   }, async (req) => {
     const p = requirePermission(req.principal, 'payments:reconcile');
-    return importPayments(ctx.db, ctx.clock, csvBody(req.body, 'file'), actorOf(p), { scopePath: p.orgPath });
+    return importPayments(ctx.db, ctx.clock, csvText(req.body, 'file'), actorOf(p), { scopePath: p.orgPath });
   });
 
   app.post('/payments/reconciliations', {
     schema: { tags: ['payments'], description: 'CSV body (text/csv): reference,customer_number,amount[,currency][,paid_on]', querystring: { type: 'object', required: ['channel', 'date'], properties: { channel: { type: 'string' }, date: { type: 'string' }, fileName: { type: 'string' } } } },
   }, async (req, reply) => {
     const p = requirePermission(req.principal, 'payments:reconcile');
-    const csv = csvBody(req.body, 'settlement file');
+    const csv = csvText(req.body, 'settlement file');
     const q = req.query as { channel: string; date: string; fileName?: string };
-    if (isIsoDate(q.date) && q.date > today(ctx.clock)) throw new AppError('RECONCILIATION_DATE_IN_FUTURE', `a settlement for ${q.date} cannot exist yet (today is ${today(ctx.clock)})`);
     const fileName = q.fileName === undefined ? `${q.channel}-${q.date}.csv` : settlementFileName(q.fileName);
     const r = await reconcileSettlement(ctx.db, ctx.clock, { channel: q.channel, date: q.date, fileName, csv, actor: actorOf(p) });
     return reply.status(201).send(r);

@@ -56,8 +56,8 @@ export async function importPayments(db: Db, clock: Clock, csv: string, actor: s
   const seen = new Set<string>();
   const day = today(clock);
   for (const rec of records) {
-    if (rec.width !== header.length) {
-      rejected.push({ line: rec.line, code: 'IMPORT_ROW_MALFORMED', reason: `expected ${header.length} fields, found ${rec.width}` });
+    if (rec.problem || rec.width !== header.length) {
+      rejected.push({ line: rec.line, code: 'IMPORT_ROW_MALFORMED', reason: rec.problem ?? `expected ${header.length} fields, found ${rec.width}` });
       continue;
     }
     const v = validatePayment({

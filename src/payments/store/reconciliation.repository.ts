@@ -52,6 +52,7 @@ const runRowToRun = (r: RunRow): ReconciliationRun => ({
 export async function reconcileSettlement(db: Db, clock: Clock, input: { channel: string; date: string; fileName: string; csv: string; actor: string }): Promise<{ run: ReconciliationRun; items: ReconciliationItem[] }> {
   if (!(PAYMENT_CHANNELS as readonly string[]).includes(input.channel)) throw new AppError('PAYMENT_CHANNEL_UNKNOWN', `unknown channel ${input.channel}`);
   requireIsoDate('RECONCILIATION_DATE_INVALID', 'date', input.date);
+  if (input.date > today(clock)) throw new AppError('RECONCILIATION_DATE_IN_FUTURE', `a settlement for ${input.date} cannot exist yet (today is ${today(clock)})`);
   const sha = crypto.createHash('sha256').update(input.csv).digest('hex');
   const existing = await sql<{ id: number }>`SELECT id FROM reconciliation_run WHERE channel = ${input.channel} AND settlement_date = ${input.date}::date AND file_sha256 = ${sha}`.execute(db);
   if (existing.rows[0]) return getReconciliation(db, Number(existing.rows[0].id)) as Promise<{ run: ReconciliationRun; items: ReconciliationItem[] }>;
@@ -67,7 +68,7 @@ export async function reconcileSettlement(db: Db, clock: Clock, input: { channel
   const seen = new Set<string>();
   const day = today(clock);
   for (const rec of records) {
-    if (rec.width !== header.length) { rejected.push({ line: rec.line, code: 'IMPORT_ROW_MALFORMED', reason: `expected ${header.length} fields, found ${rec.width}` }); continue; }
+    if (rec.problem || rec.width !== header.length) { rejected.push({ line: rec.line, code: 'IMPORT_ROW_MALFORMED', reason: rec.problem ?? `expected ${header.length} fields, found ${rec.width}` }); continue; }
     const v = validatePayment({ channel: input.channel, reference: rec.get('reference'), customerNumber: rec.get('customer_number'), amount: rec.get('amount'), currency: rec.get('currency') || 'CNY', paidOn: rec.get('paid_on') || input.date }, day);
     if (isRejection(v)) { rejected.push({ line: rec.line, reference: rec.get('reference'), code: v.code, reason: v.reason }); continue; }
     if (seen.has(v.reference)) { rejected.push({ line: rec.line, reference: v.reference, code: 'IMPORT_DUPLICATE_IN_FILE', reason: `reference ${v.reference} appears twice in the file` }); continue; }
