@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { output, withContext } from '../cli/context.ts';
-import { runBilling, runToDto } from './runs.ts';
+import { requireChunkSize, runBilling, runToDto } from './runs.ts';
 
 /** The billing commands of the zerotouch CLI. */
 export function registerBillingCommands(program: Command): void {
@@ -10,7 +10,7 @@ export function registerBillingCommands(program: Command): void {
     .requiredOption('--cycle <code>', 'billing cycle (C01, C11, C21)')
     .requiredOption('--period <YYYY-MM>', 'bill period; it ends on the cycle reading day of that month')
     .option('--as-of <date>', 'pin business time (issue date, due date)')
-    .option('--chunk <n>', 'customers per committed chunk', (v) => Number(v))
+    .option('--chunk <n>', 'customers per committed chunk', (v) => requireChunkSize(v))
     .option('--json', 'print the run as JSON')
     .action(async (o: { cycle: string; period: string; asOf?: string; chunk?: number; json?: boolean }) => {
       await withContext({ asOf: o.asOf }, async (ctx) => {

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { AppError, audit, conflict, notFound, today, type AppContext, type Db } from '../platform/index.ts';
-import { rateOne, type RatingInput } from './store/rating.ts';
+import { rateOne, type RatingInput, type TariffSpan } from './store/rating.ts';
+import { customerTariffSpans } from './store/tariffs.repository.ts';
 import type { BillRow } from './store/bills.repository.ts';
 
 /** A reviewer's corrected measures; registers omitted keep the bill's values. */
@@ -21,6 +22,8 @@ export interface ReviewOutcome {
 }
 
 const DECIMAL = /^-?\d{1,12}(\.\d{1,4})?$/;
+// a maximum demand or reactive energy below zero would price a negative basic charge or power factor
+const MEASURE = /^\d{1,12}(\.\d{1,4})?$/;
 
 async function lockBill(trx: Db, id: number): Promise<BillRow> {
   const b = (await sql<BillRow>`SELECT * FROM bill WHERE id = ${id} FOR UPDATE`.execute(trx)).rows[0];
@@ -58,16 +61,19 @@ export async function releaseBill(ctx: AppContext, id: number, actor: string, re
   });
 }
 
-function ratingInputFor(b: BillRow, c: Correction): RatingInput {
+function ratingInputFor(b: BillRow, c: Correction, tariffSpans: TariffSpan[] | null): RatingInput {
   for (const v of [c.totalKwh, c.sharpKwh, c.peakKwh, c.flatKwh, c.valleyKwh, c.maxDemandKw, c.reactiveKvarh]) {
     if (v !== undefined && v !== null && !DECIMAL.test(v)) throw new AppError('BILLING_CORRECTION_INVALID', `not a decimal quantity: ${v}`);
+  }
+  for (const v of [c.maxDemandKw, c.reactiveKvarh]) {
+    if (v !== undefined && v !== null && !MEASURE.test(v)) throw new AppError('BILLING_CORRECTION_INVALID', `a maximum demand or reactive energy is at least 0: ${v}`);
   }
   const pick = (x: string | null | undefined, old: string | null) => (x === undefined ? old : x);
   return {
     tariffCode: b.tariff_code, periodStart: b.period_start, periodEnd: b.period_end, totalKwh: c.totalKwh,
     sharpKwh: pick(c.sharpKwh, b.sharp_kwh), peakKwh: pick(c.peakKwh, b.peak_kwh), flatKwh: pick(c.flatKwh, b.flat_kwh),
     valleyKwh: pick(c.valleyKwh, b.valley_kwh), ytdKwh: b.ytd_kwh, capacityKva: b.capacity_kva,
-    maxDemandKw: pick(c.maxDemandKw, b.max_demand_kw), reactiveKvarh: pick(c.reactiveKvarh, b.reactive_kvarh),
+    maxDemandKw: pick(c.maxDemandKw, b.max_demand_kw), reactiveKvarh: pick(c.reactiveKvarh, b.reactive_kvarh), tariffSpans,
   };
 }
 
@@ -109,7 +115,8 @@ export async function correctBill(ctx: AppContext, id: number, actor: string, re
   const why = requireReason(reason);
   return ctx.db.transaction().execute(async (trx) => {
     const b = await lockBill(trx, id);
-    const input = ratingInputFor(b, c);
+    // re-rated as the run rated it: a tariff change inside the period keeps its parts
+    const input = ratingInputFor(b, c, await customerTariffSpans(trx, b.customer_id, b.period_start, b.period_end));
     const rated = await rateOne(trx, input);
     const v = await releaseValues(trx, b.cycle_code, today(ctx.clock));
     const measures = {

@@ -25,9 +25,22 @@ export interface BillingRunOptions {
 
 export const DEFAULT_CHUNK_SIZE = 100_000;
 
+/**
+ * A run's chunk size, checked before the run is opened: it is fixed on the run, so a zero would leave
+ * the run unable to plan its chunks on every resume, and a negative one would complete it with no bill.
+ */
+export function requireChunkSize(value: number | string): number {
+  const n = typeof value === 'number' ? value : /^\s*\d{1,7}\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 1 || n > 1_000_000) {
+    throw new AppError('BILLING_CHUNK_SIZE_INVALID', `the chunk size is a whole number of customers from 1 to 1,000,000, got '${value}'`);
+  }
+  return n;
+}
+
 /** Validate and open (or find) the run keyed (cycle, period) without executing it. */
 export async function openBillingRun(ctx: AppContext, opts: BillingRunOptions): Promise<BillingRunRow> {
   assertPeriod(opts.period);
+  if (opts.chunkSize !== undefined) requireChunkSize(opts.chunkSize);
   const cycle = await findCycle(ctx.db, opts.cycle);
   if (!cycle) throw new AppError('BILLING_CYCLE_UNKNOWN', `no billing cycle ${opts.cycle}`, 404);
   const bounds = periodBounds(cycle.reading_day, opts.period);

@@ -76,6 +76,9 @@ describe('billing API', () => {
     expect(q.json()).toMatchObject({ amount: '161.00', lines: [{ tier: 1, amount: '90.00' }, { tier: 2, amount: '55.00' }, { tier: 3, amount: '16.00' }] });
     const tou = await app.inject({ method: 'POST', url: '/api/v1/tariffs/RES-TOU/quote', headers: me, payload: { registers: { peak: '200', valley: 100 }, ytdKwh: '2100' } });
     expect(tou.json()).toMatchObject({ kwh: '300.0000', amount: '152.00' });
+    // a sharp register on a tariff without a sharp price is billed at the peak price, not dropped
+    const sharp = await app.inject({ method: 'POST', url: '/api/v1/tariffs/RES-TOU/quote', headers: me, payload: { registers: { sharp: '50', peak: '150', valley: 100 }, ytdKwh: '2100' } });
+    expect(sharp.json()).toMatchObject({ kwh: '300.0000', amount: '152.00' });
     const bills = (await sql<{ tariff_code: string; consumption_kwh: string; ytd_kwh: string; amount: string }>`
       SELECT tariff_code, consumption_kwh, ytd_kwh, amount FROM bill WHERE tariff_code IN ('RES-TIER', 'AGR') ORDER BY id LIMIT 25`.execute(ctx.db)).rows;
     for (const b of bills) {
@@ -83,6 +86,13 @@ describe('billing API', () => {
       expect(r.json().amount).toBe(b.amount);
     }
     expect((await app.inject({ method: 'POST', url: '/api/v1/tariffs/NOPE/quote', headers: me, payload: { kwh: 1 } })).json().code).toBe('BILLING_TARIFF_UNKNOWN');
+    // a tariff whose first prices start mid-month is not quoted for that month (a run would skip it: NO_TARIFF)
+    await sql`INSERT INTO tariff (code, name, name_en, category, tier_basis) VALUES ('AGR-NEW', '农业(新)', 'Agriculture, new', 'agriculture', 'none')`.execute(ctx.db);
+    await sql`INSERT INTO tariff_version (id, tariff_code, effective_from) VALUES (201, 'AGR-NEW', '2026-01-17')`.execute(ctx.db);
+    await sql`INSERT INTO tariff_rate (version_id, component, register, tier, price) VALUES (201, 'energy', 'total', 0, 0.50)`.execute(ctx.db);
+    const midMonth = await app.inject({ method: 'POST', url: '/api/v1/tariffs/AGR-NEW/quote', headers: me, payload: { kwh: '310', month: '2026-01' } });
+    expect([midMonth.statusCode, midMonth.json().code]).toEqual([400, 'BILLING_TARIFF_NOT_EFFECTIVE']);
+    expect((await app.inject({ method: 'POST', url: '/api/v1/tariffs/AGR-NEW/quote', headers: me, payload: { kwh: '310', month: '2026-02' } })).json().amount).toBe('155.00');
     expect((await app.inject({ method: 'POST', url: '/api/v1/tariffs/RES-TIER/quote', payload: { kwh: 1 } })).statusCode).toBe(401);
   });
 });

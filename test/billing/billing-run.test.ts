@@ -168,6 +168,14 @@ describe('billing run', () => {
     expect(bills).toEqual({ n: customers.length, customers: customers.length, priced: customers.length });
   });
 
+  it('refuses a chunk size that is not a whole number from 1 before opening the run (it is fixed on the run)', async () => {
+    for (const chunkSize of [0, -100, 2.5, Number.NaN]) {
+      await expect(runBilling(ctx, { cycle: 'C11', period: '2026-02', chunkSize })).rejects.toMatchObject({ code: 'BILLING_CHUNK_SIZE_INVALID' });
+    }
+    const opened = await sql<{ n: number }>`SELECT count(*)::int AS n FROM billing_run WHERE cycle_code = 'C11' AND period = '2026-02'`.execute(ctx.db);
+    expect(opened.rows[0]!.n).toBe(0);
+  });
+
   it('refuses to bill a period before its reading day', async () => {
     await expect(runBilling(ctx, { cycle: 'C01', period: '2026-05' })).rejects.toMatchObject({ code: 'BILLING_PERIOD_NOT_ENDED' });
   });

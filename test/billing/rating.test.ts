@@ -162,6 +162,54 @@ describe('hand-computed bills', () => {
     expect(b.amount).toBe('75.00');
   });
 
+  it('a two-part customer of 100-159 kVA is held to the 0.85 standard (other customers from 100 kVA); from 160 kVA to 0.90', async () => {
+    // pf = 100000 / √(100000² + 60000²) = 0.86: +2.00 % at standard 0.90, −0.10 % at 0.85
+    const quote = (kva: string) => rateOne(ctx.db, { tariffCode: 'LI-2P', periodStart: '2026-01-01', periodEnd: '2026-02-01', totalKwh: '100000', capacityKva: kva, reactiveKvarh: '60000' });
+    const pfLine = async (kva: string) => {
+      const l = (await quote(kva)).lines.find((x) => x.component === 'power_factor');
+      return l && [l.quantity, l.unit_price, l.amount];
+    };
+    // base = energy 38,610 + T&D 15,690 + line loss 1,390 + system 3,250 + basic kVA × 24
+    expect(await pfLine('159')).toEqual(['62756.00', '-0.10', '-62.76']);
+    expect(await pfLine('100')).toEqual(['61340.00', '-0.10', '-61.34']);
+    expect(await pfLine('160')).toEqual(['62780.00', '2.00', '1255.60']);
+    expect(await pfLine('99')).toBeUndefined();
+  });
+
+  it('agriculture is held to the 0.80 standard from 100 kVA', async () => {
+    // pf = 10000 / √(10000² + 10000²) = 0.7071 → 0.71: +4.50 % of 4,880.00 = 219.60
+    const r = await rateOne(ctx.db, { tariffCode: 'AGR', periodStart: '2026-01-01', periodEnd: '2026-02-01', totalKwh: '10000', capacityKva: '100', reactiveKvarh: '10000' });
+    const pf = r.lines.find((l) => l.component === 'power_factor');
+    expect(pf && [pf.quantity, pf.unit_price, pf.amount]).toEqual(['4880.00', '4.50', '219.60']);
+  });
+
+  it('a TOU tariff without a sharp price bills the sharp register at the peak price: no kWh goes unbilled', async () => {
+    // RES-TOU prices peak / flat / valley only: sharp 10 + peak 30 = 40 × 0.55 = 22.00; flat 30 × 0.50; valley 30 × 0.30
+    const r = await rateOne(ctx.db, { tariffCode: 'RES-TOU', periodStart: '2026-01-01', periodEnd: '2026-02-01', totalKwh: '100', sharpKwh: '10', peakKwh: '30', flatKwh: '30', valleyKwh: '30' });
+    expect(r.lines.map((l) => [l.component, l.register, Number(l.quantity), l.amount])).toEqual([
+      ['energy', 'peak', 40, '22.00'], ['energy', 'flat', 30, '15.00'], ['energy', 'valley', 30, '9.00'],
+    ]);
+    expect(r.amount).toBe('46.00');
+  });
+
+  it('the power-factor table follows 《功率因数调整电费办法》 row by row', async () => {
+    const rows = (await sql<{ standard: string; power_factor: string; adjustment_pct: string }>`
+      SELECT standard::text, power_factor::text, adjustment_pct::text FROM power_factor_adjustment ORDER BY standard, power_factor`.execute(ctx.db)).rows;
+    // the official tables, in hundredths: rebates above the standard, then 0.5 % per 0.01 for 20 steps,
+    // 1 % per 0.01 for 5 steps, 2 % per 0.01 below that
+    const rebates: Record<string, number[]> = { '0.90': [15, 30, 45, 60, 75], '0.85': [10, 20, 30, 40, 50, 65, 80, 95, 110], '0.80': [10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 115, 130] };
+    const official = (std: string, pf: number): string => {
+      const s = Math.round(Number(std) * 100);
+      const r = rebates[std]!;
+      const hundredths = pf === s ? 0 : pf > s ? -r[Math.min(pf - s, r.length) - 1]!
+        : s - pf <= 20 ? (s - pf) * 50 : s - pf <= 25 ? 1000 + (s - pf - 20) * 100 : 1500 + (s - pf - 25) * 200;
+      const v = Math.abs(hundredths);
+      return `${hundredths < 0 ? '-' : ''}${Math.floor(v / 100)}.${String(v % 100).padStart(2, '0')}`;
+    };
+    expect(rows).toHaveLength(3 * 101);
+    for (const r of rows) expect([r.standard, r.power_factor, r.adjustment_pct]).toEqual([r.standard, r.power_factor, official(r.standard, Math.round(Number(r.power_factor) * 100))]);
+  });
+
   it('a power factor below 0.40 keeps adding 2 % per 0.01 (no floor): 0.35 at standard 0.90 is +75 %', async () => {
     // pf = 100000 / √(100000² + 267600²) = 0.3500…; base = energy 38,610 + T&D 15,690 + line loss 1,390 + system 3,250 + basic 12,000
     const r = await rateOne(ctx.db, { tariffCode: 'LI-2P', periodStart: '2026-01-01', periodEnd: '2026-02-01', totalKwh: '100000', capacityKva: '500', reactiveKvarh: '267600' });

@@ -105,6 +105,14 @@ describe('reviewer decisions', () => {
     expect(r.bill).toMatchObject({ status: 'released', amount: '50.00', consumption_kwh: '100.0000', reason: 'register misread on site' });
   });
 
+  it('a correction with a negative maximum demand or reactive energy is refused and leaves the bill held', async () => {
+    const b = await feb(who.estimated!);
+    for (const bad of [{ maxDemandKw: '-5' }, { reactiveKvarh: '-1.5' }]) {
+      await expect(correctBill(ctx, b.id, 'staff:1', 'demand read from the meter', { totalKwh: '100', ...bad })).rejects.toMatchObject({ code: 'BILLING_CORRECTION_INVALID' });
+    }
+    expect((await feb(who.estimated!)).status).toBe('held');
+  });
+
   it('a released bill is immutable; a correction issues a credit note and a rebill that keep the history', async () => {
     const b = await feb(who.normal!);
     await expect(sql`UPDATE bill SET amount = 0 WHERE id = ${b.id}`.execute(ctx.db)).rejects.toThrow(/immutable/);

@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { testContext, type TestContext } from '../support/db.ts';
 import { billHtml, findBill, linesOf, runBilling } from '../../src/billing/index.ts';
 import { applyDueCustomerChanges, recordCustomerChange } from '../../src/customers/index.ts';
+import { signIn, testApp } from '../support/http.ts';
 import { readWholeCycle, setTariff } from './builders.ts';
 
 let ctx: TestContext;
@@ -88,6 +89,27 @@ describe('a tariff change inside the billing period', () => {
     ]);
     expect(bill.amount).toBe('169.00');
     expect(html).not.toContain('比例分摊');
+  });
+
+  it('a correction of the bill re-rates each part at its own tariff, as the run did', async () => {
+    const { bill } = await billOf(changed);
+    const app = await testApp(ctx);
+    try {
+      const res = await app.inject({
+        method: 'POST', url: `/api/v1/bills/${bill.id}/correct`, headers: await signIn(app, 'admin'),
+        payload: { totalKwh: '620', reason: 'meter re-read on site' },
+      });
+      expect(res.statusCode).toBe(200);
+      const rebill = await app.inject({ method: 'GET', url: `/api/v1/bills/${res.json().rebillId ?? bill.id}`, headers: await signIn(app, 'admin') });
+      // 620 kWh: 10 days (200 kWh) on monthly tiers (58.0645 / 90.3226 kWh), 21 days (420 kWh) on annual tiers from 200
+      expect(rebill.json().lines.map((l: { segmentStart: string; tier: number; quantity: string; amount: string }) => [l.segmentStart, l.tier, l.quantity, l.amount])).toEqual([
+        ['2026-01-01', 1, '58.0645', '29.03'], ['2026-01-01', 2, '32.2581', '17.74'], ['2026-01-01', 3, '109.6774', '87.74'],
+        ['2026-01-11', 1, '420.0000', '210.00'],
+      ]);
+      expect(rebill.json().amount).toBe('344.51');
+    } finally {
+      await app.close();
+    }
   });
 
   it('prices the period at the tariff in force during it when the change takes effect after it, applied or not', async () => {

@@ -5,7 +5,7 @@ import { lineLabel } from '../domain/labels.ts';
 import { continueBillingRun, openBillingRun, runToDto } from '../runs.ts';
 import { findRun } from '../store/run.repository.ts';
 import { rateOne } from '../store/rating.ts';
-import { findTariff, listTariffs } from '../store/tariffs.repository.ts';
+import { findTariff, listTariffs, tariffInForce } from '../store/tariffs.repository.ts';
 import { billsRoutes } from './bills.routes.ts';
 
 const quantity = { anyOf: [{ type: 'string', pattern: '^\\d{1,12}(\\.\\d{1,4})?$' }, { type: 'number', minimum: 0 }] };
@@ -96,13 +96,16 @@ export const billingRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app
     const total = b.kwh !== undefined ? asDecimal(b.kwh)! : sumDecimals(given);
     const month = b.month ?? today(ctx.clock).slice(0, 7);
     assertPeriod(month);
+    // as a billing run skips a customer whose tariff has no prices from the period's first day (NO_TARIFF),
+    // a quote for such a month is refused rather than priced for only its last days
+    if (!(await tariffInForce(ctx.db, code, `${month}-01`))) {
+      throw new AppError('BILLING_TARIFF_NOT_EFFECTIVE', `tariff ${code} has no prices in force from the start of ${month}`);
+    }
     const rated = await rateOne(ctx.db, {
       tariffCode: code, periodStart: `${month}-01`, periodEnd: `${addMonths(month, 1)}-01`, totalKwh: total,
       sharpKwh: regValues[0], peakKwh: regValues[1], flatKwh: regValues[2], valleyKwh: regValues[3],
       ytdKwh: asDecimal(b.ytdKwh) ?? '0', capacityKva: asDecimal(b.capacityKva), maxDemandKw: asDecimal(b.maxDemandKw), reactiveKvarh: asDecimal(b.reactiveKvarh),
     });
-    // no line for a consumption means no price in force that month: a 0.00 quote would mislead
-    if (!rated.lines.length && /[1-9]/.test(total)) throw new AppError('BILLING_TARIFF_NOT_EFFECTIVE', `tariff ${code} has no prices in force in ${month}`);
     return {
       tariff: code, month, kwh: total, amount: rated.amount,
       lines: rated.lines.map((l) => ({

@@ -17,7 +17,9 @@ import type { Db } from '../../platform/index.ts';
  * before the period (ytd_kwh); a tier year that starts inside the period (its first day, in the
  * tariff's tier_year_start_month) splits it the same way, by days, and the part from that day on
  * counts from zero. Each line rounds half-up to the fen; the power-factor adjustment is a
- * percentage of the rounded basic and energy lines (government funds excluded).
+ * percentage of the rounded basic and energy lines (government funds excluded), at the standard of the
+ * customer's capacity band. Register energy a version does not price on its own (sharp without a sharp
+ * price) bills at the peak price, so every kWh is on a line.
  */
 // a segment covering the whole period (the common case) takes x as it is, without the division
 const part = (x: string) =>
@@ -27,6 +29,14 @@ export const RATING_CTES = `
 rate_version AS MATERIALIZED (
   SELECT v.*, t.tier_basis, t.tier_year_start_month, lead(v.effective_from) OVER (PARTITION BY v.tariff_code ORDER BY v.effective_from) AS effective_to
   FROM tariff_version v JOIN tariff t ON t.code = v.tariff_code
+),
+-- a version without a sharp (尖) price bills the sharp register at its peak price: sharp hours are the
+-- peak hours a tariff may price higher, and no register's energy may go unbilled
+rate_price AS MATERIALIZED (
+  SELECT r.version_id, r.component, r.register, r.tier, r.price,
+    r.register = 'peak' AND NOT EXISTS (SELECT 1 FROM tariff_rate x WHERE x.version_id = r.version_id
+      AND x.component = r.component AND x.tier = r.tier AND x.register = 'sharp') AS takes_sharp
+  FROM tariff_rate r
 ),
 rate_seg AS (
   SELECT i.customer_id, v.id AS version_id, v.tier_basis, v.tier1_limit_kwh, v.tier2_limit_kwh,
@@ -84,11 +94,12 @@ rate_tier AS MATERIALIZED (
 rate_line_raw AS (
   SELECT q.customer_id, q.version_id, q.seg_start, q.seg_end, q.dbefore, r.component, r.register, r.tier, r.price AS unit_price,
     CASE WHEN r.tier = 1 THEN q.t1 WHEN r.tier = 2 THEN q.t2 WHEN r.tier = 3 THEN q.t3
-         WHEN r.register = 'sharp' THEN q.sq_sharp WHEN r.register = 'peak' THEN q.sq_peak
+         WHEN r.register = 'sharp' THEN q.sq_sharp WHEN r.takes_sharp THEN q.sq_peak + coalesce(q.sq_sharp, 0)
+         WHEN r.register = 'peak' THEN q.sq_peak
          WHEN r.register = 'flat' THEN q.sq_flat WHEN r.register = 'valley' THEN q.sq_valley
          ELSE q.sq_total END AS quantity,
     1 AS frac_num, 1 AS frac_den
-  FROM rate_tier q JOIN tariff_rate r ON r.version_id = q.version_id
+  FROM rate_tier q JOIN rate_price r ON r.version_id = q.version_id
   UNION ALL
   -- the monthly basic charge, by maximum demand when measured, else by contract capacity, prorated by days
   SELECT s.customer_id, s.version_id, s.seg_start, s.seg_end, s.dbefore,
@@ -109,12 +120,22 @@ rate_line_amt AS (
   FROM rate_line_raw l
   WHERE l.quantity <> 0
 ),
+-- the standard of the customer's capacity: of the version's own and its bands, the highest min_kva reached
 rate_pf AS (
   SELECT s.customer_id, s.version_id, s.seg_end, a.adjustment_pct
   FROM rate_tier s
-  JOIN power_factor_adjustment a ON a.standard = s.pf_standard
+  CROSS JOIN LATERAL (
+    SELECT b.standard FROM (
+      SELECT s.pf_min_kva AS min_kva, s.pf_standard AS standard
+      UNION ALL
+      SELECT f.min_kva, f.standard FROM tariff_power_factor_band f WHERE f.version_id = s.version_id
+    ) b
+    WHERE b.standard IS NOT NULL AND b.min_kva IS NOT NULL AND coalesce(s.capacity_kva, 0) >= b.min_kva
+    ORDER BY b.min_kva DESC LIMIT 1
+  ) std
+  JOIN power_factor_adjustment a ON a.standard = std.standard
     AND a.power_factor = round(s.q_total / sqrt(s.q_total * s.q_total + s.reactive_kvarh * s.reactive_kvarh), 2)
-  WHERE s.dthrough = s.pdays AND s.reactive_kvarh IS NOT NULL AND s.q_total > 0 AND coalesce(s.capacity_kva, 0) >= s.pf_min_kva
+  WHERE s.dthrough = s.pdays AND s.reactive_kvarh IS NOT NULL AND s.q_total > 0
 ),
 rate_lines AS (
   SELECT customer_id, line_no, component, register, tier, version_id, seg_start, seg_end, quantity, unit_price, amount
@@ -140,6 +161,15 @@ export interface RatingInput {
   capacityKva?: string | null;
   maxDemandKw?: string | null;
   reactiveKvarh?: string | null;
+  /** The parts of the period at each tariff when the customer's tariff changed inside it (they cover the period). */
+  tariffSpans?: TariffSpan[] | null;
+}
+
+/** A part [from, to) of a bill period priced at one tariff. */
+export interface TariffSpan {
+  from: string;
+  to: string;
+  tariff: string;
 }
 
 export interface RatedLine {
@@ -155,17 +185,19 @@ export interface RatedLine {
   amount: string;
 }
 
-/** A one-row rate_input from parameters. */
+/** A rate_input from parameters: one row, or one per part when the tariff changed inside the period. */
 export function rateInputOf(i: RatingInput): RawBuilder<unknown> {
-  return sql`SELECT 0::bigint AS customer_id, ${i.tariffCode}::text AS tariff_code, ${i.periodStart}::date AS period_start,
-    ${i.periodEnd}::date AS period_end, ${i.periodStart}::date AS span_start, ${i.periodEnd}::date AS span_end,
+  const spans = i.tariffSpans?.length ? i.tariffSpans : [{ from: i.periodStart, to: i.periodEnd, tariff: i.tariffCode }];
+  return sql`SELECT 0::bigint AS customer_id, p.tariff AS tariff_code, ${i.periodStart}::date AS period_start,
+    ${i.periodEnd}::date AS period_end, p."from" AS span_start, p."to" AS span_end,
     ${i.totalKwh}::numeric AS q_total, ${i.sharpKwh ?? null}::numeric AS q_sharp,
     ${i.peakKwh ?? null}::numeric AS q_peak, ${i.flatKwh ?? null}::numeric AS q_flat, ${i.valleyKwh ?? null}::numeric AS q_valley,
     ${i.ytdKwh ?? '0'}::numeric AS ytd_kwh, ${i.capacityKva ?? null}::numeric AS capacity_kva,
-    ${i.maxDemandKw ?? null}::numeric AS max_demand_kw, ${i.reactiveKvarh ?? null}::numeric AS reactive_kvarh`;
+    ${i.maxDemandKw ?? null}::numeric AS max_demand_kw, ${i.reactiveKvarh ?? null}::numeric AS reactive_kvarh
+    FROM jsonb_to_recordset(${JSON.stringify(spans)}::jsonb) AS p("from" date, "to" date, tariff text)`;
 }
 
-/** Rate one consumption (quotes, corrections): the same SQL as the billing run, over a one-row input. */
+/** Rate one consumption (quotes, corrections): the same SQL as the billing run, over its one-customer input. */
 export async function rateOne(db: Db, input: RatingInput): Promise<{ lines: RatedLine[]; amount: string }> {
   const res = await sql<RatedLine & { total: string }>`
     WITH rate_input AS (${rateInputOf(input)}), ${sql.raw(RATING_CTES)}
