@@ -11,11 +11,13 @@ export async function withContext<T>(opts: { asOf?: string; clock?: Clock; migra
 }
 
 export async function openContext(opts: { asOf?: string; clock?: Clock; migrate?: boolean } = {}): Promise<AppContext> {
+  // a bad --as-of is refused before the database is opened
+  const clock = opts.clock ?? clockFor(opts.asOf);
   const config = loadConfig();
   const log = createLogger();
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   if (opts.migrate !== false) await migrate(database, (name) => log.debug({ name }, 'migration applied'));
-  return { database, db: database.db, clock: opts.clock ?? clockFor(opts.asOf), log, config };
+  return { database, db: database.db, clock, log, config };
 }
 
 /** Print a result as JSON (machine-readable) or as the given human text. */

@@ -1,3 +1,4 @@
+import { AppError } from './errors.ts';
 /**
  * Business time. All business code takes time from a Clock; business dates (reading day,
  * due date, late-fee days) are calendar dates in Asia/Shanghai (UTC+8, no DST).
@@ -71,6 +72,10 @@ export function daysBetween(from: string, to: string): number {
 /** Clock for a batch command: `--as-of DATE` pins it, otherwise the system clock. */
 export function clockFor(asOf?: string): Clock {
   if (!asOf) return systemClock;
-  if (!isIsoDate(asOf) && Number.isNaN(Date.parse(asOf))) throw new Error(`--as-of: not a date: ${asOf}`);
+  // JavaScript rolls 2026-02-30 over to 2 March: a date, also the date of an instant, must be a real one
+  const date = /^\d{4}-\d{2}-\d{2}/.exec(asOf)?.[0];
+  if (!date || !isIsoDate(date) || Number.isNaN(Date.parse(asOf))) {
+    throw new AppError('REQUEST_INVALID', `--as-of takes a date (YYYY-MM-DD) or an ISO instant: ${asOf}`);
+  }
   return new SimulatedClock(asOf);
 }

@@ -34,4 +34,14 @@ describe('zerotouch bill', () => {
     // nothing was opened: the data folder was never created
     expect(fs.existsSync(path.join(tmp, 'data'))).toBe(false);
   });
+
+  it('refuses an --as-of that is not a date with a stable code, before opening the database', async () => {
+    // 2026-02-30 is not 2 March, as JavaScript would have it
+    for (const asOf of ['2026-02-30', '2026-02-30T10:00:00+08:00', 'yesterday']) {
+      const r = await bill('--cycle', 'C01', '--period', '2026-02', '--as-of', asOf);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('error REQUEST_INVALID: --as-of takes a date');
+    }
+    expect(fs.existsSync(path.join(tmp, 'data'))).toBe(false);
+  });
 });
