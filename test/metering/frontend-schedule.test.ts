@@ -6,8 +6,11 @@ import { addDays } from '../../src/platform/index.ts';
 import { startFrontend, type Frontend, type FrontendOptions } from '../../src/metering/frontend/index.ts';
 import {
   encodeDailyFrozenEnergyReply,
+  encodeForwardActiveBody,
   encodeGdw1376Deny,
+  encodeGdw1376Frame,
   encodeGdw1376LinkCheck,
+  encodeTdD,
   Gdw1376Afn,
   replyEnvelopeFor,
   type Gdw1376Frame,
@@ -30,6 +33,9 @@ interface Script {
 interface Terminal {
   asked: { day: string; pn: number }[];
   loggedIn: Promise<void>;
+  /** Frames the master sent that answer the terminal (PRM=0): confirms and denies. */
+  answers: Gdw1376Frame[];
+  send(frame: Uint8Array): void;
   close(): void;
 }
 
@@ -40,12 +46,14 @@ function scriptedTerminal(port: number, c: SimConcentrator, script: Script = {})
   const address = { areaCode: c.areaCode, terminal: c.terminal, msa: 0, group: false };
   const reader = new FrameReader();
   const asked: { day: string; pn: number }[] = [];
+  const answers: Gdw1376Frame[] = [];
   let onLogin = () => undefined as void;
   const loggedIn = new Promise<void>((r) => (onLogin = r));
   socket.on('connect', () => socket.write(encodeGdw1376LinkCheck('login', address, 1)));
   socket.on('error', () => undefined);
   socket.on('data', (chunk: Buffer) => {
     for (const f of reader.push(chunk).frames) {
+      if (!f.control.prm) answers.push(f);
       if (f.afn === Gdw1376Afn.confirm && !f.control.prm) onLogin();
       if (f.afn === Gdw1376Afn.historicalData && f.control.prm) answer(f);
     }
@@ -70,7 +78,7 @@ function scriptedTerminal(port: number, c: SimConcentrator, script: Script = {})
     const as = how === 'foreign' ? { ...envelope, address: { ...envelope.address, terminal: (c.terminal % 60_000) + 1 } } : envelope;
     socket.write(encodeDailyFrozenEnergyReply({ ...as, seq: { seq: envelope.seq.seq, fir: true, fin: true } }, readings));
   };
-  return { asked, loggedIn, close: () => socket.destroy() };
+  return { asked, loggedIn, answers, send: (frame) => socket.write(frame), close: () => socket.destroy() };
 }
 
 const D = '2026-03-10';
@@ -176,6 +184,38 @@ describe('daily frozen collection against scripted concentrators', () => {
     expect(byId.get(silent!.concentratorId)).toMatchObject({ outcome: 'no_answer', read: 0 });
     expect(byId.get(healthy!.concentratorId)).toMatchObject({ outcome: 'complete', rounds: 1 });
     expect(byId.get(healthy!.concentratorId)!.elapsedMs).toBeLessThan(300);
+  });
+});
+
+describe('readings a concentrator reports on its own (主动上报)', () => {
+  it('are stored for the meters still unread that day and confirmed; a day not frozen yet and a point without a meter are not readings', async () => {
+    await frontend();
+    const c = fleet[0]!;
+    const [m1, m2, m3] = c.meters;
+    const t = await connect(c);
+    // m3 was read already: the report does not replace its reading
+    await sql`INSERT INTO meter_reading (meter_id, reading_date, total_kwh, quality, source, received_at)
+              VALUES (${m3!.meterId}, ${D}::date, 5.00, 'actual', 'frontend', now())`.execute(ctx.db);
+    const today = addDays(D, 1);
+    const point = (pn: number, day: string, total: string) => ({
+      pn: [pn], fn: [161], data: Uint8Array.from([...encodeTdD(day), ...encodeForwardActiveBody(`${addDays(day, 1)} 00:00`, { total, tariffs: [] })]),
+    });
+    // an active report: PRM=1, user data (func 4), AFN 0D, asking for a confirm
+    t.send(encodeGdw1376Frame({
+      control: { dir: 'up', prm: true, func: 4 },
+      address: { areaCode: c.areaCode, terminal: c.terminal, msa: 0, group: false },
+      afn: Gdw1376Afn.historicalData,
+      seq: { seq: 5, fir: true, fin: true, con: true },
+      units: [point(m1!.pn, D, '1111.11'), point(m2!.pn, D, '2222.22'), point(m3!.pn, D, '3333.33'), point(2000, D, '9.99'), point(m1!.pn, today, '1112.00')],
+    }));
+    await expect.poll(async () => (await storedTotals(D)).get(m2!.meterId), { timeout: 10_000 }).toBe('2222.22');
+    const rows = await storedTotals(D);
+    expect(rows.get(m1!.meterId)).toBe('1111.11');
+    expect(rows.get(m3!.meterId)).toBe('5.00');
+    expect(rows.size).toBe(3);
+    expect((await storedTotals(today)).size).toBe(0);
+    expect(t.answers.some((f) => f.afn === Gdw1376Afn.confirm && f.seq.seq === 5)).toBe(true);
+    expect(fe!.status().reports).toBe(1);
   });
 });
 

@@ -4,8 +4,8 @@ import { addDays, businessDate, type AppContext } from '../../platform/index.ts'
 import { ingestReadings } from '../ingest/ingest.ts';
 import { upsertReadings } from '../store/readings.repository.ts';
 import type { RawReading } from '../domain/raw-reading.ts';
-import { encodeTransparentForwardRequest, transparentForwardOf } from '../protocols/index.ts';
-import { collectConcentratorDay, type CollectOptions } from './collector.ts';
+import { encodeTransparentForwardRequest, forwardEnergyReadings, transparentForwardOf, type Gdw1376Frame } from '../protocols/index.ts';
+import { collectConcentratorDay, readingsFromReply, type CollectOptions } from './collector.ts';
 import { LinkTracker } from './link-tracker.ts';
 import { ReadingSink, type ReadingSinkOptions } from './reading-sink.ts';
 import { ConcentratorSession, type FrontendCounters } from './session.ts';
@@ -91,7 +91,7 @@ const DEFAULT_SINK: ReadingSinkOptions = { batchRows: 5000, flushMs: 200, concur
 export async function startFrontend(ctx: AppContext, opts: FrontendOptions = {}): Promise<Frontend> {
   const collect: CollectOptions = { ...DEFAULT_COLLECT, ...opts.collect };
   const counters: FrontendCounters = {
-    framesIn: 0, framesOut: 0, frameErrors: {}, deniedLogins: 0, logins: 0, heartbeats: 0, logouts: 0, unmatchedReplies: 0, requestTimeouts: 0,
+    framesIn: 0, framesOut: 0, frameErrors: {}, deniedLogins: 0, logins: 0, heartbeats: 0, logouts: 0, unmatchedReplies: 0, requestTimeouts: 0, reports: 0,
   };
   const links = new LinkTracker(ctx.db, ctx.clock, ctx.log, opts.linkFlushMs ?? 2000);
   const sink = new ReadingSink(opts.store === 'ingest' ? (rows) => ingestReadings(ctx, 'frontend', rows, { origin: 'frontend' }) : (rows) => storeDirect(ctx, rows), { ...DEFAULT_SINK, ...opts.sink }, ctx.log);
@@ -103,6 +103,22 @@ export async function startFrontend(ctx: AppContext, opts: FrontendOptions = {})
   const everyMs = opts.scheduleEveryMs ?? 60_000;
   let kick: NodeJS.Timeout | null = null;
 
+  // readings terminals report on their own, being stored: awaited by stop() like the schedule's collections
+  const reporting = new Set<Promise<void>>();
+  /**
+   * Daily frozen readings a terminal sent on its own (AFN 0D F161, PRM=1): stored for the meters behind
+   * it that still lack a reading of that day, as if asked for; a day not yet frozen is not a reading.
+   */
+  const storeReport = async (concentratorId: number, frame: Gdw1376Frame): Promise<void> => {
+    const today = businessDate(ctx.clock.now());
+    const days = [...new Set(forwardEnergyReadings(frame).map((r) => r.date))].filter((d): d is string => d !== null && d < today);
+    for (const day of days) {
+      const points = (await collectionWork(ctx.db, day, [concentratorId])).get(concentratorId)?.points ?? [];
+      const { readings } = readingsFromReply([frame], day, new Map(points.map((p) => [p.pn, p])), new Set(points.map((p) => p.pn)));
+      await sink.whenWritable();
+      sink.push(readings.map((r) => r.row));
+    }
+  };
   await markAllOffline(ctx.db);
   const server = net.createServer({ noDelay: true }, (socket) => {
     const s = new ConcentratorSession(socket, {
@@ -119,6 +135,12 @@ export async function startFrontend(ctx: AppContext, opts: FrontendOptions = {})
         if (previous && previous !== session) previous.close();
         byConcentrator.set(id, session);
         kickSchedule();
+      },
+      onReport: (session, frame) => {
+        const run: Promise<void> = storeReport(session.concentrator!.id, frame)
+          .catch((e: unknown) => ctx.log.error({ err: e, concentrator: session.concentrator?.id }, 'front-end: reported readings not stored'))
+          .finally(() => reporting.delete(run));
+        reporting.add(run);
       },
       onClosed: (session) => {
         const id = session.concentrator!.id;
@@ -284,6 +306,7 @@ export async function startFrontend(ctx: AppContext, opts: FrontendOptions = {})
         for (const s of sessions) s.socket.destroy();
       });
       await Promise.all(scheduled);
+      await Promise.all(reporting);
       await closed;
       await sink.flush();
       await links.stop();

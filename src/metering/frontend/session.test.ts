@@ -43,7 +43,7 @@ afterEach(async () => {
 /** One front-end listening on loopback, with master data that knows terminal 0171/2082. */
 async function listen(idleTimeoutMs = 5_000, lookupFails = false): Promise<Harness> {
   const counters: FrontendCounters = {
-    framesIn: 0, framesOut: 0, frameErrors: {}, deniedLogins: 0, logins: 0, heartbeats: 0, logouts: 0, unmatchedReplies: 0, requestTimeouts: 0,
+    framesIn: 0, framesOut: 0, frameErrors: {}, deniedLogins: 0, logins: 0, heartbeats: 0, logouts: 0, unmatchedReplies: 0, requestTimeouts: 0, reports: 0,
   };
   const links = { login: () => undefined, seen: () => undefined, offline: () => undefined } as unknown as LinkTracker;
   const row = { id: 1, area_code: '0171', terminal_address: 2082 } as ConcentratorRow;

@@ -23,6 +23,8 @@ export interface FrontendCounters {
   logouts: number;
   unmatchedReplies: number;
   requestTimeouts: number;
+  /** Frames of data a terminal reported on its own (PRM=1 AFN 0D, 主动上报). */
+  reports: number;
 }
 
 export interface SessionDeps {
@@ -32,6 +34,8 @@ export interface SessionDeps {
   lookup: (areaCode: string, terminal: number) => Promise<ConcentratorRow | undefined>;
   onOnline: (s: ConcentratorSession) => void;
   onClosed: (s: ConcentratorSession) => void;
+  /** Historical data (AFN 0D) the logged-in terminal sent on its own, e.g. the day's frozen readings once it collected them. */
+  onReport?: (s: ConcentratorSession, f: Gdw1376Frame) => void;
   /** A socket that sends nothing (no login, no heartbeat) for this long is dropped. */
   idleTimeoutMs: number;
   /** The master station address (MSA) put in A3 of every request. */
@@ -205,6 +209,11 @@ export class ConcentratorSession {
   }
 
   private onReply(f: Gdw1376Frame): void {
+    // an active report (主动上报, PRM=1): not an answer to a request of ours, but data all the same (confirmed above when CON asks)
+    if (f.control.prm && f.afn === Gdw1376Afn.historicalData && this.isOwnTerminal(f)) {
+      this.deps.counters.reports++;
+      return void this.deps.onReport?.(this, f);
+    }
     const isAnswer = !f.control.prm && (f.afn === Gdw1376Afn.historicalData || f.afn === Gdw1376Afn.currentData || f.afn === Gdw1376Afn.forward || f.afn === Gdw1376Afn.confirm);
     const p = isAnswer ? this.requestAnswered(f) : undefined;
     if (!p) {
