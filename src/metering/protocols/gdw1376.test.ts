@@ -116,6 +116,15 @@ describe('link checks and the master confirm', () => {
     expect(toHex(bytes.subarray(0, 20))).toBe('68 4A 00 4A 00 68 0B 01 21 01 02 00 00 E6 00 00 01 00 07 10');
   });
 
+  it('a login whose Tp time is no valid time (a reset clock: day 00) is still a login, and its confirm echoes those bytes', () => {
+    const bad = Uint8Array.of(0x10, 0x35, 0x00, 0x00); // ss mm hh DD: 00:35:10 on day 00
+    const login = decodeGdw1376Frame(encodeGdw1376Frame({ ...decodeForInput(encodeGdw1376LinkCheck('login', TERMINAL, 6)), tp: { pfc: 7, sentAt: null, sentAtBytes: bad, delayMinutes: 0 } }));
+    expect(gdw1376LinkCheckKind(login)).toBe('login');
+    expect(login.tp).toEqual({ pfc: 7, sentAt: null, sentAtBytes: bad, delayMinutes: 0 });
+    const confirm = decodeGdw1376Frame(encodeGdw1376Confirm(login));
+    expect(confirm.tp).toEqual(login.tp);
+  });
+
   it('a data frame the terminal starts (e.g. an AFN 0E event) is confirmed with func 0, not link status', () => {
     const event = decodeGdw1376Frame(
       encodeGdw1376Frame({ control: { dir: 'up', prm: true, func: 4 }, address: TERMINAL, afn: 0x0e, seq: { con: true, seq: 3 }, units: [] }),

@@ -69,7 +69,10 @@ export interface Gdw1376Seq {
 export interface Gdw1376Tp {
   /** PFC: the initiator's frame counter. */
   readonly pfc: number;
-  readonly sentAt: DayTime;
+  /** Null when the four bytes are no valid time (a terminal whose clock was reset sends day 00): kept in `sentAtBytes`. */
+  readonly sentAt: DayTime | null;
+  /** The time bytes as received when they are no valid time, so a confirm echoes them unchanged. */
+  readonly sentAtBytes?: Uint8Array;
   /** The receiver drops the frame when older than this; 0 = no limit. */
   readonly delayMinutes: number;
 }
@@ -141,12 +144,30 @@ function decodeSeq(code: number): Gdw1376Seq {
   };
 }
 
+/**
+ * A Tp whose send time is not a valid time still makes a good frame: the time only tags the frame, and
+ * failing on it would shut out a terminal whose clock was reset (it could never log in).
+ */
 function decodeTp(bytes: Uint8Array): Gdw1376Tp {
+  const time = bytes.subarray(1, 5);
+  let sentAt: DayTime | null = null;
+  try {
+    sentAt = decodeDayTime(time);
+  } catch (e) {
+    if (!(e instanceof ProtocolError)) throw e;
+  }
   return {
     pfc: bytes[0] as number,
-    sentAt: decodeDayTime(bytes.subarray(1, 5)),
+    sentAt,
+    ...(sentAt ? {} : { sentAtBytes: Uint8Array.from(time) }),
     delayMinutes: bytes[5] as number,
   };
+}
+
+function encodeTpTime(tp: Gdw1376Tp): Uint8Array {
+  if (tp.sentAt) return encodeDayTime(tp.sentAt);
+  if (tp.sentAtBytes?.length === 4) return tp.sentAtBytes;
+  throw new ProtocolError('GDW1376_BAD_DATA', 'a Tp needs its send time, or the 4 bytes received');
 }
 
 function decodeUnits(bytes: Uint8Array, start: number, end: number, afn: number, dir: 'down' | 'up') {
@@ -302,7 +323,7 @@ export function encodeGdw1376Frame(input: Gdw1376FrameInput): Uint8Array {
     needsPw ? (input.pw ?? new Uint8Array(PW_LENGTH)) : new Uint8Array(0),
     ec ? Uint8Array.of(byte(ec.important, 0xff, 'EC1'), byte(ec.normal, 0xff, 'EC2')) : new Uint8Array(0),
     tp
-      ? concatBytes([Uint8Array.of(byte(tp.pfc, 0xff, 'PFC')), encodeDayTime(tp.sentAt), Uint8Array.of(byte(tp.delayMinutes, 0xff, 'Tp delay'))])
+      ? concatBytes([Uint8Array.of(byte(tp.pfc, 0xff, 'PFC')), encodeTpTime(tp), Uint8Array.of(byte(tp.delayMinutes, 0xff, 'Tp delay'))])
       : new Uint8Array(0),
   ]);
   let bodyLength = head.length + aux.length;
