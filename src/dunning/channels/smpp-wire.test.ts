@@ -77,4 +77,11 @@ describe('delivery receipts', () => {
     expect(parseReceipt({ esmClass: 0x00, text: 'id:1 stat:DELIVRD' })).toBeUndefined();
     expect(parseReceipt({ esmClass: 0x04, text: 'garbage' })).toBeUndefined();
   });
+
+  it('reads the full message_state names some SMSCs write as stat, so a delivered message is not reported failed', () => {
+    expect(parseReceipt({ esmClass: 0x04, text: 'id:1 stat:DELIVERED err:000' })?.state).toBe('delivered');
+    expect(parseReceipt({ esmClass: 0x04, text: 'id:1 stat:delivered' })?.state).toBe('delivered');
+    expect(parseReceipt({ esmClass: 0x04, text: 'id:1 stat:ACCEPTED' })?.state).toBeNull();
+    expect(parseReceipt({ esmClass: 0x04, text: 'id:1 stat:UNDELIVERABLE' })?.state).toBe('failed');
+  });
 });

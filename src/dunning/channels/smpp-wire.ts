@@ -30,13 +30,27 @@ export interface SmppServer extends Server {
 interface SmppLibrary {
   connect(options: { host: string; port: number }): SmppSession;
   createServer(options: object, onSession: (session: SmppSession) => void): SmppServer;
-  PDU: new (command: string, fields?: Record<string, unknown>) => SmppPdu;
+  PDU: (new (command: string, fields?: Record<string, unknown>) => SmppPdu) & {
+    commandLength(stream: NodeJS.ReadableStream): number | false;
+  };
   addTLV(tag: string, options: { id: number; type: unknown }): void;
   types: { tlv: { buffer: unknown } };
   errors: Record<string, number>;
 }
 
 const smpp = createRequire(import.meta.url)('smpp') as SmppLibrary;
+
+/**
+ * A command_length below the 16-octet header cannot frame a PDU (ESME_RINVCMDLEN in SMPP 3.4).
+ * `smpp` read 0 as "no data yet" and 4 as an empty body it waited for forever, so the link hung
+ * with every later PDU unread; now it is a decode error, and the session's owner drops the link.
+ */
+const readCommandLength = smpp.PDU.commandLength;
+smpp.PDU.commandLength = (stream) => {
+  const length = readCommandLength(stream);
+  if (length !== false && length < 16) throw new Error(`PDU command_length ${length} is shorter than the 16-octet header`);
+  return length;
+};
 
 /** Vendor-specific optional parameter (0x1400-0x3FFF range) carrying our idempotency key. */
 export const MESSAGE_KEY_TLV_ID = 0x1401;
@@ -92,8 +106,11 @@ export function smppStatusName(status: number): string {
   return statusNames.get(status) ?? `0x${status.toString(16).padStart(4, '0')}`;
 }
 
-/** Statuses after which the same submit may succeed later (SMSC busy, throttled, system error). */
-const RETRYABLE_STATUSES = new Set([0x0008, 0x0014, 0x0058, 0x0064, 0x00ff]);
+/**
+ * Statuses after which the same submit may succeed later (SMSC busy, throttled, system error, or
+ * ESME_RINVBNDSTS: the SMSC lost our bind, a fault of the link and not of the message).
+ */
+const RETRYABLE_STATUSES = new Set([0x0004, 0x0008, 0x0014, 0x0058, 0x0064, 0x00ff]);
 
 export function isRetryableStatus(status: number): boolean {
   return RETRYABLE_STATUSES.has(status);
@@ -269,6 +286,11 @@ const FINAL_BY_STAT: Record<string, DeliveryState | null> = {
   REJECTD: 'failed',
   ENROUTE: null,
   ACCEPTD: null,
+  // The message_state names of SMPP 3.4 that some SMSCs write in place of the 7-letter stat.
+  DELIVERED: 'delivered',
+  UNDELIVERABLE: 'failed',
+  REJECTED: 'failed',
+  ACCEPTED: null,
 };
 const STAT_BY_STATE = new Map<number, string>(Object.entries(RECEIPT_STATES).map(([k, v]) => [v, k]));
 

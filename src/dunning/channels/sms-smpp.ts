@@ -52,7 +52,8 @@ export interface SmppChannelOptions {
   throttleBackoffMaxMs?: number;
   /** How the SMSC writes ids in receipts against submit_sm_resp (see ReceiptIdForm). Default 'as-submitted'. */
   receiptIds?: ReceiptIdForm;
-  /** Send the messageKey in vendor TLV 0x1401; turn off for SMSCs that reject unknown TLVs. */
+  /** Send the messageKey in vendor TLV 0x1401 (only ever to an SMSC whose bind_resp declares SMPP
+   *  3.4); turn off for SMSCs that reject unknown TLVs. */
   sendMessageKeyTlv?: boolean;
   /** Submitted parts awaiting a receipt; past this the oldest are forgotten (their receipts
    *  are then reported under the part's own id, without messageKey). */
@@ -62,6 +63,9 @@ export interface SmppChannelOptions {
 }
 
 type LinkState = 'connecting' | 'bound' | 'down' | 'closed';
+
+/** How long the SMSC gets to close the link after our unbind_resp before we close it ourselves. */
+const UNBIND_CLOSE_GRACE_MS = 1_000;
 
 /** Requests from the SMSC that have their own handler in connect(). */
 const HANDLED_REQUESTS = new Set(['deliver_sm', 'data_sm', 'enquire_link', 'unbind', 'alert_notification']);
@@ -111,6 +115,8 @@ export class SmppChannel implements Channel {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private keepAliveTimer: NodeJS.Timeout | undefined;
   private reference = 0;
+  /** Whether the bound SMSC takes optional parameters: its bind_resp declared SMPP 3.4 or later. */
+  private peerTakesTlvs = false;
   /** Successful binds since start; a value above 1 means the link was re-established. */
   bindCount = 0;
 
@@ -226,7 +232,7 @@ export class SmppChannel implements Channel {
         registeredDelivery: 1, // final receipt, success or failure
         dataCoding: segment.dataCoding,
         shortMessage: segment.shortMessage,
-        ...(this.opts.sendMessageKeyTlv ? { tlvs: [[MESSAGE_KEY_TLV_ID, Buffer.from(message.messageKey, 'utf8')]] as const } : {}),
+        ...(this.opts.sendMessageKeyTlv && this.peerTakesTlvs ? { tlvs: [[MESSAGE_KEY_TLV_ID, Buffer.from(message.messageKey, 'utf8')]] as const } : {}),
       });
       const onAccepted = (messageId: string) => this.track(messageId, tracker);
       let outcome = await this.submit(pdu(), onAccepted);
@@ -283,6 +289,12 @@ export class SmppChannel implements Channel {
           if (isThrottleStatus(response.command_status)) this.slowDown();
           if (response.command_status === 0) onAccepted(messageId);
           entry.settle({ kind: 'response', status: response.command_status, messageId });
+          if (response.command_status === SMPP_STATUS.ESME_RINVBNDSTS && session === this.session) {
+            // The SMSC no longer holds this link as bound (it restarted, or timed the bind out): bind again.
+            this.opts.logger.warn({}, 'SMSC answered ESME_RINVBNDSTS; binding again');
+            if (this.state === 'bound') this.state = 'down';
+            session.destroy();
+          }
         });
         if (!sent) entry.settle({ kind: 'link_lost' });
       });
@@ -416,7 +428,10 @@ export class SmppChannel implements Channel {
       // No submit may follow our unbind_resp on this link; new ones wait for the rebind.
       if (this.state === 'bound' && session === this.session) this.state = 'down';
       session.send(pdu.response());
+      // The SMSC may close the link itself or leave that to us: past a grace period we do.
       session.close();
+      const grace = setTimeout(() => session.destroy(), UNBIND_CLOSE_GRACE_MS);
+      session.socket.once('close', () => clearTimeout(grace));
     });
     session.on('data_sm', (pdu: SmppPdu) => {
       sendPdu(session, pdu.response({ message_id: '' }));
@@ -446,6 +461,10 @@ export class SmppChannel implements Channel {
           return;
         }
         if (this.state === 'closed' || session !== this.session) return;
+        // An SMSC whose bind_resp has no sc_interface_version (or one below 0x34) is taken for SMPP
+        // 3.3, which has no optional parameters and may refuse a submit_sm that carries one.
+        const scVersion = response.sc_interface_version;
+        this.peerTakesTlvs = typeof scVersion === 'number' && scVersion >= 0x34;
         this.state = 'bound';
         this.bindCount++;
         this.reconnectAttempts = 0;

@@ -175,7 +175,8 @@ export class SmscSimulator {
       }
       this.stats.binds++;
       this.bound.set(session, { session, systemId: this.systemId, receives, transmits });
-      session.send(pdu.response({ system_id: 'ZT-SMSC' }));
+      // An SMPP 3.4 SMSC says so; without it a client must take it for 3.3 and send no TLVs.
+      session.send(pdu.response({ system_id: 'ZT-SMSC', ...(Number(pdu.interface_version) >= 0x34 ? { sc_interface_version: 0x34 } : {}) }));
       if (receives) this.flushReceipts();
     };
     session.on('bind_transceiver', bind(true, true));
