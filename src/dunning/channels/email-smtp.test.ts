@@ -161,6 +161,25 @@ describe('email over SMTP against the SMTP simulator', () => {
   });
 });
 
+describe('email addresses and ids a real SMTP server takes', () => {
+  it('refuses a non-ASCII mailbox locally: without SMTPUTF8 it cannot be named in RCPT TO', async () => {
+    const { smtp, email } = await setUp();
+    const [result] = await email.send([mail('k-utf8', '张三@mail.example')]);
+    expect(result!.error).toMatchObject({ code: 'CHANNEL_INVALID_RECIPIENT', permanent: true });
+    expect(smtp.received).toEqual([]);
+  });
+
+  it('derives a well-formed Message-ID from a key that is not a dot-atom', async () => {
+    const { smtp, email } = await setUp();
+    const results = await email.send([mail('bill..2024', 'a@mail.example'), mail('bill.', 'b@mail.example'), mail('bill.2024-06_1', 'c@mail.example')]);
+    // RFC 5322 §3.6.4: id-left is a dot-atom-text, no empty part between dots
+    const msgId = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*$/;
+    expect(results.map((r) => msgId.test(r.providerMessageId!))).toEqual([true, true, true]);
+    expect(results[2]!.providerMessageId).toBe('bill.2024-06_1@zerotouch.local');
+    expect(smtp.received.map((m) => m.providerMessageId).sort()).toEqual(results.map((r) => r.providerMessageId).sort());
+  });
+});
+
 describe('MIME header decoding in the simulator', () => {
   it('joins adjacent encoded words, even when a character is split between them', () => {
     const bytes = Buffer.from('电费', 'utf8');

@@ -8,7 +8,7 @@
 import { systemClock } from '../../platform/clock.ts';
 import { createHash } from 'node:crypto';
 import { readSignedCallback } from './signed-http.ts';
-import { buildMessage, parseMailbox, SmtpError, SmtpPool } from './smtp-client.ts';
+import { buildMessage, parseMailbox, SmtpError, SmtpPool, type SmtpClientOptions } from './smtp-client.ts';
 import { ReportHub, SendDeduper, invalidRecipient, rejected, silentLogger, unavailable } from './support.ts';
 import type {
   CallbackChannel,
@@ -36,6 +36,10 @@ export interface EmailChannelOptions {
   /** Shared secret of the bounce webhook; without it bounce callbacks are refused. */
   webhookSecret?: string;
   timeoutMs?: number;
+  /** Wait for the reply to the end of a message; default 10 minutes (RFC 5321 §4.5.3.2.6). */
+  dataTimeoutMs?: number;
+  /** Certificate checks for `secure` and `requireTls`, e.g. a private CA. */
+  tls?: SmtpClientOptions['tls'];
   /** Business clock: stamps delivery reports. May be simulated. */
   now?: () => Date;
   /** Real time for webhook signature freshness. */
@@ -43,7 +47,8 @@ export interface EmailChannelOptions {
   logger?: ChannelLogger;
 }
 
-const EMAIL = /^[^\s@<>(),;:"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
+// ASCII only: without SMTPUTF8 (RFC 6531) a non-ASCII mailbox cannot be named in RCPT TO
+const EMAIL = /^[!#-'*+\-/-9=?A-Z^-~]+(?:\.[!#-'*+\-/-9=?A-Z^-~]+)*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
 const CONNECTION_CODES = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 'ETLS', 'EPROXY']);
 
 export class SmtpEmailChannel implements CallbackChannel {
@@ -73,6 +78,8 @@ export class SmtpEmailChannel implements CallbackChannel {
       ...(options.auth ? { auth: options.auth } : {}),
       maxConnections: options.maxConnections ?? 5,
       timeoutMs: options.timeoutMs ?? 15_000,
+      ...(options.dataTimeoutMs === undefined ? {} : { dataTimeoutMs: options.dataTimeoutMs }),
+      ...(options.tls ? { tls: options.tls } : {}),
     });
     this.fromAddress = parseMailbox(options.from).address;
   }
@@ -152,9 +159,9 @@ export class SmtpEmailChannel implements CallbackChannel {
   }
 }
 
-/** Message-ID local part: the key itself when it is a dot-atom, else a stable hash of it. */
+/** Message-ID local part: the key itself when it is a dot-atom (no empty part), else a stable hash of it. */
 function messageIdLocalPart(messageKey: string): string {
-  return /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(messageKey)
+  return messageKey.length <= 64 && /^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$/.test(messageKey)
     ? messageKey
     : `zt-${createHash('sha256').update(messageKey).digest('hex').slice(0, 32)}`;
 }

@@ -129,6 +129,18 @@ describe('voice calls through the IVR simulator', () => {
     expect(unknownChannel.statusCode).toBe(404);
   });
 
+  it('answers 400 with a stable code, and reports nothing, for a signed body that is JSON but not an object', async () => {
+    const { app, registry } = await callbackServer();
+    const voice = createVoiceChannel({ endpoint: 'http://127.0.0.1:1', secret: 's', callbackUrl: 'http://unused' });
+    registry.set('voice', voice);
+    const reports = collect(voice);
+    for (const body of ['null', '[]', '7', '"answered"']) {
+      const response = await app.inject({ method: 'POST', url: `${CHANNEL_ROUTES_PREFIX}/callbacks/voice`, headers: signedHeaders('s', body, new Date()), payload: body });
+      expect([body, response.statusCode, response.json().code]).toEqual([body, 400, 'CHANNEL_CALLBACK_MALFORMED']);
+    }
+    expect(reports).toEqual([]);
+  });
+
   it('fails permanently when the provider refuses our signature', async () => {
     const ivr = await startIvr();
     open.push(ivr);

@@ -210,12 +210,15 @@ export function readSignedCallback(input: {
 }): CallbackVerdict {
   const check = verifySignature(input.secret, input.headers, input.rawBody, input.wallClock, input.toleranceMs);
   if (!check.ok) return { ok: false, status: 401, code: check.code, message: check.message };
-  let body: Partial<ProviderCallback>;
+  let parsed: unknown;
   try {
-    body = JSON.parse(input.rawBody) as Partial<ProviderCallback>;
+    parsed = JSON.parse(input.rawBody);
   } catch {
     return malformed('callback body is not JSON');
   }
+  // a signed `null` or list is still not a callback, and must not end in a 500
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return malformed('callback body must be a JSON object');
+  const body = parsed as Partial<ProviderCallback>;
   if (typeof body.providerMessageId !== 'string' || body.providerMessageId === '') {
     return malformed('providerMessageId is required');
   }

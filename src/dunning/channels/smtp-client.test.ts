@@ -235,6 +235,72 @@ describe('SMTP client against a scripted server', () => {
     expect(smtp.lines).toEqual(['QUIT']);
   });
 
+  it('accepts 251 "will forward" at RCPT, and any 2yz, as a taken recipient', async () => {
+    const smtp = await rawSmtp({ reply: (line) => (/^RCPT/i.test(line) ? '251 2.1.5 user not local; will forward' : plainReplies([])(line)) });
+    const pool = new SmtpPool({ host: '127.0.0.1', port: smtp.port });
+    open.push(() => pool.close());
+    await expect(pool.send('billing@power.example', 'u1@mail.example', buildMessage(content(1), 'zt-b1'))).resolves.toMatchObject({ response: '250 2.0.0 queued' });
+    expect(smtp.messages).toHaveLength(1);
+  });
+
+  it('reads replies from a server that ends its lines with a bare LF', async () => {
+    const smtp = await rawSmtp({
+      greeting: '220-sloppy\n220 ESMTP',
+      reply: (line) => plainReplies(['PIPELINING'])(line).replace(/\r\n/g, '\n'),
+      afterData: (_b, socket) => (socket.write('250 ok\n'), ''),
+    });
+    const pool = new SmtpPool({ host: '127.0.0.1', port: smtp.port, timeoutMs: 1_000 });
+    open.push(() => pool.close());
+    await expect(pool.send('billing@power.example', 'u1@mail.example', buildMessage(content(1), 'zt-b1'))).resolves.toMatchObject({ response: '250 ok' });
+  });
+
+  it('sends every line with CRLF and stuffs a leading dot on any line, the first included, adding no blank line', async () => {
+    // a bare LF or CR before "." would end the data early at a server that reads it as a line end (SMTP smuggling)
+    const smtp = await rawSmtp({ reply: plainReplies([]) });
+    const pool = new SmtpPool({ host: '127.0.0.1', port: smtp.port });
+    open.push(() => pool.close());
+    await pool.send('billing@power.example', 'u1@mail.example', '.first\nsecond\n.\nthird\r.\rfourth\r\n');
+    expect(smtp.messages).toEqual(['..first\r\nsecond\r\n..\r\nthird\r\n..\r\nfourth\r\n']);
+  });
+
+  it('waits for the reply to the end of the message longer than for other replies (RFC 5321 §4.5.3.2.6)', async () => {
+    // a server scanning the message answers late; giving up would make the caller send it twice
+    const slowAnswer = (socket: net.Socket) => void setTimeout(() => socket.write('250 2.0.0 scanned and queued\r\n'), 400);
+    const smtp = await rawSmtp({ reply: plainReplies(['PIPELINING']), afterData: (_b, socket) => (slowAnswer(socket), '') });
+    const patient = new SmtpPool({ host: '127.0.0.1', port: smtp.port, timeoutMs: 150 });
+    open.push(() => patient.close());
+    await expect(patient.send('billing@power.example', 'u1@mail.example', buildMessage(content(1), 'zt-b1'))).resolves.toMatchObject({ response: '250 2.0.0 scanned and queued' });
+    const hurried = new SmtpPool({ host: '127.0.0.1', port: smtp.port, timeoutMs: 150, dataTimeoutMs: 150 });
+    open.push(() => hurried.close());
+    await expect(hurried.send('billing@power.example', 'u1@mail.example', buildMessage(content(1), 'zt-b1'))).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+  });
+
+  it('folds a long ASCII subject into lines the server takes, and keeps it readable and intact', () => {
+    const subject = Array.from({ length: 120 }, (_, i) => `item${i}`).join(' ');
+    const key = 'k'.repeat(1_200);
+    const raw = buildMessage({ ...content(1), subject, headers: { 'X-ZT-Message-Key': key } }, 'zt-b1');
+    // RFC 5322 §2.1.1: at most 998 characters a line, 78 where it can be folded
+    expect(raw.split('\r\n').every((l) => l.length <= 998)).toBe(true);
+    const head = raw.slice(0, raw.indexOf('\r\n\r\n'));
+    expect(head.split('\r\n').filter((l) => /^(Subject| item)/.test(l)).every((l) => l.length <= 78)).toBe(true);
+    expect(head).toContain('Subject: item0 item1');
+    const mail = parseMail(Buffer.from(raw, 'latin1'));
+    expect(mail.subject).toBe(subject);
+    expect(decodeWords(mail.headers.get('x-zt-message-key')!)).toBe(key);
+  });
+
+  it('encodes an ASCII subject that would read as an encoded word, so it is shown as written', () => {
+    const subject = 'bill =?UTF-8?B?5rWL?= code';
+    const mail = parseMail(Buffer.from(buildMessage({ ...content(1), subject }, 'zt-b1'), 'latin1'));
+    expect(mail.subject).toBe(subject);
+  });
+
+  it('encodes a Chinese display name in To as it does in From', () => {
+    const raw = buildMessage({ ...content(1), to: '张三丰 <zhang@mail.example>' }, 'zt-b1');
+    expect(/^[\x09\x0d\x0a\x20-\x7e]*$/.test(raw)).toBe(true);
+    expect(decodeWords(parseMail(Buffer.from(raw, 'latin1')).headers.get('to')!)).toBe('张三丰 <zhang@mail.example>');
+  });
+
   it('quotes a sender display name holding special characters', () => {
     const message = buildMessage({ ...content(1), from: '"Power Co., Ltd." <billing@power.example>' }, 'zt-b1');
     expect(message).toMatch(/^From: "Power Co\., Ltd\." <billing@power\.example>\r\n/);

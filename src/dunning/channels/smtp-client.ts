@@ -1,8 +1,8 @@
 /**
  * A lean SMTP client (RFC 5321) for one kind of mail: a notice to one recipient. A pool of
  * connections, each sending one message at a time with PIPELINING (RFC 2920: MAIL, RCPT and DATA in
- * one write) when the server offers it, STARTTLS when offered (required with `requireTls`), implicit
- * TLS with `secure`, AUTH PLAIN. The message is built here too (RFC 5322/2045/2047): UTF-8 parts in
+ * one write) when the server offers it, STARTTLS when offered (opportunistic, certificate unchecked;
+ * required and checked with `requireTls`), implicit TLS with `secure`, AUTH PLAIN. The message is built here too (RFC 5322/2045/2047): UTF-8 parts in
  * base64, which Node encodes natively; a general-purpose mailer spent most of a notice's cost on MIME.
  */
 import net from 'node:net';
@@ -16,6 +16,13 @@ export interface SmtpClientOptions {
   auth?: { user: string; pass: string };
   maxConnections?: number;
   timeoutMs?: number;
+  /**
+   * Wait for the reply to the end of the message. RFC 5321 §4.5.3.2.6 asks for 10 minutes: the
+   * server may be scanning the message, and giving up early makes the caller send it again.
+   */
+  dataTimeoutMs?: number;
+  /** Certificate checks for `secure` and `requireTls` (a private CA, say). */
+  tls?: Pick<tls.ConnectionOptions, 'ca' | 'rejectUnauthorized' | 'servername'>;
   /** Name given in EHLO. */
   clientName?: string;
 }
@@ -42,18 +49,22 @@ class Connection {
   pipelining = false;
   closed = false;
 
-  private constructor(private socket: net.Socket, private readonly timeoutMs: number) {
+  private constructor(private socket: net.Socket, private readonly timeoutMs: number, private readonly dataTimeoutMs: number) {
     this.attach(socket);
   }
 
   static async open(o: SmtpClientOptions): Promise<Connection> {
     const timeoutMs = o.timeoutMs ?? 15_000;
-    const socket = o.secure ? tls.connect({ host: o.host, port: o.port, servername: net.isIP(o.host) ? undefined : o.host }) : net.connect({ host: o.host, port: o.port });
-    const c = new Connection(socket, timeoutMs);
+    const socket = o.secure
+      ? tls.connect({ host: o.host, port: o.port, servername: net.isIP(o.host) ? undefined : o.host, ...o.tls })
+      : net.connect({ host: o.host, port: o.port });
+    const c = new Connection(socket, timeoutMs, o.dataTimeoutMs ?? 600_000);
     try {
       await new Promise<void>((resolve, reject) => {
         socket.once(o.secure ? 'secureConnect' : 'connect', resolve);
         socket.once('error', (e) => reject(new SmtpError(`SMTP connection to ${o.host}:${o.port} failed: ${e.message}`, 'ECONNECTION')));
+        // a host that never completes the TCP or TLS handshake: the idle timeout closes the socket
+        socket.once('close', () => reject(c.failure ?? new SmtpError(`SMTP connection to ${o.host}:${o.port} closed`, 'ECONNECTION')));
       });
       socket.setNoDelay(true);
       const greeting = await c.reply();
@@ -64,10 +75,14 @@ class Connection {
         throw new SmtpError(greeting.text, 'ECONNECTION', greeting.code, greeting.text);
       }
       let caps = await c.ehlo(o.clientName ?? 'zerotouch.local');
-      if (!o.secure && caps.has('STARTTLS')) {
-        await c.expect(await c.command('STARTTLS'), 220, 'ETLS');
-        await c.upgrade(o.host);
+      const startTls = !o.secure && caps.has('STARTTLS') ? await c.command('STARTTLS') : undefined;
+      if (startTls?.code === 220) {
+        // Opportunistic (RFC 7435): without requireTls the alternative is plain text, so a
+        // self-signed certificate (a stock Postfix's snakeoil) is still better than none.
+        await c.upgrade(o.host, { rejectUnauthorized: !!o.requireTls, ...o.tls });
         caps = await c.ehlo(o.clientName ?? 'zerotouch.local');
+      } else if (startTls && o.requireTls) {
+        throw new SmtpError(startTls.text, 'ETLS', startTls.code, startTls.text);
       } else if (!o.secure && o.requireTls) {
         throw new SmtpError('the SMTP server does not offer STARTTLS and TLS is required', 'ETLS');
       }
@@ -92,24 +107,31 @@ class Connection {
     socket.on('close', () => this.fail(new SmtpError('SMTP connection closed', 'ECONNECTION')));
   }
 
-  private async upgrade(host: string): Promise<void> {
+  private async upgrade(host: string, options: tls.ConnectionOptions): Promise<void> {
+    if (this.buffer !== '' || this.lines.length) {
+      // Text after the 220 was sent in the clear, and would be read as if it came over TLS
+      // (STARTTLS response injection, CVE-2011-0411): a server does not do that, an attacker does.
+      throw new SmtpError('SMTP server sent data after its STARTTLS reply', 'EPROTOCOL');
+    }
     const plain = this.socket;
     plain.removeAllListeners('data').removeAllListeners('close').removeAllListeners('error').removeAllListeners('timeout');
     plain.setTimeout(0);
-    const secure = tls.connect({ socket: plain, servername: net.isIP(host) ? undefined : host });
+    const secure = tls.connect({ socket: plain, servername: net.isIP(host) ? undefined : host, ...options });
+    this.attach(secure);
     await new Promise<void>((resolve, reject) => {
       secure.once('secureConnect', resolve);
       secure.once('error', (e) => reject(new SmtpError(`STARTTLS failed: ${e.message}`, 'ETLS')));
+      secure.once('close', () => reject(this.failure ?? new SmtpError('SMTP connection closed during STARTTLS', 'ETLS')));
     });
-    this.attach(secure);
   }
 
   private onData(chunk: string): void {
     this.buffer += chunk;
     let at: number;
-    while ((at = this.buffer.indexOf(CRLF)) >= 0) {
-      const line = this.buffer.slice(0, at);
-      this.buffer = this.buffer.slice(at + 2);
+    // lines end on CRLF; a bare LF from a sloppy server is read as one too (RFC 5321 §4.1.1.4 leniency)
+    while ((at = this.buffer.indexOf('\n')) >= 0) {
+      const line = this.buffer.slice(0, this.buffer[at - 1] === '\r' ? at - 1 : at);
+      this.buffer = this.buffer.slice(at + 1);
       this.lines.push(line);
       // a reply ends on "ddd " (or a bare "ddd"); "ddd-" continues it
       if (line.length >= 3 && line[3] !== '-') {
@@ -170,13 +192,14 @@ class Connection {
         })()
       : (async () => {
           const m = await this.command(`MAIL FROM:<${from}>`);
-          if (m.code !== 250) return [m];
+          if (m.code >= 300) return [m];
           const r = await this.command(`RCPT TO:<${to}>`);
           if (r.code >= 300) return [m, r];
           return [m, r, await this.command('DATA')];
         })();
     const [mail, rcpt, data_] = await replies;
-    const refused = [mail, rcpt, data_].find((r, i) => r && r.code !== (i === 2 ? 354 : 250));
+    // any 2yz accepts MAIL and RCPT: 251 "not local, will forward" is a success too (RFC 5321 §4.2.2)
+    const refused = [mail, rcpt, data_].find((r, i) => r && (i === 2 ? r.code !== 354 : r.code < 200 || r.code > 299));
     if (refused || !rcpt || !data_) {
       const why = refused ?? mail!;
       // a server that took DATA anyway gets an empty message it then refuses (RFC 2920 §3.1)
@@ -185,10 +208,14 @@ class Connection {
       throw new SmtpError(why.text, 'EENVELOPE', why.code, why.text);
     }
     const final = this.reply();
-    // dot-stuffing (RFC 5321 4.5.2), then the end of data
-    this.write(`${data.replace(/\r\n\./g, '\r\n..')}${CRLF}.${CRLF}`);
-    const r = await final;
-    if (r.code !== 250) throw new SmtpError(r.text, 'EMESSAGE', r.code, r.text);
+    // Every line ends in CRLF, so no bare CR or LF can end the data early at a server that reads
+    // them as line ends (SMTP smuggling); then dot-stuffing (RFC 5321 §4.5.2), the first line
+    // included; then the end of data.
+    const lines = data.replace(/\r\n|\r|\n/g, CRLF).replace(/(^|\r\n)\./g, '$1..');
+    this.socket.setTimeout(this.dataTimeoutMs);
+    this.write(`${lines}${lines.endsWith(CRLF) ? '' : CRLF}.${CRLF}`);
+    const r = await final.finally(() => this.socket.setTimeout(this.timeoutMs));
+    if (r.code < 200 || r.code > 299) throw new SmtpError(r.text, 'EMESSAGE', r.code, r.text);
     return r;
   }
 
@@ -278,8 +305,9 @@ const b64Lines = (buf: Buffer) => buf.toString('base64').replace(/.{76}(?=.)/g, 
  * one within 76 characters (§2), the first line counting the `used` characters of "Name: " before it.
  */
 export function encodeWords(value: string, used = 0): string {
-  // eslint-disable-next-line no-control-regex
-  if (/^[\x20-\x7e]*$/.test(value)) return value;
+  // ASCII stays readable, folded at its spaces; text that would read as an encoded word is encoded
+  const folded = /^[\x20-\x7e]*$/.test(value) && !value.includes('=?') ? foldAscii(value, used) : undefined;
+  if (folded !== undefined) return folded;
   const words: string[] = [];
   let chunk = '';
   // 12 characters of =?UTF-8?B??= and 4 base64 characters per 3 bytes; a word stays within 75
@@ -294,6 +322,24 @@ export function encodeWords(value: string, used = 0): string {
   }
   if (chunk) words.push(chunk);
   return words.map((w) => `=?UTF-8?B?${Buffer.from(w).toString('base64')}?=`).join('\r\n ');
+}
+
+/**
+ * An ASCII header value folded before its spaces into lines of at most 78 characters where it can
+ * be (RFC 5322 §2.2.3); undefined when a line would still pass the hard limit of 998.
+ */
+function foldAscii(value: string, used: number): string | undefined {
+  const lines: string[] = [];
+  let line = '';
+  // pieces start at a run of spaces that follows a word, so no folded line is only spaces
+  for (const piece of value.split(/(?<! )(?= +[^ ])/)) {
+    if (line !== '' && (lines.length ? 0 : used) + line.length + piece.length > 78) {
+      lines.push(line);
+      line = piece;
+    } else line += piece;
+  }
+  lines.push(line);
+  return lines.every((l, i) => (i ? 0 : used) + l.length <= 998) ? lines.join(CRLF) : undefined;
 }
 
 /** "Name <addr>" or "addr" → its address and the header form with the name encoded. */
@@ -335,7 +381,7 @@ export function buildMessage(m: MailContent, boundary: string): string {
     `Content-Type: ${type}; charset=utf-8${CRLF}Content-Transfer-Encoding: base64${CRLF}${CRLF}${b64Lines(Buffer.from(body, 'utf8'))}${CRLF}`;
   const head = [
     `From: ${parseMailbox(m.from).header}`,
-    `To: ${m.to}`,
+    `To: ${parseMailbox(m.to).header}`,
     `Subject: ${encodeWords(m.subject, 'Subject: '.length)}`,
     `Message-ID: <${m.messageId}>`,
     `Date: ${rfc5322Date(m.date)}`,
