@@ -340,11 +340,15 @@ export async function recordReports(db: Db, reports: ReportInput[], now: Date): 
     ), locked AS (
       SELECT a.id FROM dunning_attempt a WHERE a.id IN (SELECT t.id FROM target t) ORDER BY a.id FOR UPDATE
     ), upd AS (
+      -- a delivered or answered attempt stays so: a report after it (a provider's repeat, callbacks out of
+      -- order) does not undo the proof; of one batch's reports for an attempt, a success wins
       UPDATE dunning_attempt a SET status = t.state, retryable = t.state IN ('no_answer', 'busy'), reported_at = t.at,
              detail = COALESCE(t.detail, a.detail), provider_message_id = COALESCE(a.provider_message_id, t.provider_message_id),
              sent_at = COALESCE(a.sent_at, t.at)
-      FROM (SELECT DISTINCT ON (t.id) t.* FROM target t JOIN locked l ON l.id = t.id ORDER BY t.id) t WHERE a.id = t.id
-      RETURNING a.notice_id, a.message_key, a.provider_message_id, a.status
+      FROM (SELECT DISTINCT ON (t.id) t.* FROM target t JOIN locked l ON l.id = t.id
+            ORDER BY t.id, t.state IN ('delivered', 'answered') DESC, t.at DESC) t
+      WHERE a.id = t.id AND (a.status NOT IN ('delivered', 'answered') OR t.state IN ('delivered', 'answered'))
+      RETURNING a.id, a.notice_id, a.message_key, a.provider_message_id, a.status
     ), to_deliver AS (
       SELECT n.id FROM dunning_notice n
       WHERE n.id IN (SELECT u.notice_id FROM upd u WHERE u.status IN ('delivered', 'answered'))
@@ -355,7 +359,11 @@ export async function recordReports(db: Db, reports: ReportInput[], now: Date): 
              finished_at = COALESCE(n.finished_at, ${now}::timestamptz)
       FROM to_deliver d WHERE n.id = d.id
     )
-    SELECT notice_id, message_key, provider_message_id, status FROM upd`.execute(db);
+    SELECT notice_id, message_key, provider_message_id, status FROM upd
+    -- the reports a success already settled: matched, and nothing to settle
+    UNION ALL
+    SELECT a.notice_id, a.message_key, a.provider_message_id, a.status FROM dunning_attempt a
+    WHERE a.id IN (SELECT id FROM locked) AND a.id NOT IN (SELECT id FROM upd)`.execute(db);
   const keys = new Set(r.rows.map((x) => x.message_key));
   const pids = new Set(r.rows.map((x) => x.provider_message_id));
   const unmatched = reports.filter((p) => (p.message_key ? !keys.has(p.message_key) : !pids.has(p.provider_message_id)));

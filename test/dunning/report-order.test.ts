@@ -1,0 +1,55 @@
+/**
+ * A notice's delivery state is kept (DOMAIN: dunning rules): a receipt or call result that comes after
+ * the attempt was delivered or answered (a provider's repeat, or callbacks out of order) does not undo it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { testContext, type TestContext } from '../support/db.ts';
+import { runDunning } from '../../src/flows/dunning-run.ts';
+import { startDispatcher, type ChannelSet, type Dispatcher } from '../../src/dunning/index.ts';
+import { recordReports } from '../../src/dunning/store/outbox.repository.ts';
+import { boundChannels, customersWithChannels, drain, releaseBills } from './support.ts';
+
+let ctx: TestContext;
+let channels: ChannelSet;
+let closeChannels: (() => Promise<void>) | undefined;
+let dispatcher: Dispatcher;
+const DAY = '2026-02-02';
+
+beforeAll(async () => {
+  ctx = await testContext({ customers: 300, now: `${DAY}T09:00:00+08:00` });
+  ({ channels, close: closeChannels } = await boundChannels(ctx));
+  dispatcher = startDispatcher(ctx, { channels: channels.all, workers: 0 });
+}, 180_000);
+
+afterAll(async () => {
+  await dispatcher?.stop();
+  await closeChannels?.();
+  await ctx?.drop();
+});
+
+describe('delivery reports after the attempt succeeded', () => {
+  it('a later failure report, alone or in the same batch as the success, leaves a delivered attempt and its notice delivered', async () => {
+    const [a, b] = await customersWithChannels(ctx, ['sms'], 2);
+    await releaseBills(ctx, [a!, b!].map((c) => ({ customerId: c.id, period: '2026-01', amount: '50.00', issuedOn: DAY, dueDate: '2026-02-17', releasedAt: new Date(`${DAY}T08:00:00+08:00`) })));
+    await runDunning(ctx, DAY);
+    await drain(ctx, dispatcher);
+    const attempts = async () => (await sql<{ customer_id: number; message_key: string; provider_message_id: string; status: string; notice: string }>`
+      SELECT n.customer_id, a.message_key, a.provider_message_id, a.status, n.status AS notice
+      FROM dunning_attempt a JOIN dunning_notice n ON n.id = a.notice_id
+      WHERE n.customer_id IN (${a!.id}, ${b!.id}) ORDER BY n.customer_id`.execute(ctx.db)).rows;
+    const [ra, rb] = await attempts();
+    expect([ra!.status, rb!.status]).toEqual(['delivered', 'delivered']);
+
+    const at = ctx.clock.now().toISOString();
+    // a's repeat comes alone; b's success and failure come in one batch, the failure last
+    // matched (not kept to be tried again as a receipt that overtook its submit), and nothing to settle
+    expect(await recordReports(ctx.db, [{ message_key: ra!.message_key, provider_message_id: ra!.provider_message_id, state: 'failed', at, detail: 'UNDELIV' }], ctx.clock.now()))
+      .toEqual({ noticeIds: [], unmatched: [] });
+    await recordReports(ctx.db, [
+      { message_key: rb!.message_key, provider_message_id: rb!.provider_message_id, state: 'delivered', at },
+      { message_key: rb!.message_key, provider_message_id: rb!.provider_message_id, state: 'failed', at, detail: 'UNDELIV' },
+    ], ctx.clock.now());
+    expect((await attempts()).map((r) => [r.status, r.notice])).toEqual([['delivered', 'delivered'], ['delivered', 'delivered']]);
+  });
+});
