@@ -122,6 +122,29 @@ describe('email over SMTP against the SMTP simulator', () => {
     expect(reports).toEqual([]);
   });
 
+  it('fails retryably, not as a bounce, when the server refuses our sender at MAIL FROM', async () => {
+    // a relay that wants a login we did not give (530), or a sender it does not allow (550): our setup
+    const refusing = net.createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.on('data', (chunk) => {
+        for (const line of String(chunk).split('\r\n').filter(Boolean)) {
+          if (/^EHLO/i.test(line)) socket.write('250-relay.example\r\n250 8BITMIME\r\n');
+          else if (/^MAIL/i.test(line)) socket.write('530 5.7.0 Authentication required\r\n');
+          else if (/^QUIT/i.test(line)) socket.end('221 bye\r\n');
+          else socket.write('250 ok\r\n');
+        }
+      });
+      socket.write('220 relay.example ESMTP\r\n');
+    });
+    await new Promise<void>((r) => refusing.listen(0, '127.0.0.1', () => r()));
+    open.push({ close: () => new Promise<void>((r) => refusing.close(() => r())) });
+    const email = createEmailChannel({ host: '127.0.0.1', port: (refusing.address() as AddressInfo).port, from: 'billing@power.example' });
+    open.push(email);
+    const [result] = await email.send([mail('k-530', 'user@mail.example')]);
+    expect(result!.error).toMatchObject({ code: 'SMTP_SENDER_REFUSED', permanent: false });
+    expect(result!.error!.message).toMatch(/530/);
+  });
+
   it('fails retryably, not as a bounce, when the server greets with 554', async () => {
     // RFC 5321 §3.1: a server that refuses service greets with 554 and waits for QUIT
     const refusing = net.createServer((socket) => {

@@ -169,6 +169,11 @@ function messageIdLocalPart(messageKey: string): string {
 function smtpFailure(messageKey: string, err: SmtpError): SendResult {
   // Only a reply to the envelope or to the message judges the message: a 554 greeting or a refused
   // login is about us and the server, and must not count as a bounce of the customer's address.
+  // A refused sender (MAIL FROM: 530 authentication required, 550 sender not allowed) is our setup, not
+  // the customer's address: it must not count towards the contact's verification task
+  if (err.command === 'MAIL') {
+    return rejected(messageKey, { code: 'SMTP_SENDER_REFUSED', message: err.response ?? err.message, permanent: false });
+  }
   if (err.responseCode !== undefined && (err.code === 'EENVELOPE' || err.code === 'EMESSAGE')) {
     const permanent = err.responseCode >= 500 && err.responseCode !== 503;
     return rejected(messageKey, {

@@ -141,12 +141,13 @@ describe('voice calls through the IVR simulator', () => {
     expect(reports).toEqual([]);
   });
 
-  it('fails permanently when the provider refuses our signature', async () => {
+  it('fails retryably, not against the customer\'s number, when the provider refuses our signature', async () => {
     const ivr = await startIvr();
     open.push(ivr);
     const voice = createVoiceChannel({ endpoint: ivr.url, secret: 'wrong', callbackUrl: 'http://127.0.0.1:1/cb' });
     const [result] = await voice.send([call('n1', '13800000001')]);
-    expect(result!.error).toMatchObject({ code: 'HTTP_401', permanent: true });
+    // our credentials are wrong, not the number: a permanent failure would count towards its verification task
+    expect(result!.error).toMatchObject({ code: 'HTTP_401', permanent: false });
     expect(result!.error!.message).toContain('CHANNEL_SIGNATURE_INVALID');
     expect(ivr.stats.refusedSignature).toBe(1);
   });

@@ -190,7 +190,9 @@ export class SignedHttpChannel implements CallbackChannel {
       if (id) return { messageKey: key, accepted: true, providerMessageId: id };
       return rejected(key, { code: 'CHANNEL_PROTOCOL', message: `provider answered ${response.status} without an id`, permanent: false });
     }
-    const permanent = response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429;
+    // a 4xx refuses the request for good, except a timeout, a rate limit, and what is about our own setup
+    // (credentials, rights, the endpoint): those must not count against the customer's number
+    const permanent = response.status >= 400 && response.status < 500 && !OUR_SETUP_OR_LATER.has(response.status);
     return rejected(key, { code: `HTTP_${response.status}`, message: providerMessage(text, response.status), permanent });
   }
 }
@@ -276,6 +278,9 @@ function parseId(text: string): string | undefined {
     return undefined;
   }
 }
+
+/** 4xx answers that do not judge the recipient: 401, 403, 404 and 407 (our setup), 408 and 429 (try later). */
+const OUR_SETUP_OR_LATER = new Set([401, 403, 404, 407, 408, 429]);
 
 function providerMessage(text: string, status: number): string {
   try {

@@ -29,7 +29,9 @@ export interface SmtpClientOptions {
 
 /** A refusal or failure; `responseCode` when the server answered, `code` for the link (ECONNECTION, ETIMEDOUT, ETLS, EAUTH, EPROTOCOL). */
 export class SmtpError extends Error {
-  constructor(message: string, readonly code: string, readonly responseCode?: number, readonly response?: string) {
+  constructor(message: string, readonly code: string, readonly responseCode?: number, readonly response?: string,
+              /** The envelope command the server refused (EENVELOPE). */
+              readonly command?: 'MAIL' | 'RCPT' | 'DATA') {
     super(message);
   }
 }
@@ -202,10 +204,11 @@ class Connection {
     const refused = [mail, rcpt, data_].find((r, i) => r && (i === 2 ? r.code !== 354 : r.code < 200 || r.code > 299));
     if (refused || !rcpt || !data_) {
       const why = refused ?? mail!;
+      const command = why === mail ? 'MAIL' : why === rcpt ? 'RCPT' : 'DATA';
       // a server that took DATA anyway gets an empty message it then refuses (RFC 2920 §3.1)
       if (data_?.code === 354) await this.command('.').catch(() => undefined);
       await this.command('RSET').catch(() => undefined);
-      throw new SmtpError(why.text, 'EENVELOPE', why.code, why.text);
+      throw new SmtpError(why.text, 'EENVELOPE', why.code, why.text, command);
     }
     const final = this.reply();
     // Every line ends in CRLF, so no bare CR or LF can end the data early at a server that reads
