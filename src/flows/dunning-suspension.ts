@@ -40,9 +40,19 @@ function relayFrame(commAddress: string, action: 'disconnect' | 'reconnect', at:
   return toHex(frame, '');
 }
 
+/**
+ * The ledger as it stands, whatever day is run: a payment dated after the run's day (a missed day run
+ * afterwards, to catch up) is already in it.
+ */
+const LEDGER_AS_IT_STANDS = 'infinity';
+
 export async function suspendOverdueSupply(ctx: AppContext, asOf: string, auth = DEFAULT_RELAY_AUTHORITY): Promise<{ remote: number; field: number }> {
   const at = ctx.clock.now();
-  const due = await suspensionsDue(ctx.db, asOf);
+  const expired = await suspensionsDue(ctx.db, asOf);
+  if (!expired.length) return { remote: 0, field: 0 };
+  // the run's open debt is as of its day; supply is not cut for a debt paid since (the suspensions due are few)
+  const paid = new Set((await paidBills(ctx.db, LEDGER_AS_IT_STANDS, expired.map((d) => d.bill_id))).map((p) => p.billId));
+  const due = expired.filter((d) => !paid.has(d.bill_id));
   if (!due.length) return { remote: 0, field: 0 };
   const commands: SwitchRequest[] = due.filter((d) => d.remote).flatMap((d) =>
     d.meters.map((m) => ({

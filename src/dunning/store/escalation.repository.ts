@@ -14,21 +14,22 @@ export const reconnectKey = (customerId: number, billId: number) => `dunning:rec
 
 /**
  * The debts due for a manual collection among the customers of `range`, one row each: their
- * overdue notice 3 and its grace passed, or a chase step found no channel; still open
- * (dunning_open_debt) and not escalated yet.
+ * overdue notice 3 and its grace passed, or the chase passed notice 3 without sending it (the
+ * suspension notice is decided: a run that starts late, or notice 3 superseded), or a chase step
+ * found no channel; still open (dunning_open_debt) and not escalated yet.
  */
 export const manualCollectionsDue = (asOf: string, range: CustomerRange = WHOLE_PROVINCE) => sql`
   SELECT DISTINCT ON (n.customer_id, n.bill_id) n.customer_id, n.bill_id, n.bill_no, d.outstanding::text AS amount,
-         CASE WHEN n.status = 'no_channel' THEN 'no_channel' ELSE 'after_notice_3' END AS reason
+         CASE WHEN n.status = 'no_channel' THEN 'no_channel' WHEN n.step = 'suspension_notice' THEN 'past_notice_3' ELSE 'after_notice_3' END AS reason
   FROM dunning_notice n
   JOIN dunning_policy p ON p.segment = n.segment
   JOIN dunning_open_debt d ON d.customer_id = n.customer_id AND d.bill_id = n.bill_id
   WHERE ${inRange('n.customer_id', range)} AND ${inRange('d.customer_id', range)}
     AND NOT EXISTS (SELECT 1 FROM dunning_escalation e WHERE e.escalation_key = 'dunning:manual_collection:' || n.customer_id || ':' || n.bill_id)
     -- dunning_notice_escalation_idx's predicate, as written there: the notices it holds
-    AND ((n.step = 'overdue_3' AND n.status <> 'cancelled') OR (n.status = 'no_channel' AND n.step NOT IN ('bill_notice', 'reconnect')))
-    AND ((n.step = 'overdue_3' AND n.created_on + p.escalation_grace_days <= ${asOf}::date) OR n.status = 'no_channel')
-  ORDER BY n.customer_id, n.bill_id, n.status = 'no_channel'`;
+    AND (n.step IN ('overdue_3', 'suspension_notice') OR (n.status = 'no_channel' AND n.step NOT IN ('bill_notice', 'reconnect')))
+    AND ((n.step = 'overdue_3' AND n.created_on + p.escalation_grace_days <= ${asOf}::date) OR n.step = 'suspension_notice' OR n.status = 'no_channel')
+  ORDER BY n.customer_id, n.bill_id, n.status = 'no_channel', n.step = 'suspension_notice'`;
 
 /**
  * Open debts whose overdue notice 3 and its grace passed, or whose chase has no channel to use,
@@ -66,6 +67,7 @@ export async function recordManualCollectionsDue(trx: Db, asOf: string, at: Date
 export const manualCollectionTasks = () => sql`
   SELECT 'manual_collection' AS kind, 'dunning:manual_collection:' || m.customer_id || ':' || m.bill_id AS key,
          CASE WHEN m.reason = 'no_channel' THEN '人工催费：无约定通知渠道，电费 ' || m.amount || ' 元（' || m.bill_no || '）'
+              WHEN m.reason = 'past_notice_3' THEN '人工催费：已发停电通知仍未缴费，电费 ' || m.amount || ' 元（' || m.bill_no || '）'
               ELSE '人工催费：3 次自动通知后仍未缴费，电费 ' || m.amount || ' 元（' || m.bill_no || '）' END AS title,
          m.customer_id, NULL::bigint AS meter_id, NULL::integer AS area_id,
          jsonb_build_object('billId', m.bill_id, 'billNo', m.bill_no, 'outstanding', m.amount, 'reason', m.reason) AS payload,

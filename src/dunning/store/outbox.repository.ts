@@ -374,7 +374,7 @@ export async function recordReports(db: Db, reports: ReportInput[], now: Date): 
 /**
  * A notice's state from its attempts: delivered when any channel delivered (or the call was
  * answered); in flight while any attempt waits; otherwise retry the channel with backoff, fail
- * over to the next agreed channel, or give up.
+ * over to the next agreed channel (a one-channel notice too, when its channel was withdrawn), or give up.
  */
 export async function settleNotices(db: Db, ids: number[], now: Date): Promise<void> {
   if (!ids.length) return;
@@ -387,9 +387,18 @@ export async function settleNotices(db: Db, ids: number[], now: Date): Promise<v
              bool_or(a.status = 'sending') AS waiting, bool_or(a.status = 'sent') AS sent
       FROM dunning_attempt a WHERE a.notice_id = ANY(${ids}::bigint[]) GROUP BY a.notice_id
     ), last AS (
-      SELECT DISTINCT ON (a.notice_id, a.channel) a.notice_id, a.channel, a.status, a.retryable, a.attempt_no
+      SELECT DISTINCT ON (a.notice_id, a.channel) a.notice_id, a.channel, a.status, a.retryable, a.attempt_no, a.error_code
       FROM dunning_attempt a WHERE a.notice_id = ANY(${ids}::bigint[])
       ORDER BY a.notice_id, a.channel, a.attempt_no DESC
+    ), next_channel AS (
+      -- the notices that go on to the next agreed channel: failover ones, and a one-channel notice (the
+      -- reminder) whose channel the customer withdrew since the decision: the preference is the next one now
+      SELECT n.id FROM n
+      WHERE n.channel_index < cardinality(n.channels)
+        AND (n.channel_mode = 'failover'
+             OR (n.channel_mode = 'preferred' AND EXISTS (
+                   SELECT 1 FROM last l WHERE l.notice_id = n.id AND l.channel = n.channels[n.channel_index]
+                     AND l.status = 'failed' AND l.error_code = 'CHANNEL_NOT_AGREED')))
     ), retry AS (
       SELECT n.id, min(l.attempt_no) AS failures
       FROM n JOIN dunning_policy p ON p.segment = n.segment JOIN last l ON l.notice_id = n.id
@@ -402,14 +411,14 @@ export async function settleNotices(db: Db, ids: number[], now: Date): Promise<v
              WHEN COALESCE(g.waiting, false) THEN n.status
              WHEN COALESCE(g.sent, false) THEN 'sent'
              WHEN r.id IS NOT NULL THEN 'pending'
-             WHEN n.channel_mode = 'failover' AND n.channel_index < cardinality(n.channels) THEN 'pending'
+             WHEN x.id IS NOT NULL THEN 'pending'
              ELSE 'failed' END AS status,
-        CASE WHEN NOT COALESCE(g.ok OR g.waiting OR g.sent, false) AND r.id IS NULL
-                  AND n.channel_mode = 'failover' AND n.channel_index < cardinality(n.channels)
+        CASE WHEN NOT COALESCE(g.ok OR g.waiting OR g.sent, false) AND r.id IS NULL AND x.id IS NOT NULL
              THEN n.channel_index + 1 ELSE n.channel_index END AS channel_index,
         CASE WHEN r.id IS NOT NULL THEN ${now}::timestamptz + make_interval(secs => p.retry_backoff_seconds * 2 ^ (r.failures - 1))
              ELSE ${now}::timestamptz END AS next_at
       FROM n LEFT JOIN agg g ON g.id = n.id JOIN dunning_policy p ON p.segment = n.segment LEFT JOIN retry r ON r.id = n.id
+      LEFT JOIN next_channel x ON x.id = n.id
     )
     UPDATE dunning_notice t SET
       status = d.status,
