@@ -6,11 +6,12 @@
  */
 import type { AppContext } from '../platform/index.ts';
 import { maskContact } from '../platform/index.ts';
-import { openTasks, openTasksFrom, type TaskSpec } from '../work/index.ts';
+import { closeTasksByKey, openTasks, openTasksFrom, type TaskSpec } from '../work/index.ts';
 import { verifyReachedContacts } from '../customers/index.ts';
 import { WHOLE_PROVINCE, type CustomerRange } from '../customers/index.ts';
 import {
-  contactsReachedQuery, contactVerificationKey, failingContacts, manualCollectionTasks, recordEscalations, recordManualCollectionsDue, type EscalationInput,
+  contactsReachedQuery, contactVerificationKey, failingContacts, manualCollectionTasks, recordEscalations, recordManualCollectionsDue,
+  settleManualCollections, type EscalationInput,
 } from '../dunning/index.ts';
 
 /** The manual collections due among the customers of `range` (the daily run hands them over in slices at once). */
@@ -22,6 +23,20 @@ export async function escalateToManualCollection(ctx: AppContext, asOf: string, 
     const recorded = await recordManualCollectionsDue(trx, asOf, at, range);
     if (recorded) await openTasksFrom(trx, at, manualCollectionTasks(), { fresh: true });
     return recorded;
+  });
+}
+
+/**
+ * The manual collections among the customers of `range` whose debt the day's snapshot no longer holds
+ * (paid, credited or voided): their tasks still open are called off, so the community manager is not
+ * sent to collect what is settled. Returns how many collections were settled.
+ */
+export async function closeSettledCollections(ctx: AppContext, asOf: string, range: CustomerRange = WHOLE_PROVINCE): Promise<number> {
+  const at = ctx.clock.now();
+  return ctx.db.transaction().execute(async (trx) => {
+    const keys = await settleManualCollections(trx, asOf, range);
+    if (keys.length) await closeTasksByKey(trx, at, keys, 'cancelled', { closedBy: 'debt_settled' });
+    return keys.length;
   });
 }
 

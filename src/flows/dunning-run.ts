@@ -13,7 +13,7 @@ import { customerSlices, type CustomerRange } from '../customers/index.ts';
 import {
   analyzeOpenDebt, beginDunningRun, cancelPaidNotices, decideNotices, endDunningRun, snapshotOpenDebt, withRunMemory, type DecidedCount,
 } from '../dunning/index.ts';
-import { escalateToManualCollection, verifyFailingContacts } from './dunning-escalation.ts';
+import { closeSettledCollections, escalateToManualCollection, verifyFailingContacts } from './dunning-escalation.ts';
 import { reconnectPaidSupply, suspendOverdueSupply } from './dunning-suspension.ts';
 
 /** Slices of the province computed at once on the PostgreSQL server. */
@@ -26,6 +26,8 @@ export interface DunningRunResult {
   notices: DecidedCount[];
   cancelled: number;
   manualCollection: number;
+  /** Manual collections whose debt is settled: their open tasks called off. */
+  collectionsSettled: number;
   suspended: { remote: number; field: number };
   reconnected: number;
   contactVerification: number;
@@ -50,14 +52,15 @@ export async function runDunning(ctx: AppContext, asOf: string): Promise<Dunning
         return n;
       });
       const cancelled = sum(await timed('cancelPaid', () => sliced((db, range) => cancelPaidNotices(db, at, range))));
+      const collectionsSettled = sum(await timed('settledCollections', () => sliced((db, range) => closeSettledCollections({ ...ctx, db }, asOf, range))));
       const notices = mergeCounts(await timed('notices', () => sliced((db, range) => decideNotices(db, asOf, at, range))));
       const reconnected = await timed('reconnect', () => reconnectPaidSupply(run, asOf));
       const manualCollection = sum(await timed('manualCollection', () => sliced((db, range) => escalateToManualCollection({ ...ctx, db }, asOf, range))));
       const suspended = await timed('suspension', () => suspendOverdueSupply(run, asOf));
       const contactVerification = await timed('contactVerification', () => verifyFailingContacts(run, asOf));
-      ctx.log.info({ asOf, openDebts, cancelled, manualCollection, suspended, reconnected, contactVerification, stepMs }, 'dunning run done');
+      ctx.log.info({ asOf, openDebts, cancelled, collectionsSettled, manualCollection, suspended, reconnected, contactVerification, stepMs }, 'dunning run done');
       return {
-        asOf, openDebts, notices, cancelled, manualCollection, suspended, reconnected, contactVerification,
+        asOf, openDebts, notices, cancelled, manualCollection, collectionsSettled, suspended, reconnected, contactVerification,
         ms: Math.round(performance.now() - started), stepMs,
       };
     } finally {

@@ -4,7 +4,7 @@ import { testContext, type TestContext } from '../support/db.ts';
 import { runDunning } from '../../src/flows/dunning-run.ts';
 import { manualCollectionKey } from '../../src/dunning/index.ts';
 import { openTasks } from '../../src/work/index.ts';
-import { agreeChannels, customersWithChannels, releaseBills } from './support.ts';
+import { agreeChannels, customersWithChannels, pay, releaseBills } from './support.ts';
 
 let ctx: TestContext;
 let silent: { id: number; number: string }[];
@@ -75,5 +75,24 @@ describe('manual collection hand-over', () => {
     expect((await runAt('2026-02-17')).manualCollection).toBe(0);
     const after = await sql<{ n: number }>`SELECT count(*)::int AS n FROM task`.execute(ctx.db);
     expect(after.rows[0]!.n).toBe(before.rows[0]!.n);
+  });
+
+  it('calls off the task of a debt paid since, and leaves alone a task already worked and a debt still owed', async () => {
+    const [paid, worked, owing] = silent;
+    const task = async (customerId: number) => (await sql<{ status: string; outcome: unknown }>`
+      SELECT status, outcome FROM task WHERE customer_id = ${customerId} AND kind = 'manual_collection'`.execute(ctx.db)).rows;
+    // the grid manager recorded an outcome for one; then both customers pay in full (the excess is prepaid)
+    await sql`UPDATE task SET status = 'done', closed_at = now(), outcome = '{"result":"promise_to_pay"}'::jsonb
+              WHERE customer_id = ${worked!.id} AND kind = 'manual_collection'`.execute(ctx.db);
+    ctx.clock.set('2026-02-18T10:00:00+08:00');
+    await pay(ctx, paid!.number, '200.00', '2026-02-18', 'mc-paid');
+    await pay(ctx, worked!.number, '200.00', '2026-02-18', 'mc-worked');
+
+    const r = await runAt('2026-02-18');
+    expect(r.collectionsSettled).toBe(2);
+    expect(await task(paid!.id)).toEqual([{ status: 'cancelled', outcome: { closedBy: 'debt_settled' } }]);
+    expect(await task(worked!.id)).toEqual([{ status: 'done', outcome: { result: 'promise_to_pay' } }]);
+    expect((await task(owing!.id)).map((t) => t.status)).toEqual(['open']);
+    expect((await runAt('2026-02-18')).collectionsSettled).toBe(0);
   });
 });

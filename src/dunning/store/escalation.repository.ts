@@ -75,6 +75,20 @@ export const manualCollectionTasks = () => sql`
   FROM dunning_manual_collection m
   ORDER BY m.customer_id, m.bill_id`;
 
+/**
+ * The manual collections of `range` whose debt is no longer open on `asOf` (paid, credited or voided):
+ * marked settled, and their keys returned for their tasks to be called off. Reads the run's
+ * dunning_open_debt, so it belongs inside the daily run, after the snapshot.
+ */
+export async function settleManualCollections(db: Db, asOf: string, range: CustomerRange = WHOLE_PROVINCE): Promise<string[]> {
+  const r = await sql<{ key: string }>`
+    UPDATE dunning_escalation e SET settled_on = ${asOf}::date
+    WHERE e.kind = 'manual_collection' AND e.settled_on IS NULL AND ${inRange('e.customer_id', range)}
+      AND NOT EXISTS (SELECT 1 FROM dunning_open_debt d WHERE d.customer_id = e.customer_id AND d.bill_id = e.bill_id)
+    RETURNING e.escalation_key AS key`.execute(db);
+  return r.rows.map((x) => x.key);
+}
+
 export interface EscalationInput {
   key: string;
   kind: 'manual_collection' | 'contact_verification' | 'disconnect' | 'reconnect';
