@@ -11,7 +11,8 @@ export interface MeteringDayResult {
   rollupRows: number;
   flags: Awaited<ReturnType<typeof runVeeRules>>;
   estimated: Awaited<ReturnType<typeof estimateCycleReadings>>;
-  reReadTasks: { opened: number; closedManual: number; closedAutomatic: number };
+  /** closedOutOfScope: tasks cancelled because the meter came off unread or its account closed. */
+  reReadTasks: { opened: number; closedManual: number; closedAutomatic: number; closedOutOfScope: number };
   /** Milliseconds per step. */
   stepMs: Record<string, number>;
 }
@@ -29,5 +30,5 @@ export async function runMeteringDay(ctx: AppContext, day: string): Promise<Mete
   const estimated = await timed('estimate', () => estimateCycleReadings(ctx.db, day, at, policy));
   const closed = await timed('rereadClose', () => closeReReadTasks(ctx));
   const opened = await timed('rereadOpen', () => openReReadTasks(ctx, day));
-  return { day, rollupRows, flags, estimated, reReadTasks: { opened: opened.opened, closedManual: closed.manual, closedAutomatic: closed.automatic }, stepMs };
+  return { day, rollupRows, flags, estimated, reReadTasks: { opened: opened.opened, closedManual: closed.manual, closedAutomatic: closed.automatic, closedOutOfScope: closed.outOfScope }, stepMs };
 }

@@ -5,7 +5,7 @@
  */
 import { audit, businessDate, AppError, requireIsoDate, type AppContext, type Db } from '../platform/index.ts';
 import {
-  checkRegisterValues, closeReReadCases, findMeterScope, loadMeteringPolicy, openReReadCases, upsertReadings, ensureReadingPartitions,
+  checkRegisterValues, closeReReadCases, closeReReadCasesOutOfScope, findMeterScope, loadMeteringPolicy, openReReadCases, upsertReadings, ensureReadingPartitions,
   type RegisterValues,
 } from '../metering/index.ts';
 import { closeTasksByKey, openTasks } from '../work/index.ts';
@@ -34,11 +34,17 @@ async function closeWithin(db: Db, at: Date, meterIds?: number[]) {
   const closed = await closeReReadCases(db, at, meterIds);
   await closeTasksByKey(db, at, closed.manual, 'done', { closedBy: 'manual_reading' });
   await closeTasksByKey(db, at, closed.automatic, 'done', { closedBy: 'automatic_reading' });
-  return { manual: closed.manual.length, automatic: closed.automatic.length };
+  // nobody is sent to read a meter that came off unread or whose account closed
+  const gone = await closeReReadCasesOutOfScope(db, at, meterIds);
+  await closeTasksByKey(db, at, gone, 'cancelled', { closedBy: 'out_of_scope' });
+  return { manual: closed.manual.length, automatic: closed.automatic.length, outOfScope: gone.length };
 }
 
-/** Close the cases (and tasks) of meters that have a real reading again, e.g. a late automatic one. */
-export async function closeReReadTasks(ctx: AppContext, meterIds?: number[]): Promise<{ manual: number; automatic: number }> {
+/**
+ * Close the cases (and tasks) of meters that have a real reading again, e.g. a late automatic one; cancel those of
+ * meters collection no longer answers for.
+ */
+export async function closeReReadTasks(ctx: AppContext, meterIds?: number[]): Promise<{ manual: number; automatic: number; outOfScope: number }> {
   const at = ctx.clock.now();
   return ctx.db.transaction().execute((trx) => closeWithin(trx, at, meterIds));
 }

@@ -114,6 +114,24 @@ describe('ingestReadings', () => {
     expect(await readingOf(ctx, e.id, '2026-01-06')).toMatchObject({ total_kwh: '76.0000', peak_kwh: '30.0000', quality: 'actual' });
   });
 
+  it('the registers a person read at a meter exchange stay as read when the day\'s automatic readings arrive', async () => {
+    // the exchange stores the old meter's closing and the new meter's starting register on the exchange day (actual, manual)
+    const [old, fresh] = (await meterRefs(ctx, 27)).slice(25) as [MeterRef, MeterRef];
+    await upsertReadings(ctx.db, ctx.clock.now(), [
+      { meterId: old.id, readingDate: '2026-01-04', totalKwh: '5230.5', quality: 'actual', source: 'manual' },
+      { meterId: fresh.id, readingDate: '2026-01-04', totalKwh: '0.5', quality: 'actual', source: 'manual' },
+    ]);
+    // the daily frozen registers of the exchange day, by the API, a head-end file (plain lines) and the front-end
+    await ingestReadings(ctx, 'api', [{ meter: fresh.commAddress, date: '2026-01-04', total: '3.25' }]);
+    await ingestReadingsFile(ctx, file('exchange-day.csv', ['meter,date,total', `${old.commAddress},2026-01-04,5231`, `${fresh.commAddress},2026-01-04,3.25`].join('\n')));
+    await upsertReadings(ctx.db, ctx.clock.now(), [{ meterId: fresh.id, readingDate: '2026-01-04', totalKwh: '3.25', quality: 'actual', source: 'frontend' }]);
+    expect(await readingOf(ctx, old.id, '2026-01-04')).toMatchObject({ total_kwh: '5230.5000', source: 'manual' });
+    expect(await readingOf(ctx, fresh.id, '2026-01-04')).toMatchObject({ total_kwh: '0.5000', source: 'manual' });
+    // the next day is the new meter's own
+    await ingestReadings(ctx, 'api', [{ meter: fresh.commAddress, date: '2026-01-05', total: '9' }]);
+    expect(await readingOf(ctx, fresh.id, '2026-01-05')).toMatchObject({ total_kwh: '9.0000', source: 'api' });
+  });
+
   it('quarantines a reading older than the policy allows and a value too large for the register', async () => {
     const f = meters[5]!;
     const r = await ingestReadings(ctx, 'api', [
@@ -242,6 +260,14 @@ describe('file ingest: what head-end exports look like', () => {
     const r = await ingestReadingsFile(ctx, file('bom.jsonl', `\uFEFF${JSON.stringify({ meter: m.commAddress, date: '2026-01-08', total: '15.5' })}\n`));
     expect([r.format, r.stored, r.quarantined]).toEqual(['jsonl', 1, 0]);
     expect(await readingOf(ctx, m.id, '2026-01-08')).toMatchObject({ total_kwh: '15.5000' });
+  });
+
+  it('reads a file whose lines end in a bare CR (old Mac exports) instead of losing every row unseen', async () => {
+    const [m, n] = [more[3]!, more[4]!];
+    const r = await ingestReadingsFile(ctx, file('cr.csv', `meter,date,total\r${m.commAddress},2026-01-07,31.5\r${n.commAddress},2026-02-30,1\r`));
+    expect([r.stored, r.quarantined]).toEqual([1, 1]);
+    expect(r.errors).toEqual([{ row: 3, reason: 'bad_date' }]);
+    expect(await readingOf(ctx, m.id, '2026-01-07')).toMatchObject({ total_kwh: '31.5000' });
   });
 
   it('reads a header whose quoted column names hold commas, in any order, with a BOM and CRLF', async () => {

@@ -7,6 +7,14 @@ describe('raw readings', () => {
     expect(csvToStage(2, '000000000001, 2026-01-09 ,12.5,', slots)).toEqual([2, '000000000001', '2026-01-09', '12.5', null, null, null, null, null, null, null, null, null]);
   });
 
+  it('reads Chinese column names and a unit in brackets; a kWh column without a register column is the total', () => {
+    expect(csvHeaderSlots(['表地址', '冻结日期', '正向有功总(kWh)', '尖', '峰', '平', '谷'])).toEqual(csvHeaderSlots(['meter', 'date', 'total', 'sharp', 'peak', 'flat', 'valley']));
+    expect(csvHeaderSlots(['Meter Address', 'Reading Date', 'Total (kWh)', 'Peak [kWh]'])).toEqual(csvHeaderSlots(['meter', 'date', 'total', 'peak']));
+    expect(csvHeaderSlots(['meter', 'date', 'kWh'])).toEqual(csvHeaderSlots(['meter', 'date', 'total']));
+    // beside a register column, the value is that register's
+    expect(csvToStage(2, '000000000001,2026-01-09,peak,12.5', csvHeaderSlots(['meter', 'date', 'register', 'kWh']))[9]).toBe('12.5');
+  });
+
   it('refuses a header without a meter or a date column', () => {
     expect(() => csvHeaderSlots(['total', 'date'])).toThrow(/no meter/);
   });

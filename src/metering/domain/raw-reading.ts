@@ -45,10 +45,16 @@ const ALIASES: Record<string, Field> = {
   flat: 'flat', flatkwh: 'flat', valley: 'valley', valleykwh: 'valley',
   register: 'register', value: 'value', kwh: 'value',
   clockdriftseconds: 'drift', clockdrifts: 'drift', clockdrift: 'drift',
+  // head-end exports in Chinese: 表地址 (meter address), 资产编号 (asset number), 冻结日期 (frozen date), 正向有功总 / 尖 峰 平 谷
+  表地址: 'meter', 电表地址: 'meter', 通信地址: 'meter', 表号: 'meter', 电表号: 'meter', 资产编号: 'meter', 电表资产编号: 'meter',
+  日期: 'date', 抄表日期: 'date', 冻结日期: 'date', 数据日期: 'date',
+  总: 'total', 正向有功总: 'total', 正向有功总电能: 'total', 尖: 'sharp', 正向有功尖: 'sharp', 峰: 'peak', 正向有功峰: 'peak',
+  平: 'flat', 正向有功平: 'flat', 谷: 'valley', 正向有功谷: 'valley',
 };
 
 export function fieldOf(name: string): Field | undefined {
-  return ALIASES[name.trim().toLowerCase().replace(/[_\-\s]/g, '')];
+  // a unit in brackets names no other field: "Total (kWh)", "正向有功总（kWh）"
+  return ALIASES[name.trim().toLowerCase().replace(/\s*[(（[][^)）\]]*[)）\]]\s*$/, '').replace(/[_\-\s]/g, '')];
 }
 
 const SLOT: Record<Field, number> = { meter: 1, date: 2, total: 3, sharp: 4, peak: 5, flat: 6, valley: 7, register: 8, value: 9, drift: 10 };
@@ -90,6 +96,8 @@ export function csvHeaderSlots(header: string[]): (number | undefined)[] {
     return f ? SLOT[f] : undefined;
   });
   if (!slots.includes(SLOT.meter) || !slots.includes(SLOT.date)) throw new Error('the header names no meter or no date column');
+  // a kWh column without a register column beside it (meter,date,kwh) is the total register
+  if (!slots.includes(SLOT.register) && !slots.includes(SLOT.total)) return slots.map((x) => (x === SLOT.value ? SLOT.total : x));
   return slots;
 }
 

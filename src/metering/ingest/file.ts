@@ -72,6 +72,8 @@ export async function ingestReadingsFile(ctx: AppContext, file: string): Promise
   } catch (e) {
     throw new AppError('INGEST_FILE_UNREADABLE', `cannot read ${file}: ${(e as Error).message}`);
   }
+  // lines ended by a bare CR (old Mac exports) would read as one header line and every row would vanish unseen
+  if (content.includes('\r') && /\r(?!\n)/.test(content)) content = content.replace(/\r\n?/g, '\n');
   const format = detectFormat(content);
   const opts = { origin: path.basename(file) };
   if (format === 'csv') {

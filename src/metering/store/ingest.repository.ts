@@ -120,7 +120,11 @@ export async function storeStaged(db: Db, o: StoreStagedOptions): Promise<Ingest
   return counts.rows;
 }
 
-/** An automatic reading meeting a stored one: fill the registers it brings, replace an estimate, never touch a person's reading. */
+/**
+ * An automatic reading meeting a stored one: fill the registers it brings, replace an estimate, never touch a person's
+ * reading: a re-read or edit, nor the register a person read at a meter exchange, move-out or connection (actual, source
+ * manual), which bounds the consumption billed on either side of it.
+ */
 const upsertClause = sql`
   ON CONFLICT ON CONSTRAINT meter_reading_pkey DO UPDATE SET
     total_kwh = CASE WHEN meter_reading.quality = 'estimated' THEN EXCLUDED.total_kwh ELSE COALESCE(EXCLUDED.total_kwh, meter_reading.total_kwh) END,
@@ -130,7 +134,7 @@ const upsertClause = sql`
     valley_kwh = CASE WHEN meter_reading.quality = 'estimated' THEN EXCLUDED.valley_kwh ELSE COALESCE(EXCLUDED.valley_kwh, meter_reading.valley_kwh) END,
     quality = 'actual', source = EXCLUDED.source, received_at = EXCLUDED.received_at,
     clock_drift_s = COALESCE(EXCLUDED.clock_drift_s, meter_reading.clock_drift_s)
-  WHERE meter_reading.quality IN ('actual', 'estimated')
+  WHERE meter_reading.quality IN ('actual', 'estimated') AND meter_reading.source <> 'manual'
     AND (meter_reading.quality = 'estimated'
       OR (COALESCE(EXCLUDED.total_kwh, meter_reading.total_kwh), COALESCE(EXCLUDED.sharp_kwh, meter_reading.sharp_kwh),
           COALESCE(EXCLUDED.peak_kwh, meter_reading.peak_kwh), COALESCE(EXCLUDED.flat_kwh, meter_reading.flat_kwh),

@@ -16,6 +16,8 @@ export interface MeteringPolicy {
   maxClockDriftS: number;
   estimationAllowed: boolean;
   estimationMaxGapDays: number;
+  /** Most kWh a residential meter without a contract capacity can register in a day (the spike rule's ceiling). */
+  residentialMaxDailyKwh: string;
 }
 
 interface MeteringPolicyRow {
@@ -33,6 +35,7 @@ interface MeteringPolicyRow {
   max_clock_drift_s: number;
   estimation_allowed: boolean;
   estimation_max_gap_days: number;
+  residential_max_daily_kwh: string;
 }
 
 export function meteringPolicyRowToPolicy(r: MeteringPolicyRow): MeteringPolicy {
@@ -41,7 +44,7 @@ export function meteringPolicyRowToPolicy(r: MeteringPolicyRow): MeteringPolicy 
     spikeFactor: r.spike_factor, spikeFloorKwh: r.spike_floor_kwh, spikeHistoryDays: r.spike_history_days, spikeMinHistory: r.spike_min_history,
     stuckDays: r.stuck_days, zeroStreakDays: r.zero_streak_days, tariffToleranceKwh: r.tariff_tolerance_kwh,
     tariffToleranceRatio: r.tariff_tolerance_ratio, maxClockDriftS: r.max_clock_drift_s, estimationAllowed: r.estimation_allowed,
-    estimationMaxGapDays: r.estimation_max_gap_days,
+    estimationMaxGapDays: r.estimation_max_gap_days, residentialMaxDailyKwh: r.residential_max_daily_kwh,
   };
 }
 

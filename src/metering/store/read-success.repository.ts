@@ -1,14 +1,25 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../../platform/index.ts';
 
 export type ScopeKind = 'area' | 'concentrator' | 'team' | 'org';
 
+/** A valid daily frozen reading (KPI read success): read automatically or on site; an estimate or a person's substitute is none. */
+const VALID = sql.raw(`r.total_kwh IS NOT NULL AND r.quality IN ('actual', 're_read')`);
+
 /**
- * Read success (采集成功率) for one day. A meter counts as read with a real total register for the day
- * (estimates do not count), in one statement: meters expected that day (active service point,
- * installed meter) and those with a real reading, counted once per (area, concentrator) and rolled up
- * from those few thousand rows to areas, concentrators, teams, grids and every org unit above the
- * grids. Rerunning replaces the day's numbers.
+ * The meters in scope on a day (sp service point, c its customer): installed by the day and still there at its end
+ * (a meter exchanged on the day counts for its successor), of an account not closed. Dated by the service point,
+ * so a past day rolled up again counts the meters it had.
+ */
+const inScope = (day: RawBuilder<unknown>) =>
+  sql`sp.installed_on <= ${day} AND (sp.removed_on IS NULL OR sp.removed_on > ${day}) AND c.status <> 'closed'`;
+
+/**
+ * Read success (采集成功率) for one day, as the KPI defines it (meters with a valid daily frozen reading
+ * for the day / meters in scope), in one statement: meters in scope that day (a service point installed
+ * by the day and not removed by it, an account not closed) and those with a valid reading, counted once
+ * per (area, concentrator) and rolled up from those few thousand rows to areas, concentrators, teams,
+ * grids and every org unit above the grids. Rerunning replaces the day's numbers.
  */
 export async function rollupReadSuccess(db: Db, day: string, at: Date): Promise<number> {
   const run = async (tx: Db) => {
@@ -22,9 +33,8 @@ export async function rollupReadSuccess(db: Db, day: string, at: Date): Promise<
         FROM service_point sp
         JOIN customer c ON c.id = sp.customer_id
         JOIN meter me ON me.id = sp.meter_id
-        LEFT JOIN meter_reading r ON r.meter_id = sp.meter_id AND r.reading_date = ${day}::date
-                                  AND r.total_kwh IS NOT NULL AND r.quality <> 'estimated'
-        WHERE sp.removed_on IS NULL AND sp.installed_on <= ${day}::date AND me.state = 'installed'
+        LEFT JOIN meter_reading r ON r.meter_id = sp.meter_id AND r.reading_date = ${day}::date AND ${VALID}
+        WHERE ${inScope(sql`${day}::date`)}
         GROUP BY 1, 2
       ),
       a AS MATERIALIZED (SELECT area_id, sum(meters)::int AS meters, sum(read)::int AS read FROM ac GROUP BY area_id),
@@ -134,16 +144,16 @@ export async function listUnreadMeters(db: Db, f: UnreadFilter): Promise<{ items
       JOIN customer c ON c.id = sp.customer_id
       JOIN meter me ON me.id = sp.meter_id
       JOIN transformer_area ta ON ta.id = c.transformer_area_id
-      WHERE sp.removed_on IS NULL AND sp.installed_on <= ${f.day}::date AND me.state = 'installed'
+      WHERE ${inScope(sql`${f.day}::date`)}
         AND c.org_path LIKE ${f.scopePath + '%'}
         AND (${f.areaId ?? null}::int IS NULL OR c.transformer_area_id = ${f.areaId ?? null}::int)
         AND (${f.teamId ?? null}::int IS NULL OR ta.team_id = ${f.teamId ?? null}::int)
-        AND NOT EXISTS (SELECT 1 FROM meter_reading r WHERE r.meter_id = sp.meter_id AND r.reading_date = ${f.day}::date AND r.total_kwh IS NOT NULL AND r.quality <> 'estimated')
+        AND NOT EXISTS (SELECT 1 FROM meter_reading r WHERE r.meter_id = sp.meter_id AND r.reading_date = ${f.day}::date AND ${VALID})
     )
     SELECT u.*, lr.last::text AS last, count(*) OVER ()::int AS total
     FROM u
     LEFT JOIN LATERAL (SELECT max(reading_date) AS last FROM meter_reading r WHERE r.meter_id = u.meter_id
-                       AND r.reading_date < ${f.day}::date AND r.reading_date >= ${f.day}::date - ${f.lookbackDays}::int AND r.total_kwh IS NOT NULL AND r.quality <> 'estimated') lr ON true
+                       AND r.reading_date < ${f.day}::date AND r.reading_date >= ${f.day}::date - ${f.lookbackDays}::int AND ${VALID}) lr ON true
     ORDER BY lr.last NULLS FIRST, u.meter_id
     LIMIT ${f.limit} OFFSET ${f.offset}`.execute(db);
   const dayMs = Date.parse(`${f.day}T00:00:00Z`);

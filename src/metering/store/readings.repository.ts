@@ -78,7 +78,8 @@ export async function ensureReadingPartitions(db: Db, from: string, to: string):
 
 /**
  * Upsert meter-days in one statement; a register present in the input overwrites, absent ones are kept.
- * An automatic reading never overwrites one a person entered (re-read or edited).
+ * An automatic reading never overwrites one a person entered (re-read, edited, or the register read at a meter
+ * exchange, move-out or connection: actual from source manual).
  */
 export async function upsertReadings(db: Db, at: Date, rows: ReadingUpsert[]): Promise<number> {
   if (!rows.length) return 0;
@@ -100,6 +101,7 @@ export async function upsertReadings(db: Db, at: Date, rows: ReadingUpsert[]): P
       valley_kwh = COALESCE(EXCLUDED.valley_kwh, meter_reading.valley_kwh),
       quality = EXCLUDED.quality, source = EXCLUDED.source, received_at = EXCLUDED.received_at,
       clock_drift_s = COALESCE(EXCLUDED.clock_drift_s, meter_reading.clock_drift_s)
-    WHERE meter_reading.quality NOT IN ('re_read', 'edited') OR EXCLUDED.quality IN ('re_read', 'edited')`.execute(db);
+    WHERE (meter_reading.quality NOT IN ('re_read', 'edited') AND (meter_reading.source <> 'manual' OR EXCLUDED.source = 'manual'))
+       OR EXCLUDED.quality IN ('re_read', 'edited')`.execute(db);
   return Number(res.numAffectedRows ?? rows.length);
 }

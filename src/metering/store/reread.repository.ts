@@ -27,6 +27,9 @@ const reReadCaseRowToCase = (r: ReReadCaseRow): ReReadCase => ({
   customerId: r.customer_id === null ? null : Number(r.customer_id), transformerAreaId: r.transformer_area_id,
 });
 
+// a reading of the meter: automatic or on site (an estimate, or a value a person put in place of a missing one, is none)
+const READ = sql.raw(`r.total_kwh IS NOT NULL AND r.quality IN ('actual', 're_read')`);
+
 /**
  * Open a case for every meter without a real reading for `missingDays` days up to `day` (remote retries
  * are done by then) that has no open case yet. The gap start is the day after the last real reading, so
@@ -40,9 +43,10 @@ export async function openReReadCases(db: Db, day: string, at: Date, missingDays
       FROM service_point sp
       JOIN customer c ON c.id = sp.customer_id
       JOIN meter me ON me.id = sp.meter_id
-      WHERE sp.removed_on IS NULL AND me.state = 'installed' AND sp.installed_on <= ${firstMissing}
+      -- a removed meter or a closed account has nothing to read
+      WHERE sp.removed_on IS NULL AND me.state = 'installed' AND c.status <> 'closed' AND sp.installed_on <= ${firstMissing}
         AND NOT EXISTS (SELECT 1 FROM meter_reading r WHERE r.meter_id = sp.meter_id AND r.reading_date BETWEEN ${firstMissing} AND ${day}::date
-                          AND r.total_kwh IS NOT NULL AND r.quality <> 'estimated')
+                          AND ${READ})
         AND NOT EXISTS (SELECT 1 FROM reread_case rc WHERE rc.meter_id = sp.meter_id AND rc.closed_at IS NULL)
     ),
     gap AS (
@@ -50,7 +54,7 @@ export async function openReReadCases(db: Db, day: string, at: Date, missingDays
       FROM unread u
       LEFT JOIN LATERAL (SELECT max(reading_date) AS last FROM meter_reading r WHERE r.meter_id = u.meter_id
                            AND r.reading_date >= ${day}::date - ${lookbackDays}::int AND r.reading_date < ${firstMissing}
-                           AND r.total_kwh IS NOT NULL AND r.quality <> 'estimated') lr ON true
+                           AND ${READ}) lr ON true
     ),
     opened AS (
       INSERT INTO reread_case (meter_id, missing_since, task_key, customer_id, transformer_area_id, team_id, org_path, opened_on, opened_at)
@@ -78,8 +82,7 @@ export async function closeReReadCases(db: Db, at: Date, meterIds?: number[]): P
       SELECT DISTINCT ON (rc.id) rc.id, r.reading_date,
              CASE WHEN r.quality = 're_read' THEN 'manual_reading' ELSE 'automatic_reading' END AS closed_by
       FROM reread_case rc
-      JOIN meter_reading r ON r.meter_id = rc.meter_id AND r.reading_date >= rc.missing_since
-                           AND r.total_kwh IS NOT NULL AND r.quality <> 'estimated'
+      JOIN meter_reading r ON r.meter_id = rc.meter_id AND r.reading_date >= rc.missing_since AND ${READ}
       WHERE rc.closed_at IS NULL ${only}
       ORDER BY rc.id, (r.quality = 're_read') DESC, r.reading_date
     ) x
@@ -89,6 +92,22 @@ export async function closeReReadCases(db: Db, at: Date, meterIds?: number[]): P
     manual: r.rows.filter((x) => x.closed_by === 'manual_reading').map((x) => x.task_key),
     automatic: r.rows.filter((x) => x.closed_by === 'automatic_reading').map((x) => x.task_key),
   };
+}
+
+/**
+ * Close, as out of scope, the open cases whose meter left collection unread: its service point removed, the meter
+ * no longer installed or the account closed. Run after closeReReadCases, so a closing reading still counts as one.
+ * Returns the task keys.
+ */
+export async function closeReReadCasesOutOfScope(db: Db, at: Date, meterIds?: number[]): Promise<string[]> {
+  const only = meterIds ? sql`AND rc.meter_id IN (SELECT unnest(${meterIds.map(String)}::bigint[]))` : sql``;
+  const r = await sql<{ task_key: string }>`
+    UPDATE reread_case rc SET closed_at = ${at}::timestamptz, closed_by = 'out_of_scope'
+    WHERE rc.closed_at IS NULL ${only}
+      AND NOT EXISTS (SELECT 1 FROM service_point sp JOIN customer c ON c.id = sp.customer_id JOIN meter me ON me.id = sp.meter_id
+                      WHERE sp.meter_id = rc.meter_id AND sp.removed_on IS NULL AND me.state = 'installed' AND c.status <> 'closed')
+    RETURNING rc.task_key`.execute(db);
+  return r.rows.map((x) => x.task_key);
 }
 
 export interface TeamReReadLoad {

@@ -10,6 +10,13 @@ const judged = (t = 'meter_reading') => sql.raw(`${t}.quality IN ('actual', 're_
 const real = (t = 'meter_reading') => sql.raw(`${t}.total_kwh IS NOT NULL AND ${t}.quality <> 'estimated'`);
 // rule statements at once (a pooled database gives each its connection; one connection takes them in turn)
 const RULES_AT_ONCE = 2;
+// A DL/T 645 energy register holds XXXXXX.XX kWh: after 999999.99 it reads 0 again (rollover). A fall of more than
+// half the register is the register wrapping, not the meter going backwards (a meter does not run half its range in
+// a day); the consumption is then what it counted up to the wrap and after it, which the spike rule judges.
+const REGISTER_WRAP = 1_000_000;
+/** Consumption from register value `prev` to `cur` (SQL expressions), across a rollover. */
+const used = (cur: string, prev: string) => sql.raw(
+  `(CASE WHEN ${prev} - ${cur} > ${REGISTER_WRAP / 2} AND ${prev} < ${REGISTER_WRAP} THEN ${cur} - ${prev} + ${REGISTER_WRAP} ELSE ${cur} - ${prev} END)`);
 // sum of the tariff registers, when the meter reports any
 const TARIFF_SUM = sql.raw(`CASE WHEN num_nonnulls(sharp_kwh, peak_kwh, flat_kwh, valley_kwh) > 0
   THEN COALESCE(sharp_kwh, 0) + COALESCE(peak_kwh, 0) + COALESCE(flat_kwh, 0) + COALESCE(valley_kwh, 0) END`);
@@ -31,7 +38,7 @@ export async function runVeeRules(db: Db, day: string, at: Date, p: MeteringPoli
   const rules: [VeeRule, RawBuilder<unknown>][] = [];
   const rule = (name: VeeRule, select: RawBuilder<unknown>) => rules.push([name, select]);
 
-  // the total register went below the meter's previous real reading: yesterday's for the meters read
+  // the total register went below the meter's previous real reading (a rollover is no fall): yesterday's for the meters read
   // yesterday (one join of two days), else the latest within the lookback, looked up for those meters alone
   rule('reverse', sql`
     WITH t AS MATERIALIZED (
@@ -48,29 +55,38 @@ export async function runVeeRules(db: Db, day: string, at: Date, p: MeteringPoli
       WHERE t.y_total IS NULL)
     SELECT pr.meter_id, jsonb_build_object('reason', format('total %s kWh is below the previous reading %s kWh of %s', pr.total_kwh, pr.prev_total, pr.prev_date),
              'total', pr.total_kwh, 'previousTotal', pr.prev_total, 'previousDate', pr.prev_date) AS detail
-    FROM pr WHERE pr.total_kwh < pr.prev_total`);
+    FROM pr WHERE ${used('pr.total_kwh', 'pr.prev_total')} < 0`);
 
-  // the day's consumption against the median of the meter's own daily consumption over the history window;
-  // only a day over the floor can be a spike, so history is read (by index, per meter) for those meters alone
+  // the day's consumption against the median of the meter's own daily consumption over the history window, or,
+  // whatever the history, against the most the customer's supply can deliver in a day (contract kVA x 24 h, or the
+  // policy's ceiling for a household); only a day over the floor can be a spike, so history is read (by index, per
+  // meter) for those meters alone
   rule('spike', sql`
     WITH td AS MATERIALIZED (
-      SELECT t.meter_id, t.total_kwh - y.total_kwh AS used
+      SELECT t.meter_id, ${used('t.total_kwh', 'y.total_kwh')} AS used,
+             (SELECT CASE WHEN c.contract_capacity_kva IS NOT NULL THEN c.contract_capacity_kva * 24::numeric
+                          WHEN c.kind = 'residential' THEN ${p.residentialMaxDailyKwh}::numeric END
+              FROM service_point sp JOIN customer c ON c.id = sp.customer_id
+              WHERE sp.meter_id = t.meter_id AND sp.removed_on IS NULL LIMIT 1) AS ceiling
       FROM meter_reading t
       JOIN meter_reading y ON y.meter_id = t.meter_id AND y.reading_date = ${d} - 1 AND ${real('y')}
-      WHERE t.reading_date = ${d} AND ${judged('t')} AND ${real('t')} AND t.total_kwh - y.total_kwh > ${p.spikeFloorKwh}::numeric
+      WHERE t.reading_date = ${d} AND ${judged('t')} AND ${real('t')} AND ${used('t.total_kwh', 'y.total_kwh')} > ${p.spikeFloorKwh}::numeric
     )
-    SELECT td.meter_id, jsonb_build_object('reason', format('used %s kWh in a day, over %s x the 30-day median %s kWh', td.used, ${p.spikeFactor}::numeric, round(m.median, 2)),
-             'used', td.used, 'median', round(m.median, 4), 'factor', ${p.spikeFactor}::numeric) AS detail
+    SELECT td.meter_id, CASE WHEN td.used > td.ceiling
+             THEN jsonb_build_object('reason', format('used %s kWh in a day, more than the supply can deliver (%s kWh)', td.used, td.ceiling),
+                    'used', td.used, 'ceiling', td.ceiling, 'median', round(m.median, 4))
+             ELSE jsonb_build_object('reason', format('used %s kWh in a day, over %s x the 30-day median %s kWh', td.used, ${p.spikeFactor}::numeric, round(m.median, 2)),
+                    'used', td.used, 'median', round(m.median, 4), 'factor', ${p.spikeFactor}::numeric) END AS detail
     FROM td
     CROSS JOIN LATERAL (
       SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY h.used)::numeric AS median, count(*) AS n
-      FROM (SELECT q.total_kwh - lag(q.total_kwh) OVER w AS used, q.reading_date - lag(q.reading_date) OVER w AS gap
+      FROM (SELECT ${used('q.total_kwh', 'lag(q.total_kwh) OVER w')} AS used, q.reading_date - lag(q.reading_date) OVER w AS gap
             FROM meter_reading q
             WHERE q.meter_id = td.meter_id AND q.reading_date BETWEEN ${d} - ${p.spikeHistoryDays + 1}::int AND ${d} - 1 AND ${real('q')}
             WINDOW w AS (ORDER BY q.reading_date)) h
       WHERE h.gap = 1 AND h.used >= 0
     ) m
-    WHERE m.n >= ${p.spikeMinHistory}::int AND td.used > ${p.spikeFactor}::numeric * m.median`);
+    WHERE (m.n >= ${p.spikeMinHistory}::int AND td.used > ${p.spikeFactor}::numeric * m.median) OR td.used > td.ceiling`);
 
   // a register standing still for N days stood still since yesterday: only those meters' windows are read
   const unchanged = sql`
@@ -108,8 +124,12 @@ export async function runVeeRules(db: Db, day: string, at: Date, p: MeteringPoli
     SELECT meter_id, jsonb_build_object('reason', format('tariff registers sum to %s kWh, total is %s kWh', ${TARIFF_SUM}, total_kwh),
              'tariffSum', ${TARIFF_SUM}, 'total', total_kwh) AS detail
     FROM meter_reading
+    -- a total that rolled over while tariff registers have not (yet) sits a whole register below their sum
+    CROSS JOIN LATERAL (SELECT CASE WHEN total_kwh < ${REGISTER_WRAP} AND ${TARIFF_SUM} > total_kwh
+                                 THEN least(mod(${TARIFF_SUM} - total_kwh, ${REGISTER_WRAP}), ${REGISTER_WRAP} - mod(${TARIFF_SUM} - total_kwh, ${REGISTER_WRAP}))
+                                 ELSE abs(${TARIFF_SUM} - total_kwh) END AS off) x
     WHERE reading_date = ${d} AND ${judged()} AND total_kwh IS NOT NULL AND ${TARIFF_SUM} IS NOT NULL
-      AND abs(${TARIFF_SUM} - total_kwh) > GREATEST(${p.tariffToleranceKwh}::numeric, ${p.tariffToleranceRatio}::numeric * total_kwh)`);
+      AND x.off > GREATEST(${p.tariffToleranceKwh}::numeric, ${p.tariffToleranceRatio}::numeric * total_kwh)`);
 
   // a reading dated after the (Shanghai) day it was received, or a meter clock off by more than the policy
   rule('clock_error', sql`
@@ -147,21 +167,23 @@ export async function estimateCycleReadings(db: Db, day: string, at: Date, p: Me
     est AS (
       SELECT u.meter_id,
              CASE WHEN nx.reading_date IS NOT NULL THEN 'interpolated' ELSE 'extrapolated' END AS method,
-             round(CASE
-               WHEN nx.reading_date IS NOT NULL
-                 THEN pv.total_kwh + (nx.total_kwh - pv.total_kwh) * (${d} - pv.reading_date) / (nx.reading_date - pv.reading_date)
-               WHEN fs.reading_date IS NOT NULL
-                 THEN pv.total_kwh + (pv.total_kwh - fs.total_kwh) / (pv.reading_date - fs.reading_date) * (${d} - pv.reading_date)
-               ELSE pv.total_kwh END, 2) AS total
+             -- the register as it would read: past the top of a register that wraps, from 0 again
+             CASE WHEN pv.total_kwh < ${REGISTER_WRAP} AND v.total >= ${REGISTER_WRAP} THEN v.total - ${REGISTER_WRAP} ELSE v.total END AS total
       FROM due u
       JOIN LATERAL (SELECT reading_date, total_kwh FROM meter_reading q WHERE q.meter_id = u.meter_id AND q.reading_date < ${d}
                       AND q.reading_date >= ${d} - ${p.estimationMaxGapDays}::int AND ${real('q')} ORDER BY q.reading_date DESC LIMIT 1) pv ON true
       LEFT JOIN LATERAL (SELECT reading_date, total_kwh FROM meter_reading q WHERE q.meter_id = u.meter_id AND q.reading_date > ${d}
-                      AND q.reading_date <= ${d} + ${p.estimationMaxGapDays}::int AND ${real('q')} AND q.total_kwh >= pv.total_kwh
+                      AND q.reading_date <= ${d} + ${p.estimationMaxGapDays}::int AND ${real('q')} AND ${used('q.total_kwh', 'pv.total_kwh')} >= 0
                       ORDER BY q.reading_date LIMIT 1) nx ON true
       LEFT JOIN LATERAL (SELECT reading_date, total_kwh FROM meter_reading q WHERE q.meter_id = u.meter_id AND q.reading_date < pv.reading_date
-                      AND q.reading_date >= pv.reading_date - 30 AND ${real('q')} AND q.total_kwh <= pv.total_kwh
+                      AND q.reading_date >= pv.reading_date - 30 AND ${real('q')} AND ${used('pv.total_kwh', 'q.total_kwh')} >= 0
                       ORDER BY q.reading_date LIMIT 1) fs ON true
+      CROSS JOIN LATERAL (SELECT round(CASE
+               WHEN nx.reading_date IS NOT NULL
+                 THEN pv.total_kwh + ${used('nx.total_kwh', 'pv.total_kwh')} * (${d} - pv.reading_date) / (nx.reading_date - pv.reading_date)
+               WHEN fs.reading_date IS NOT NULL
+                 THEN pv.total_kwh + ${used('pv.total_kwh', 'fs.total_kwh')} / (pv.reading_date - fs.reading_date) * (${d} - pv.reading_date)
+               ELSE pv.total_kwh END, 2) AS total) v
     ),
     ins AS (
       INSERT INTO meter_reading (meter_id, reading_date, total_kwh, quality, source, received_at)
