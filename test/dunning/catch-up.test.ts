@@ -5,15 +5,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { testContext, type TestContext } from '../support/db.ts';
+import type { TestContext } from '../support/db.ts';
 import { runDunning } from '../../src/flows/dunning-run.ts';
-import { startDispatcher, type ChannelSet, type ChannelSimulators, type Dispatcher } from '../../src/dunning/index.ts';
-import { boundChannels, customersWithChannels, drain, mobileOf, noticesOf, pay, releaseBills } from './support.ts';
+import type { ChannelSimulators, Dispatcher } from '../../src/dunning/index.ts';
+import { chaseContext, customersWithChannels, drain, mobileOf, noticesOf, pay, releaseBills } from './support.ts';
 
 let ctx: TestContext;
 let sims: ChannelSimulators;
-let channels: ChannelSet;
-let closeChannels: (() => Promise<void>) | undefined;
+let closeChase: (() => Promise<void>) | undefined;
 let dispatcher: Dispatcher;
 let customers: { id: number; number: string }[];
 const mobile: Record<number, string> = {};
@@ -28,9 +27,7 @@ const dispatchAt = async (instant: string) => {
 };
 
 beforeAll(async () => {
-  ctx = await testContext({ customers: 300, now: '2026-02-01T09:00:00+08:00' });
-  ({ sims, channels, close: closeChannels } = await boundChannels(ctx));
-  dispatcher = startDispatcher(ctx, { channels: channels.all, workers: 0 });
+  ({ ctx, sims, dispatcher, close: closeChase } = await chaseContext({ customers: 300, now: '2026-02-01T09:00:00+08:00' }));
   customers = await customersWithChannels(ctx, ['sms'], 3);
   for (const c of customers) mobile[c.id] = await mobileOf(ctx, c.id);
   // released before the bill-notice window of the first run below: only the chase is in play
@@ -39,11 +36,7 @@ beforeAll(async () => {
   })));
 }, 180_000);
 
-afterAll(async () => {
-  await dispatcher?.stop();
-  await closeChannels?.();
-  await ctx?.drop();
-});
+afterAll(() => closeChase?.());
 
 describe('the chase after days without dispatch', () => {
   it('sends only the step now due: the overdue notices the gap passed are dropped, not sent late', async () => {

@@ -4,16 +4,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { testContext, type TestContext } from '../support/db.ts';
+import type { TestContext } from '../support/db.ts';
 import { runDunning } from '../../src/flows/dunning-run.ts';
 import { verifyContactsReached } from '../../src/flows/dunning-escalation.ts';
 import { computeKpis } from '../../src/monitoring/index.ts';
-import { startDispatcher, type ChannelSet, type Dispatcher } from '../../src/dunning/index.ts';
-import { boundChannels, customersWithChannels, drain, releaseBills } from './support.ts';
+import type { Dispatcher } from '../../src/dunning/index.ts';
+import { chaseContext, customersWithChannels, drain, releaseBills } from './support.ts';
 
 let ctx: TestContext;
-let channels: ChannelSet;
-let closeChannels: (() => Promise<void>) | undefined;
+let closeChase: (() => Promise<void>) | undefined;
 let dispatcher: Dispatcher;
 const DAY = '2026-02-02';
 
@@ -25,16 +24,10 @@ const coverage = async () => Number((await sql<{ n: string }>`
   SELECT max(numerator)::text AS n FROM kpi_daily WHERE kpi = 'channel_coverage' AND day = ${DAY}::date AND org_id IS NOT NULL`.execute(ctx.db)).rows[0]!.n);
 
 beforeAll(async () => {
-  ctx = await testContext({ customers: 300, now: `${DAY}T09:00:00+08:00` });
-  ({ channels, close: closeChannels } = await boundChannels(ctx));
-  dispatcher = startDispatcher(ctx, { channels: channels.all, workers: 0 });
+  ({ ctx, dispatcher, close: closeChase } = await chaseContext({ customers: 300, now: `${DAY}T09:00:00+08:00` }));
 }, 180_000);
 
-afterAll(async () => {
-  await dispatcher?.stop();
-  await closeChannels?.();
-  await ctx?.drop();
-});
+afterAll(() => closeChase?.());
 
 describe('contacts proven by a delivered notice', () => {
   it('are verified by the day-end step, and channel coverage counts them; a contact not reached stays unverified', async () => {

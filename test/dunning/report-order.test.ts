@@ -4,29 +4,22 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { testContext, type TestContext } from '../support/db.ts';
+import type { TestContext } from '../support/db.ts';
 import { runDunning } from '../../src/flows/dunning-run.ts';
-import { startDispatcher, type ChannelSet, type Dispatcher } from '../../src/dunning/index.ts';
+import type { Dispatcher } from '../../src/dunning/index.ts';
 import { recordReports } from '../../src/dunning/store/outbox.repository.ts';
-import { boundChannels, customersWithChannels, drain, releaseBills } from './support.ts';
+import { chaseContext, customersWithChannels, drain, releaseBills } from './support.ts';
 
 let ctx: TestContext;
-let channels: ChannelSet;
-let closeChannels: (() => Promise<void>) | undefined;
+let closeChase: (() => Promise<void>) | undefined;
 let dispatcher: Dispatcher;
 const DAY = '2026-02-02';
 
 beforeAll(async () => {
-  ctx = await testContext({ customers: 300, now: `${DAY}T09:00:00+08:00` });
-  ({ channels, close: closeChannels } = await boundChannels(ctx));
-  dispatcher = startDispatcher(ctx, { channels: channels.all, workers: 0 });
+  ({ ctx, dispatcher, close: closeChase } = await chaseContext({ customers: 300, now: `${DAY}T09:00:00+08:00` }));
 }, 180_000);
 
-afterAll(async () => {
-  await dispatcher?.stop();
-  await closeChannels?.();
-  await ctx?.drop();
-});
+afterAll(() => closeChase?.());
 
 describe('delivery reports after the attempt succeeded', () => {
   it('a later failure report, alone or in the same batch as the success, leaves a delivered attempt and its notice delivered', async () => {

@@ -1,10 +1,11 @@
 /** Builders for dunning tests: released bills posted to the ledger, payments, agreed channels, a dispatch drain. */
 import { sql } from 'kysely';
 import type { AppContext } from '../../src/platform/index.ts';
+import { testContext, type TestContext } from '../support/db.ts';
 import { postReleasedBills } from '../../src/flows/payments-post-bills.ts';
 import { postPayment } from '../../src/payments/index.ts';
 import { replaceAgreements, upsertContact, type NoticeChannel } from '../../src/customers/index.ts';
-import { channelsFor, startChannelSimulators, type ChannelSet, type ChannelSimulators, type Dispatcher } from '../../src/dunning/index.ts';
+import { channelsFor, startChannelSimulators, startDispatcher, type ChannelSet, type ChannelSimulators, type Dispatcher } from '../../src/dunning/index.ts';
 
 export interface BillSpec {
   customerId: number;
@@ -102,6 +103,25 @@ export async function boundChannels(ctx: AppContext): Promise<{ sims: ChannelSim
     sims, channels, close: async () => {
       await channels.close();
       await sims.close();
+    },
+  };
+}
+
+/**
+ * A test province with the bound channels and a dispatcher that works when the test asks (`drain`, no
+ * workers of its own); close() stops both and drops the database.
+ */
+export async function chaseContext(opts: { customers: number; now: string }): Promise<{
+  ctx: TestContext; sims: ChannelSimulators; channels: ChannelSet; dispatcher: Dispatcher; close(): Promise<void>;
+}> {
+  const ctx = await testContext(opts);
+  const { sims, channels, close } = await boundChannels(ctx);
+  const dispatcher = startDispatcher(ctx, { channels: channels.all, workers: 0 });
+  return {
+    ctx, sims, channels, dispatcher, close: async () => {
+      await dispatcher.stop();
+      await close();
+      await ctx.drop();
     },
   };
 }

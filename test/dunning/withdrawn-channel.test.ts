@@ -3,21 +3,18 @@
  * next agreed channel, as the preference stands now, also for the one-channel reminder.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testContext, type TestContext } from '../support/db.ts';
+import type { TestContext } from '../support/db.ts';
 import { runDunning } from '../../src/flows/dunning-run.ts';
-import { startDispatcher, type Dispatcher } from '../../src/dunning/index.ts';
-import { agreeChannels, boundChannels, customersWithChannels, drain, mobileOf, noticesOf, releaseBills } from './support.ts';
+import type { Dispatcher } from '../../src/dunning/index.ts';
+import { agreeChannels, chaseContext, customersWithChannels, drain, mobileOf, noticesOf, releaseBills } from './support.ts';
 
 let ctx: TestContext;
-let closeChannels: (() => Promise<void>) | undefined;
+let closeChase: (() => Promise<void>) | undefined;
 let dispatcher: Dispatcher;
 let customer: { id: number; number: string };
 
 beforeAll(async () => {
-  ctx = await testContext({ customers: 300, now: '2026-02-01T09:00:00+08:00' });
-  let channels;
-  ({ channels, close: closeChannels } = await boundChannels(ctx));
-  dispatcher = startDispatcher(ctx, { channels: channels.all, workers: 0 });
+  ({ ctx, dispatcher, close: closeChase } = await chaseContext({ customers: 300, now: '2026-02-01T09:00:00+08:00' }));
   [customer] = (await customersWithChannels(ctx, ['sms'], 1)) as [typeof customer];
   const mobile = await mobileOf(ctx, customer.id);
   await agreeChannels(ctx, customer.id, [
@@ -30,11 +27,7 @@ beforeAll(async () => {
   }]);
 }, 180_000);
 
-afterAll(async () => {
-  await dispatcher?.stop();
-  await closeChannels?.();
-  await ctx?.drop();
-});
+afterAll(() => closeChase?.());
 
 describe('a channel withdrawn after the decision', () => {
   it('sends the reminder on the next agreed channel instead of failing it', async () => {
