@@ -20,7 +20,7 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--headless', '--disable-gpu', '--disable
 const ISO_DAY = /\d{4}-\d{2}-\d{2}/;
 
 let dir: string;
-let jobOptions: MainJobOptions;
+let jobOptions: Omit<MainJobOptions, 'port' | 'frontendPort'>;
 let dropDatabase: (() => Promise<void>) | undefined;
 let browser: Browser;
 const jobs: MainJob[] = [];
@@ -36,7 +36,7 @@ beforeAll(async () => {
     databaseUrl = u.toString();
     dropDatabase = fresh.drop;
   }
-  jobOptions = { args: ARGS, dataDir: path.join(dir, 'data'), databaseUrl, port: await freePort(), frontendPort: await freePort() };
+  jobOptions = { args: ARGS, dataDir: path.join(dir, 'data'), databaseUrl };
   await ensureWebBuilt();
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
@@ -49,8 +49,13 @@ afterAll(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function start(): MainJob {
-  const j = spawnMainJob(jobOptions);
+/**
+ * Each start on ports free at that moment: a port kept from the first start could be taken meanwhile by
+ * another test file's listener or connection (CI met EADDRINUSE on the resume), and resuming does not
+ * depend on the port.
+ */
+async function start(): Promise<MainJob> {
+  const j = spawnMainJob({ ...jobOptions, port: await freePort(), frontendPort: await freePort() });
   jobs.push(j);
   return j;
 }
@@ -83,7 +88,7 @@ async function dashboardAfter(page: Page, after: string, timeoutMs: number): Pro
 describe('npm start: the live province month', () => {
   it('seeds, serves a monitoring center whose KPIs move, stops on Ctrl-C and resumes where it stopped', async () => {
     // ---- first start: an empty database is seeded, the clock starts at the start date
-    const first = start();
+    const first = await start();
     const up = await ready(first);
     expect(first.lines.some((l) => l.msg.startsWith(`seeded ${CUSTOMERS} customers`)), first.tail()).toBe(true);
     console.log(`first start: ready ${up.at} ms after spawn (${JSON.stringify({ openAndMigrateMs: up.openAndMigrateMs, seedMs: up.seedMs, servicesMs: up.servicesMs, readyMs: up.readyMs })})`);
@@ -128,7 +133,7 @@ describe('npm start: the live province month', () => {
     expect(lastDone >= after.asOf).toBe(true);
 
     // ---- second start on the same data: no seeding, the clock resumes after the day it stopped at
-    const second = start();
+    const second = await start();
     const resumed = await second.waitFor((l) => l.msg.startsWith('resuming the live clock'), 90_000, 'resume line');
     expect(resumed.lastDayDone).toBe(lastDone);
     await ready(second);
