@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { AppError, isIsoDate, today } from '../platform/index.ts';
+import { AppError, requireIsoDate, today } from '../platform/index.ts';
 import { findCustomerByNumber } from '../customers/index.ts';
 import { output, withContext } from '../cli/context.ts';
 import { csvText } from './domain/csv.ts';
@@ -60,7 +60,7 @@ export function registerPaymentsCommands(program: Command): void {
     .option('--as-of <date>', 'business date (default today)')
     .option('--json', 'print as JSON')
     .action(async (o: { asOf?: string; json?: boolean }) => {
-      if (o.asOf && !isIsoDate(o.asOf)) throw new AppError('REQUEST_INVALID', `--as-of must be YYYY-MM-DD: ${o.asOf}`);
+      if (o.asOf) requireIsoDate('REQUEST_INVALID', '--as-of', o.asOf);
       await withContext({ asOf: o.asOf }, async (ctx) => {
         const r = await arrearsByAge(ctx.db, o.asOf ?? today(ctx.clock), '/');
         output(o.json, r, () => [`arrears as of ${r.asOf}: ${r.total.customers} customers, ${r.total.outstanding} outstanding, ${r.total.lateFee} late fees`,
@@ -81,7 +81,7 @@ export function registerPaymentsCommands(program: Command): void {
     .option('--as-of <date>', 'business date (default today)')
     .option('--json', 'print as JSON')
     .action(async (number: string, o: { asOf?: string; json?: boolean }) => {
-      if (o.asOf && !isIsoDate(o.asOf)) throw new AppError('REQUEST_INVALID', `--as-of must be YYYY-MM-DD: ${o.asOf}`);
+      if (o.asOf) requireIsoDate('REQUEST_INVALID', '--as-of', o.asOf);
       await withContext({ asOf: o.asOf }, async (ctx) => {
         const c = await findCustomerByNumber(ctx.db, number);
         if (!c) throw new AppError('CUSTOMER_UNKNOWN', `no customer ${number}`);

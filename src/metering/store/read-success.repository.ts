@@ -1,10 +1,10 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../../platform/index.ts';
+import { validReading } from './readings.repository.ts';
 
 export type ScopeKind = 'area' | 'concentrator' | 'team' | 'org';
 
-/** A valid daily frozen reading (KPI read success): read automatically or on site; an estimate or a person's substitute is none. */
-const VALID = sql.raw(`r.total_kwh IS NOT NULL AND r.quality IN ('actual', 're_read')`);
+const VALID = validReading('r');
 
 /**
  * The meters in scope on a day (sp service point, c its customer): installed by the day and still there at its end

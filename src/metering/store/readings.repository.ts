@@ -4,6 +4,12 @@ import type { Db } from '../../platform/index.ts';
 export type ReadingQuality = 'actual' | 're_read' | 'estimated' | 'edited';
 export type ReadingSource = 'frontend' | 'file' | 'api' | 'mqtt' | 'manual' | 'estimate';
 
+/**
+ * A valid daily frozen reading of `alias` (the KPI's read success, re-read cases): a total read
+ * automatically or on site; an estimate, or a value a person put in place of a missing one, is none.
+ */
+export const validReading = (alias: string) => sql.raw(`${alias}.total_kwh IS NOT NULL AND ${alias}.quality IN ('actual', 're_read')`);
+
 /** One meter-day; registers not given stay as they were. Values are exact decimal strings (kWh). */
 export interface ReadingUpsert {
   meterId: number;

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../../platform/index.ts';
+import { validReading } from './readings.repository.ts';
 
 /** A re-read case (补抄): one gap in a meter's readings, and the key of its work task. */
 export interface ReReadCase {
@@ -27,8 +28,7 @@ const reReadCaseRowToCase = (r: ReReadCaseRow): ReReadCase => ({
   customerId: r.customer_id === null ? null : Number(r.customer_id), transformerAreaId: r.transformer_area_id,
 });
 
-// a reading of the meter: automatic or on site (an estimate, or a value a person put in place of a missing one, is none)
-const READ = sql.raw(`r.total_kwh IS NOT NULL AND r.quality IN ('actual', 're_read')`);
+const READ = validReading('r');
 
 /**
  * Open a case for every meter without a real reading for `missingDays` days up to `day` (remote retries
