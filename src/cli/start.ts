@@ -9,7 +9,7 @@ import { seedProvince } from '../sim/seed.ts';
 import { startRuntime, type Runtime } from '../sim/runtime.ts';
 import { LiveClock } from '../sim/live-clock.ts';
 import { DEFAULT_FAULTS } from '../sim/month.ts';
-import { customersPay, gridManagersWork, teamsReRead } from '../sim/behaviour.ts';
+import { crewsSwitchSupply, customersPay, gridManagersWork, teamsReRead } from '../sim/behaviour.ts';
 import { runBusinessDay } from '../flows/business-day.ts';
 import { sendRemoteSwitches } from '../flows/dunning-remote-switch.ts';
 import { reconnectAfterPayment } from '../flows/dunning-suspension.ts';
@@ -172,6 +172,7 @@ export async function start(opts: { customers: number; seed: number; secondsPerD
         await customersPay(work, opts.seed);
         await teamsReRead(work, opts.seed, opts.seed);
         await gridManagersWork(work, opts.seed);
+        await crewsSwitchSupply(work, opts.seed, opts.seed);
       },
     });
     live = clock;

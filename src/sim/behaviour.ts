@@ -1,7 +1,8 @@
 /**
  * The people the reform keeps, simulated: customers paying (early, on a notice, or only when the
- * community manager calls), collection teams entering on-site re-reads, community managers recording
- * collection and contact outcomes. Every choice is a deterministic function of (seed, who, what),
+ * community manager calls), collection teams entering on-site re-reads and doing the disconnect and
+ * reconnect jobs remote switching could not, community managers recording collection and contact
+ * outcomes. Every choice is a deterministic function of (seed, who, what),
  * computed in SQL where it touches many rows; what they do goes through the same functions as the API.
  */
 import { sql } from 'kysely';
@@ -112,6 +113,34 @@ export async function teamsReRead(ctx: AppContext, seed: number, meterModelSeed 
   });
   await closeReReadTasks(ctx, visits.map(({ t }) => Number(t.meter_id)));
   return visits.length;
+}
+
+/**
+ * The area's collection team does its field disconnect and reconnect jobs during the day (8:00–18:00):
+ * a reconnect 1–12 h after it opens (the customer paid: 24 h at most), a disconnect 4–28 h after it
+ * opens. The crew reads the register at the meter when it switches it.
+ */
+export async function crewsSwitchSupply(ctx: AppContext, seed: number, meterModelSeed = 1): Promise<number> {
+  const now = ctx.clock.now();
+  const hour = businessHour(now);
+  if (hour < 8 || hour >= 18) return 0;
+  const due = await sql<{ id: number; status: string; meter_id: number | null; category: MeterCategory }>`
+    SELECT t.id, t.status, sp.meter_id, COALESCE(c.category, 'residential') AS category
+    FROM task t
+    LEFT JOIN customer c ON c.id = t.customer_id
+    LEFT JOIN LATERAL (SELECT min(s.meter_id) AS meter_id FROM service_point s WHERE s.customer_id = t.customer_id AND s.removed_on IS NULL) sp ON true
+    WHERE t.kind IN ('disconnect', 'reconnect') AND t.closed_at IS NULL
+      AND t.opened_at + make_interval(hours => CASE WHEN t.kind = 'reconnect' THEN 1 + floor(${unit(seed, sql`'reconnect:' || t.id`)} * 12)
+                                                    ELSE 4 + floor(${unit(seed, sql`'disconnect:' || t.id`)} * 24) END::int) <= ${now}::timestamptz
+    ORDER BY t.due_at LIMIT 5000`.execute(ctx.db);
+  if (!due.rows.length) return 0;
+  const day = businessDate(now);
+  const jobs = due.rows.map((t) => {
+    const registerKwh = t.meter_id === null ? null : dailyFrozenRegisters(meterModelSeed, { meterId: Number(t.meter_id), category: t.category }, day).total;
+    return { taskId: Number(t.id), outcome: { registerKwh }, start: t.status !== 'in_progress' };
+  });
+  const done = await completeTasksWithOutcomes(ctx, { actor: 'sim:collection-team' }, jobs);
+  return done.filter((r) => !(r instanceof Error)).length;
 }
 
 /**

@@ -5,6 +5,12 @@ import type { SimConcentrator } from './concentrator-fleet.ts';
 export interface SimFaults {
   /** Meters the concentrator cannot reach on `days` days from `from`: it answers EE (no data). */
   unreachable?: { meterId: number; from: string; days: number }[];
+  /**
+   * Meters dropping out now and then, all month long: on any day each meter starts a spell of `days`
+   * days without data with probability `perDay` (drawn from the seed, the meter and the day), so about
+   * perDay × days of the meters are unreachable on a day, and no list grows with the calendar.
+   */
+  unreachableSpells?: { perDay: number; days: number; seed: number };
   /** Concentrators that never connect. */
   offline?: number[];
   /** Concentrators that log in, then drop the connection at the first data request. */
@@ -23,6 +29,7 @@ export interface SimFaults {
 
 /** Fault rates for a random, seeded fault plan (`--faults unreachable=0.01:3,offline=0.005,…`). */
 export interface FaultRates {
+  /** Share of the meters unreachable on any day, in spells of `unreachableDays` days starting on any day. */
   unreachable?: number;
   unreachableDays?: number;
   offline?: number;
@@ -57,21 +64,26 @@ export function parseFaultRates(spec: string | undefined): FaultRates {
 /** A fault plan drawn from rates, the same for the same seed and fleet. */
 export function randomFaults(fleet: SimConcentrator[], rates: FaultRates, seed: number, from: string): SimFaults {
   const rng = new Rng(seedOf('faults', seed));
-  const f: Required<Omit<SimFaults, 'corruptConcentrators'>> = {
+  const spellDays = rates.unreachableDays ?? 3;
+  const f: Required<Omit<SimFaults, 'corruptConcentrators' | 'unreachableSpells'>> & Pick<SimFaults, 'unreachableSpells'> = {
     unreachable: [], offline: [], dropping: [], mute: [], clockDrift: [], backwards: [], corruptRate: rates.corrupt ?? 0,
+    ...(rates.unreachable ? { unreachableSpells: { perDay: rates.unreachable / spellDays, days: spellDays, seed: seedOf('unreachable', seed) } } : {}),
   };
   for (const c of fleet) {
     if (rng.chance(rates.offline ?? 0)) f.offline.push(c.concentratorId);
     else if (rng.chance(rates.dropping ?? 0)) f.dropping.push(c.concentratorId);
     else if (rng.chance(rates.mute ?? 0)) f.mute.push(c.concentratorId);
     for (const m of c.meters) {
-      if (rng.chance(rates.unreachable ?? 0)) f.unreachable.push({ meterId: m.meterId, from, days: rates.unreachableDays ?? 3 });
       if (rng.chance(rates.drift ?? 0)) f.clockDrift.push({ meterId: m.meterId, minutes: (rng.chance(0.5) ? 1 : -1) * (rates.driftMinutes ?? 30) });
       if (rng.chance(rates.backwards ?? 0)) f.backwards.push({ meterId: m.meterId, from, kwh: rates.backwardsKwh ?? 50 });
     }
   }
   return f;
 }
+
+/** The draw in [0, 1) that decides whether a spell starts for the meter on the day (a day number): the same on every machine. */
+const spellStarts = (seed: number, meterId: number, day: number) =>
+  new Rng((seed ^ Math.imul(meterId, 0x9e3779b1) ^ Math.imul(day, 0x85ebca77)) >>> 0).next();
 
 /** Fault lookups by id, built once per simulator. */
 export class FaultIndex {
@@ -82,6 +94,8 @@ export class FaultIndex {
   readonly dropping: Set<number>;
   readonly mute: Set<number>;
   private readonly corruptOnly: Set<number> | null;
+  private readonly spells: SimFaults['unreachableSpells'];
+  private spellDay = { day: '', n: 0 };
 
   constructor(readonly faults: SimFaults) {
     for (const u of faults.unreachable ?? []) this.unreachable.set(u.meterId, [...(this.unreachable.get(u.meterId) ?? []), u]);
@@ -91,11 +105,18 @@ export class FaultIndex {
     this.dropping = new Set(faults.dropping ?? []);
     this.mute = new Set(faults.mute ?? []);
     this.corruptOnly = faults.corruptConcentrators ? new Set(faults.corruptConcentrators) : null;
+    this.spells = faults.unreachableSpells;
   }
 
   isUnreachable(meterId: number, day: string): boolean {
     const spells = this.unreachable.get(meterId);
-    return spells !== undefined && spells.some((u) => day >= u.from && day < addDays(u.from, u.days));
+    if (spells !== undefined && spells.some((u) => day >= u.from && day < addDays(u.from, u.days))) return true;
+    if (!this.spells) return false;
+    // a spell that started on this day or on one of the days before it still holds
+    if (this.spellDay.day !== day) this.spellDay = { day, n: Date.parse(`${day}T00:00:00Z`) / 86_400_000 };
+    const { perDay, days, seed } = this.spells;
+    for (let k = 0; k < days; k++) if (spellStarts(seed, meterId, this.spellDay.n - k) < perDay) return true;
+    return false;
   }
 
   driftMinutes(meterId: number): number {

@@ -166,6 +166,11 @@ describe('zerotouch simulate (headless month through the CLI)', () => {
     }
     expect(report.reReadTasks.opened).toBeGreaterThan(0);
     expect(report.reReadTasks.closedOnSite).toBeGreaterThan(0);
+    // meters drop out all month long, not only in the first days: gaps start in every third of the window
+    const starts = tasks.map((t) => t.payload.missingSince);
+    for (const [from, to] of [[START, '2026-01-14'], ['2026-01-15', '2026-01-28'], ['2026-01-29', END]] as const) {
+      expect(starts.filter((d) => d >= from && d <= to).length).toBeGreaterThan(0);
+    }
   });
 
   describe('money', () => {
