@@ -145,6 +145,32 @@ describe('email over SMTP against the SMTP simulator', () => {
     expect(result!.error!.message).toMatch(/530/);
   });
 
+  it('fails retryably as our setup, not against the address, when credentials are set and the relay offers no AUTH we speak', async () => {
+    const lines: string[] = [];
+    const relay = net.createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.on('data', (chunk) => {
+        for (const line of String(chunk).split('\r\n').filter(Boolean)) {
+          lines.push(line);
+          if (/^EHLO/i.test(line)) socket.write('250-relay.example\r\n250-AUTH GSSAPI\r\n250 8BITMIME\r\n');
+          else if (/^QUIT/i.test(line)) socket.end('221 bye\r\n');
+          else socket.write('502 5.5.2 not here\r\n');
+        }
+      });
+      socket.write('220 relay.example ESMTP\r\n');
+    });
+    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', () => r()));
+    open.push({ close: () => new Promise<void>((r) => relay.close(() => r())) });
+    const email = createEmailChannel({
+      host: '127.0.0.1', port: (relay.address() as AddressInfo).port, from: 'billing@power.example', auth: { user: 'zt', pass: 's3cret' },
+    });
+    open.push(email);
+    const results = await email.send([mail('k-auth-1', 'user@mail.example'), mail('k-auth-2', 'other@mail.example')]);
+    expect(results.map((r) => r.error)).toEqual([1, 2].map(() => expect.objectContaining({ code: 'SMTP_AUTH_UNSUPPORTED', permanent: false })));
+    expect(results[0]!.error!.message).toMatch(/offers only GSSAPI/);
+    expect(lines.filter((l) => /^(AUTH|MAIL|RCPT)/i.test(l))).toEqual([]);
+  });
+
   it('fails retryably, not as a bounce, when the server greets with 554', async () => {
     // RFC 5321 §3.1: a server that refuses service greets with 554 and waits for QUIT
     const refusing = net.createServer((socket) => {

@@ -174,6 +174,9 @@ function smtpFailure(messageKey: string, err: SmtpError): SendResult {
   if (err.command === 'MAIL') {
     return rejected(messageKey, { code: 'SMTP_SENDER_REFUSED', message: err.response ?? err.message, permanent: false });
   }
+  // Credentials are configured and the relay offers no AUTH mechanism we speak (or none at all): the
+  // relay's setup or ours, retried once it is fixed, and never a fault of the customer's address
+  if (err.code === 'ENOAUTH') return rejected(messageKey, { code: 'SMTP_AUTH_UNSUPPORTED', message: err.message, permanent: false });
   if (err.responseCode !== undefined && (err.code === 'EENVELOPE' || err.code === 'EMESSAGE')) {
     const permanent = err.responseCode >= 500 && err.responseCode !== 503;
     return rejected(messageKey, {

@@ -18,7 +18,7 @@ export type {
   SendResult,
 } from './types.ts';
 
-export { SmppChannel, createSmppChannel, type SmppChannelOptions } from './sms-smpp.ts';
+export { SmppChannel, createSmppChannel, type SmppBindMode, type SmppChannelOptions } from './sms-smpp.ts';
 export { SmtpEmailChannel, createEmailChannel, type EmailChannelOptions } from './email-smtp.ts';
 export { createVoiceChannel, VOICE_OUTCOMES, type VoiceChannelOptions, type VoiceOutcome } from './voice-http.ts';
 export { createCatvChannel, CATV_OUTCOMES, type CatvChannelOptions, type CatvOutcome } from './catv-http.ts';

@@ -1,10 +1,10 @@
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CHANNEL_ROUTES_PREFIX, channelCallbackRoutes } from './callback-routes.ts';
 import { createCatvChannel } from './catv-http.ts';
-import { signBody, signedHeaders, verifySignature, type SignedHttpChannel } from './signed-http.ts';
+import { parseRetryAfter, signBody, signedHeaders, verifySignature, type SignedHttpChannel } from './signed-http.ts';
 import { startCatv } from './sim/catv.ts';
 import { startIvr } from './sim/ivr.ts';
 import { createVoiceChannel } from './voice-http.ts';
@@ -41,6 +41,29 @@ async function until(condition: () => boolean, timeoutMs = 20_000): Promise<void
 }
 
 const call = (key: string, to: string): OutboundMessage => ({ messageKey: key, channel: 'voice', to, text: '您的电费已逾期，请尽快缴纳。' });
+
+/** A provider on node:http answering as the test says; records when each request arrived, and its key. */
+async function scriptedProvider(answer: (n: number, res: ServerResponse) => void) {
+  const arrivals: { at: number; key: string }[] = [];
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      arrivals.push({ at: performance.now(), key: String(req.headers['idempotency-key']) });
+      answer(arrivals.length, res);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  open.push({ close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) });
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, arrivals };
+}
+
+const json = (res: ServerResponse, status: number, body: object, headers: Record<string, string> = {}) =>
+  void res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
+
+function warningsOf(): { logger: { info(): void; warn(entry: object): void }; warnings: Array<Record<string, unknown>> } {
+  const warnings: Array<Record<string, unknown>> = [];
+  return { warnings, logger: { info: () => undefined, warn: (entry) => void warnings.push(entry as Record<string, unknown>) } };
+}
 
 describe('request signatures', () => {
   const secret = 'shared-secret';
@@ -203,6 +226,72 @@ describe('voice calls through the IVR simulator', () => {
     expect(again[0]).toEqual(first[0]);
     expect(first[1]).toEqual(first[0]);
     expect(ivr.countByKey('n1')).toBe(1);
+  });
+});
+
+describe('Retry-After from a provider that is busy (429) or down for a while (503)', () => {
+  it('reads delay-seconds and the three HTTP-date forms against the given clock, and nothing else', () => {
+    const now = new Date('1994-11-06T08:49:00Z');
+    expect(parseRetryAfter('120', now)).toBe(120_000);
+    expect(parseRetryAfter('Sun, 06 Nov 1994 08:49:37 GMT', now)).toBe(37_000);
+    expect(parseRetryAfter('Sunday, 06-Nov-94 08:49:37 GMT', now)).toBe(37_000);
+    expect(parseRetryAfter('Sun Nov  6 08:49:37 1994', now)).toBe(37_000);
+    expect(parseRetryAfter('Sun, 06 Nov 1994 08:48:00 GMT', now)).toBe(0);
+    expect([parseRetryAfter('soon', now), parseRetryAfter('-5', now), parseRetryAfter('', now), parseRetryAfter(undefined, now)]).toEqual([undefined, undefined, undefined, undefined]);
+  });
+
+  it('waits out a 429 Retry-After in seconds, holding the channel\'s other calls meanwhile, then places both', async () => {
+    const provider = await scriptedProvider((n, res) =>
+      n === 1 ? json(res, 429, { code: 'RATE_LIMITED', message: 'slow down' }, { 'retry-after': '1' }) : json(res, 202, { id: `p${n}` }));
+    const { logger, warnings } = warningsOf();
+    const voice = createVoiceChannel({ endpoint: provider.url, secret: 's', callbackUrl: 'http://127.0.0.1:1/cb', logger });
+    open.push(voice);
+    const first = voice.send([call('n1', '13800000001')]);
+    await until(() => warnings.some((w) => w.code === 'CHANNEL_RETRY_AFTER'));
+    const second = voice.send([call('n2', '13800000002')]);
+    const [[one], [two]] = await Promise.all([first, second]);
+
+    expect([one!.accepted, two!.accepted]).toEqual([true, true]);
+    const [refused, ...later] = provider.arrivals;
+    expect(later.map((a) => a.key).sort()).toEqual(['n1', 'n2']);
+    expect(later.every((a) => a.at - refused!.at >= 950)).toBe(true);
+  });
+
+  it('reads a 503 Retry-After HTTP-date against the injected wall clock', async () => {
+    const provider = await scriptedProvider((n, res) =>
+      n === 1 ? json(res, 503, { code: 'MAINTENANCE', message: 'back soon' }, { 'retry-after': 'Tue, 01 Jan 2030 00:00:01 GMT' }) : json(res, 202, { id: 'p2' }));
+    const wall = new Date('2030-01-01T00:00:00Z');
+    const voice = createVoiceChannel({ endpoint: provider.url, secret: 's', callbackUrl: 'http://127.0.0.1:1/cb', wallClock: () => wall });
+    open.push(voice);
+    const [result] = await voice.send([call('n1', '13800000001')]);
+    expect(result).toMatchObject({ accepted: true, providerMessageId: 'p2' });
+    expect(provider.arrivals[1]!.at - provider.arrivals[0]!.at).toBeGreaterThanOrEqual(950);
+  });
+
+  it('fails at once, retryably and with the pause, while a long Retry-After runs, and sends the provider nothing meanwhile', async () => {
+    const provider = await scriptedProvider((_n, res) => json(res, 429, { code: 'RATE_LIMITED', message: 'come back in an hour' }, { 'retry-after': '3600' }));
+    const catv = createCatvChannel({ endpoint: provider.url, secret: 's', callbackUrl: 'http://127.0.0.1:1/cb' });
+    open.push(catv);
+    const [first] = await catv.send([{ messageKey: 'c1', channel: 'catv', to: 'STB0001', text: '您的电费已出账' }]);
+    const [second] = await catv.send([{ messageKey: 'c2', channel: 'catv', to: 'STB0002', text: '您的电费已出账' }]);
+
+    // an hour is cut to the channel's longest pause, 10 minutes by default
+    expect(first!.error).toMatchObject({ code: 'HTTP_429', permanent: false, retryAfterMs: 600_000 });
+    expect(second!.error).toMatchObject({ code: 'CHANNEL_RETRY_AFTER', permanent: false });
+    expect(second!.error!.retryAfterMs).toBeGreaterThan(590_000);
+    expect(provider.arrivals.map((a) => a.key)).toEqual(['c1']);
+  });
+
+  it('cuts a Retry-After far ahead to the channel\'s longest pause, then sends again', async () => {
+    const provider = await scriptedProvider((n, res) =>
+      n === 1 ? json(res, 429, { code: 'RATE_LIMITED', message: 'tomorrow' }, { 'retry-after': '86400' }) : json(res, 202, { id: 'p2' }));
+    const voice = createVoiceChannel({ endpoint: provider.url, secret: 's', callbackUrl: 'http://127.0.0.1:1/cb', retryAfterMaxMs: 300 });
+    open.push(voice);
+    const [result] = await voice.send([call('n1', '13800000001')]);
+    expect(result).toMatchObject({ accepted: true, providerMessageId: 'p2' });
+    const gap = provider.arrivals[1]!.at - provider.arrivals[0]!.at;
+    expect(gap).toBeGreaterThanOrEqual(280);
+    expect(gap).toBeLessThan(5_000);
   });
 });
 

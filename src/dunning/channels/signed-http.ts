@@ -86,11 +86,30 @@ export interface SignedHttpChannelOptions {
   concurrency?: number;
   timeoutMs?: number;
   callbackToleranceMs?: number;
+  /**
+   * The longest pause a provider's Retry-After (on a 429 or 503) imposes on the channel; a longer one,
+   * or a date far ahead, is cut to this. Default 10 minutes.
+   */
+  retryAfterMaxMs?: number;
+  /**
+   * How long a message waits out such a pause to be sent (again) within send(); past it the message
+   * fails at once, retryably, with the pause left in `retryAfterMs`. Default 30 s.
+   */
+  retryAfterWaitMs?: number;
+  /** Resends of one message after a 429 or 503 with Retry-After within send(). Default 3. */
+  retryAfterRetries?: number;
   /** Business clock: stamps delivery reports. May be simulated. */
   now?: () => Date;
-  /** Real time for signature timestamps, which the provider checks against its own clock. */
+  /** Real time: signature timestamps, which the provider checks against its own clock, and Retry-After dates. */
   wallClock?: () => Date;
   logger?: ChannelLogger;
+}
+
+/** A pause the provider asked for: no request goes out before `until` (wall-clock ms). */
+interface ProviderPause {
+  until: number;
+  over: Promise<void>;
+  end(): void;
 }
 
 /** How one provider differs from another: where to post, what to post, what outcomes mean. */
@@ -112,6 +131,7 @@ export class SignedHttpChannel implements CallbackChannel {
   /** Kept-alive connections, as many as requests may be in flight. */
   private readonly agent: HttpAgent;
   private closed = false;
+  private pause: ProviderPause | undefined;
 
   constructor(
     private readonly profile: ProviderProfile,
@@ -122,6 +142,9 @@ export class SignedHttpChannel implements CallbackChannel {
       concurrency: 32,
       timeoutMs: 10_000,
       callbackToleranceMs: DEFAULT_TOLERANCE_MS,
+      retryAfterMaxMs: 10 * 60_000,
+      retryAfterWaitMs: 30_000,
+      retryAfterRetries: 3,
       now: systemClock.now,
       wallClock: systemClock.now,
       logger: silentLogger,
@@ -164,6 +187,7 @@ export class SignedHttpChannel implements CallbackChannel {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.pause?.end();
     this.agent.destroy();
   }
 
@@ -173,28 +197,97 @@ export class SignedHttpChannel implements CallbackChannel {
     const invalid = this.profile.validateRecipient(message.to);
     if (invalid) return rejected(key, { code: 'CHANNEL_INVALID_RECIPIENT', message: invalid, permanent: true });
     const body = JSON.stringify(this.profile.requestBody(message, this.options.callbackUrl));
-    let response: { status: number; text: string };
-    try {
-      response = await postJson(this.url, { ...signedHeaders(this.options.secret, body, this.opts.wallClock()), 'idempotency-key': key }, body, this.opts.timeoutMs, this.agent);
-    } catch (err) {
-      if (!(err instanceof RequestTimeout)) return unavailable(key, `${this.kind} provider unreachable: ${(err as Error).message}`);
+    for (let resends = 0; ; resends++) {
+      const pausedMs = await this.waitOutPause();
+      if (this.closed) return unavailable(key, `${this.kind} channel is closed`);
+      if (pausedMs !== undefined) {
+        return rejected(key, {
+          code: 'CHANNEL_RETRY_AFTER',
+          message: `the ${this.kind} provider asked for no requests for another ${Math.ceil(pausedMs / 1_000)} s (Retry-After); not sent`,
+          permanent: false,
+          retryAfterMs: pausedMs,
+        });
+      }
+      let response: PostResponse;
+      try {
+        response = await postJson(this.url, { ...signedHeaders(this.options.secret, body, this.opts.wallClock()), 'idempotency-key': key }, body, this.opts.timeoutMs, this.agent);
+      } catch (err) {
+        if (!(err instanceof RequestTimeout)) return unavailable(key, `${this.kind} provider unreachable: ${(err as Error).message}`);
+        return rejected(key, {
+          code: 'CHANNEL_TIMEOUT',
+          message: `no answer within ${this.opts.timeoutMs} ms; the provider may hold the request`,
+          permanent: false,
+        });
+      }
+      const { text } = response;
+      if (response.status === 200 || response.status === 201 || response.status === 202) {
+        const id = parseId(text);
+        if (id) return { messageKey: key, accepted: true, providerMessageId: id };
+        return rejected(key, { code: 'CHANNEL_PROTOCOL', message: `provider answered ${response.status} without an id`, permanent: false });
+      }
+      // A 429 or 503 with Retry-After says when the provider takes requests again: the whole channel
+      // pauses until then, and this message goes again after the pause if it is short enough to wait.
+      const asked = response.status === 429 || response.status === 503 ? parseRetryAfter(response.retryAfter, this.opts.wallClock()) : undefined;
+      const retryAfterMs = asked === undefined ? undefined : Math.min(asked, this.opts.retryAfterMaxMs);
+      if (retryAfterMs !== undefined) {
+        this.pauseFor(retryAfterMs);
+        if (resends < this.opts.retryAfterRetries && retryAfterMs <= this.opts.retryAfterWaitMs) continue;
+      }
+      // a 4xx refuses the request for good, except a timeout, a rate limit, and what is about our own setup
+      // (credentials, rights, the endpoint): those must not count against the customer's number
+      const permanent = response.status >= 400 && response.status < 500 && !OUR_SETUP_OR_LATER.has(response.status);
       return rejected(key, {
-        code: 'CHANNEL_TIMEOUT',
-        message: `no answer within ${this.opts.timeoutMs} ms; the provider may hold the request`,
-        permanent: false,
+        code: `HTTP_${response.status}`,
+        message: providerMessage(text, response.status),
+        permanent,
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
       });
     }
-    const { text } = response;
-    if (response.status === 200 || response.status === 201 || response.status === 202) {
-      const id = parseId(text);
-      if (id) return { messageKey: key, accepted: true, providerMessageId: id };
-      return rejected(key, { code: 'CHANNEL_PROTOCOL', message: `provider answered ${response.status} without an id`, permanent: false });
-    }
-    // a 4xx refuses the request for good, except a timeout, a rate limit, and what is about our own setup
-    // (credentials, rights, the endpoint): those must not count against the customer's number
-    const permanent = response.status >= 400 && response.status < 500 && !OUR_SETUP_OR_LATER.has(response.status);
-    return rejected(key, { code: `HTTP_${response.status}`, message: providerMessage(text, response.status), permanent });
   }
+
+  /** Holds every request of the channel for `ms`; a pause already running longer stays as it is. */
+  private pauseFor(ms: number): void {
+    const until = this.opts.wallClock().getTime() + ms;
+    if (ms <= 0 || (this.pause && this.pause.until >= until)) return;
+    let end!: () => void;
+    const over = new Promise<void>((resolve) => (end = resolve));
+    const pause: ProviderPause = { until, over, end: () => end() };
+    // wall-clock ms, counted by a timer: a simulated wall clock that stands still cannot hold it forever
+    const timer = setTimeout(() => pause.end(), ms);
+    void over.then(() => {
+      clearTimeout(timer);
+      if (this.pause === pause) this.pause = undefined;
+    });
+    this.pause = pause;
+    this.opts.logger.warn({ channel: this.kind, code: 'CHANNEL_RETRY_AFTER', pauseMs: ms }, 'provider asked us to wait (Retry-After); requests paused');
+  }
+
+  /**
+   * Waits for the provider's pause to end when it ends within `retryAfterWaitMs`; otherwise returns,
+   * at once, how long it still runs.
+   */
+  private async waitOutPause(): Promise<number | undefined> {
+    for (let pause = this.pause; pause && !this.closed; pause = this.pause) {
+      const left = pause.until - this.opts.wallClock().getTime();
+      if (left > this.opts.retryAfterWaitMs) return left;
+      await pause.over;
+    }
+    return undefined;
+  }
+}
+
+/**
+ * Retry-After (RFC 9110 §10.2.3) as ms from `now`: delay-seconds, or an HTTP-date in any of the three
+ * forms a recipient must read (§5.6.7: IMF-fixdate, RFC 850, asctime). Undefined when it is neither.
+ */
+export function parseRetryAfter(value: string | undefined, now: Date): number | undefined {
+  const v = value?.trim();
+  if (!v) return undefined;
+  if (/^\d+$/.test(v)) return Number(v) * 1_000;
+  const imfOrRfc850 = /^[A-Za-z]{3,9}, \d{2}[ -][A-Za-z]{3}[ -]\d{2,4} \d{2}:\d{2}:\d{2} GMT$/.test(v);
+  const asctime = /^[A-Za-z]{3} [A-Za-z]{3} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}$/.test(v);
+  const at = imfOrRfc850 ? Date.parse(v) : asctime ? Date.parse(`${v} GMT`) : Number.NaN;
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now.getTime());
 }
 
 /** Verifies a provider callback and maps it to a report; shared by every callback channel. */
@@ -245,20 +338,29 @@ function malformed(message: string): CallbackVerdict {
 
 class RequestTimeout extends Error {}
 
+interface PostResponse {
+  status: number;
+  text: string;
+  retryAfter?: string;
+}
+
 /**
  * POSTs `body` and reads the whole answer, on the channel's kept-alive connections (node:http costs
  * less CPU per request than fetch, which counts at a province's volume of calls). A kept-alive
  * connection the provider closed just as we wrote to it is tried once more on a new one: nothing
  * reached the provider, and the idempotency key makes even that safe.
  */
-function postJson(url: URL, headers: Record<string, string>, body: string, timeoutMs: number, agent: HttpAgent, retryStale = true): Promise<{ status: number; text: string }> {
+function postJson(url: URL, headers: Record<string, string>, body: string, timeoutMs: number, agent: HttpAgent, retryStale = true): Promise<PostResponse> {
   return new Promise((resolve, reject) => {
     const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, {
       method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) },
     }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      const retryAfter = res.headers['retry-after'];
+      res.on('end', () => resolve({
+        status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), ...(retryAfter === undefined ? {} : { retryAfter }),
+      }));
       res.on('error', reject);
     });
     req.setTimeout(timeoutMs, () => req.destroy(new RequestTimeout(`no answer within ${timeoutMs} ms`)));

@@ -156,6 +156,7 @@ export function deliverSmReceiptPdu(f: {
   return new EncodedPdu('deliver_sm', w.done());
 }
 
-export function deliverSmRespPdu(sequence: number): EncodedPdu {
-  return new EncodedPdu('deliver_sm_resp', Buffer.from([0]), { sequence });
+/** message_id is unused in deliver_sm_resp (SMPP 3.4 §4.6.2): one NUL, also when it refuses the deliver_sm. */
+export function deliverSmRespPdu(sequence: number, status = 0): EncodedPdu {
+  return new EncodedPdu('deliver_sm_resp', Buffer.from([0]), { sequence, status });
 }

@@ -8,8 +8,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createSmppChannel, type SmppChannelOptions } from './sms-smpp.ts';
 import type { DeliveryReport } from './types.ts';
 
+const BIND_RECEIVER = 0x00000001;
+const BIND_TRANSMITTER = 0x00000002;
 const BIND_TRANSCEIVER = 0x00000009;
 const SUBMIT_SM = 0x00000004;
+const DELIVER_SM = 0x00000005;
+const GENERIC_NACK = 0x80000000;
 const ENQUIRE_LINK = 0x00000015;
 const UNBIND = 0x00000006;
 const RESP = 0x80000000;
@@ -67,6 +71,17 @@ function submitTlvs(body: Buffer): Map<number, Buffer> {
 interface Link {
   socket: Socket;
   received: Pdu[];
+  /** The bind command the SMSC took on this link. */
+  bound?: number;
+}
+
+/** A deliver_sm receipt in Appendix B text, from the handset back to our sender. */
+function receiptFrame(sequence: number, id: string, stat: string, extra: Buffer = Buffer.alloc(0)): Buffer {
+  const text = Buffer.from(`id:${id} sub:001 dlvrd:001 submit date:2601050100 done date:2601050101 stat:${stat} err:000 text:`, 'latin1');
+  return frame(DELIVER_SM, 0, sequence, Buffer.concat([
+    cstring(''), Buffer.from([1, 1]), cstring('13800000001'), Buffer.from([0, 0]), cstring('95598'),
+    Buffer.from([0x04, 0, 0]), cstring(''), cstring(''), Buffer.from([0, 0, 0, 0, text.length]), text, extra,
+  ]));
 }
 
 interface RawSmscOptions {
@@ -77,6 +92,12 @@ interface RawSmscOptions {
   silent?: boolean;
   /** Keep our side open after the client's FIN, as an SMSC waiting to close itself would. */
   allowHalfOpen?: boolean;
+  /**
+   * How bind_transceiver is answered: bound (default); a generic_nack or a bind_transceiver_resp with
+   * this status; or the TCP link closed, as SMSCs without transceivers do. Transmitter and receiver
+   * binds are always taken.
+   */
+  transceiver?: { nack: number } | { status: number } | 'hang_up';
 }
 
 const open: Array<{ close(): Promise<void> }> = [];
@@ -103,13 +124,23 @@ async function rawSmsc(options: RawSmscOptions = {}, channelOptions: Partial<Smp
         };
         buffered = buffered.subarray(length);
         link.received.push(pdu);
-        if (pdu.commandId === BIND_TRANSCEIVER) {
+        const refusal = pdu.commandId === BIND_TRANSCEIVER ? options.transceiver : undefined;
+        if (refusal === 'hang_up') {
+          socket.destroy();
+        } else if (refusal && 'nack' in refusal) {
+          socket.write(frame(GENERIC_NACK, refusal.nack, pdu.sequence));
+        } else if (refusal) {
+          socket.write(frame(BIND_TRANSCEIVER | RESP, refusal.status, pdu.sequence));
+        } else if (pdu.commandId === BIND_TRANSCEIVER || pdu.commandId === BIND_TRANSMITTER || pdu.commandId === BIND_RECEIVER) {
           const body = options.bindRespBody ?? Buffer.concat([cstring('RAW'), tlv(0x0210, Buffer.from([0x34]))]);
-          socket.write(frame(BIND_TRANSCEIVER | RESP, 0, pdu.sequence, body));
+          link.bound = pdu.commandId;
+          socket.write(frame(pdu.commandId | RESP, 0, pdu.sequence, body));
         } else if (pdu.commandId === UNBIND) {
           socket.write(frame(UNBIND | RESP, 0, pdu.sequence));
         } else if (pdu.commandId === ENQUIRE_LINK && !options.silent) {
           socket.write(frame(ENQUIRE_LINK | RESP, 0, pdu.sequence));
+        } else if (pdu.commandId === SUBMIT_SM && link.bound === BIND_RECEIVER) {
+          socket.write(frame(SUBMIT_SM | RESP, 0x04, pdu.sequence)); // ESME_RINVBNDSTS: a receiver takes no submit
         } else if (pdu.commandId === SUBMIT_SM) {
           if (options.onSubmit) options.onSubmit(pdu, link);
           else socket.write(frame(SUBMIT_SM | RESP, 0, pdu.sequence, cstring(`M${pdu.sequence}`)));
@@ -235,5 +266,53 @@ describe('SMS channel against a raw-TCP SMSC', () => {
     await until(() => links[0]!.socket.destroyed || links[0]!.socket.readyState === 'closed');
     silent = false;
     await until(() => channel.bindCount === 2);
+  });
+
+  it.each([
+    ['generic_nack ESME_RINVCMDID', { nack: 0x03 }],
+    ['bind_transceiver_resp ESME_RBINDFAIL', { status: 0x0d }],
+    ['bind_transceiver_resp ESME_RINVCMDID', { status: 0x03 }],
+    ['a hang-up', 'hang_up'],
+  ] as const)('answered %s to bind_transceiver, submits on a transmitter and takes receipts on a receiver', async (_answer, transceiver) => {
+    const submitted: Link[] = [];
+    const { channel, links, reports } = await rawSmsc({
+      transceiver,
+      onSubmit: (pdu, link) => {
+        submitted.push(link);
+        link.socket.write(frame(SUBMIT_SM | RESP, 0, pdu.sequence, cstring(`M${pdu.sequence}`)));
+        links.find((l) => l.bound === BIND_RECEIVER)!.socket.write(receiptFrame(500 + pdu.sequence, `M${pdu.sequence}`, 'DELIVRD'));
+      },
+    });
+    await until(() => links.some((l) => l.bound === BIND_RECEIVER && !l.socket.destroyed));
+    const receiver = links.find((l) => l.bound === BIND_RECEIVER)!;
+    expect(links[0]!.received.map((p) => p.commandId)).toEqual([BIND_TRANSCEIVER]);
+    expect(links[0]!.socket.destroyed || links[0]!.socket.readyState === 'closed').toBe(true);
+
+    const [result] = await channel.send([notice(1)]);
+    await until(() => reports.length === 1);
+    expect(result).toMatchObject({ accepted: true });
+    expect(reports[0]).toMatchObject({ messageKey: 'notice-1', providerMessageId: result!.providerMessageId, state: 'delivered' });
+    expect(submitted.map((l) => l.bound)).toEqual([BIND_TRANSMITTER]);
+    expect(receiver.received.filter((p) => p.commandId === SUBMIT_SM)).toEqual([]);
+    await until(() => receiver.received.some((p) => p.commandId === (DELIVER_SM | RESP) >>> 0));
+    expect(receiver.received.find((p) => p.commandId === (DELIVER_SM | RESP) >>> 0)).toMatchObject({ status: 0 });
+  });
+
+  it('answers a deliver_sm it cannot decode with deliver_sm_resp ESME_RX_P_APPN, logs it with a stable code, and keeps the link', async () => {
+    const warnings: Array<Record<string, unknown>> = [];
+    const logger = { info: () => undefined, warn: (entry: object) => void warnings.push(entry as Record<string, unknown>) };
+    const { channel, links, reports } = await rawSmsc({}, { logger });
+    // a message_state TLV without its value octet: `smpp` reads past the end of the PDU
+    links[0]!.socket.write(receiptFrame(41, 'X9', 'DELIVRD', tlv(0x0427, Buffer.alloc(0))));
+    await until(() => links[0]!.received.some((p) => p.commandId === (DELIVER_SM | RESP) >>> 0));
+    expect(links[0]!.received.find((p) => p.commandId === (DELIVER_SM | RESP) >>> 0)).toMatchObject({ sequence: 41, status: 0x65 });
+    expect(warnings).toContainEqual(expect.objectContaining({ code: 'SMPP_PDU_UNDECODABLE', command: 'deliver_sm', sequence: 41 }));
+
+    // the same link carries on: a submit, and a receipt for it
+    const [result] = await channel.send([notice(1)]);
+    links[0]!.socket.write(receiptFrame(42, result!.providerMessageId!, 'DELIVRD'));
+    await until(() => reports.length === 1);
+    expect(reports[0]).toMatchObject({ messageKey: 'notice-1', state: 'delivered' });
+    expect([channel.bindCount, links.length, links[0]!.socket.destroyed]).toEqual([1, 1, false]);
   });
 });

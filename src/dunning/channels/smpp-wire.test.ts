@@ -72,16 +72,22 @@ describe('delivery receipts', () => {
 
   it('treats ENROUTE as not final, EXPIRED and REJECTD as failed, and ignores mobile-originated messages', () => {
     expect(parseReceipt({ esmClass: 0x04, text: 'id:1 stat:ENROUTE' })?.state).toBeNull();
+    expect(parseReceipt({ esmClass: 0x04, text: '', receiptedMessageId: '1', messageState: 1 })?.state).toBeNull();
     expect(parseReceipt({ esmClass: 0x04, text: 'id:1 stat:EXPIRED' })?.state).toBe('failed');
     expect(parseReceipt({ esmClass: 0x04, text: 'id:1 stat:REJECTD' })?.state).toBe('failed');
     expect(parseReceipt({ esmClass: 0x00, text: 'id:1 stat:DELIVRD' })).toBeUndefined();
     expect(parseReceipt({ esmClass: 0x04, text: 'garbage' })).toBeUndefined();
   });
 
+  it('treats ACCEPTD, a final state (SMPP 3.4 §5.2.28: read on the subscriber\'s behalf), as delivered', () => {
+    expect(parseReceipt({ esmClass: 0x04, text: 'id:1 stat:ACCEPTD err:000' })).toEqual({ messageId: '1', stat: 'ACCEPTD', state: 'delivered', error: '000' });
+    expect(parseReceipt({ esmClass: 0x04, text: '', receiptedMessageId: '1', messageState: 6 })).toEqual({ messageId: '1', stat: 'ACCEPTD', state: 'delivered' });
+  });
+
   it('reads the full message_state names some SMSCs write as stat, so a delivered message is not reported failed', () => {
     expect(parseReceipt({ esmClass: 0x04, text: 'id:1 stat:DELIVERED err:000' })?.state).toBe('delivered');
     expect(parseReceipt({ esmClass: 0x04, text: 'id:1 stat:delivered' })?.state).toBe('delivered');
-    expect(parseReceipt({ esmClass: 0x04, text: 'id:1 stat:ACCEPTED' })?.state).toBeNull();
+    expect(parseReceipt({ esmClass: 0x04, text: 'id:1 stat:ACCEPTED' })?.state).toBe('delivered');
     expect(parseReceipt({ esmClass: 0x04, text: 'id:1 stat:UNDELIVERABLE' })?.state).toBe('failed');
   });
 });

@@ -30,12 +30,15 @@ export interface SmppServer extends Server {
 interface SmppLibrary {
   connect(options: { host: string; port: number }): SmppSession;
   createServer(options: object, onSession: (session: SmppSession) => void): SmppServer;
-  PDU: (new (command: string, fields?: Record<string, unknown>) => SmppPdu) & {
+  PDU: (new (command: string | Buffer, fields?: Record<string, unknown>) => SmppPdu) & {
+    prototype: SmppPdu;
     commandLength(stream: NodeJS.ReadableStream): number | false;
+    fromStream(stream: NodeJS.ReadableStream, commandLength: number): SmppPdu | false;
   };
   addTLV(tag: string, options: { id: number; type: unknown }): void;
   types: { tlv: { buffer: unknown } };
   errors: Record<string, number>;
+  commandsById: Record<number, { command: string } | undefined>;
 }
 
 const smpp = createRequire(import.meta.url)('smpp') as SmppLibrary;
@@ -50,6 +53,46 @@ smpp.PDU.commandLength = (stream) => {
   const length = readCommandLength(stream);
   if (length !== false && length < 16) throw new Error(`PDU command_length ${length} is shorter than the 16-octet header`);
   return length;
+};
+
+/**
+ * A PDU whose frame is whole but whose body `smpp` cannot decode (a TLV shorter than its type, a
+ * malformed time): the session emits it as `undecodable` with the header read by hand. `smpp` threw
+ * instead and then read nothing more on the session, so the link had to be dropped; the SMSC sent
+ * the same deliver_sm again after the rebind, and dropped the link again, without end.
+ */
+export const UNDECODABLE = 'undecodable';
+
+export interface UndecodablePdu extends SmppPdu {
+  command: typeof UNDECODABLE;
+  command_id: number;
+  /** The command the header names, e.g. deliver_sm; `unknown` for an id `smpp` does not know. */
+  commandName: string;
+  reason: string;
+}
+
+smpp.PDU.fromStream = (stream, commandLength) => {
+  const body = stream.read(commandLength - 4) as Buffer | null;
+  if (!body) return false;
+  const frame = Buffer.alloc(commandLength);
+  frame.writeUInt32BE(commandLength, 0);
+  body.copy(frame, 4);
+  try {
+    return new smpp.PDU(frame);
+  } catch (err) {
+    // Every octet of the frame was read, so the next PDU starts where it should: the link goes on.
+    const pdu = Object.create(smpp.PDU.prototype) as UndecodablePdu;
+    const commandId = frame.readUInt32BE(4);
+    return Object.assign(pdu, {
+      command: UNDECODABLE,
+      command_length: commandLength,
+      command_id: commandId,
+      command_status: frame.readUInt32BE(8),
+      sequence_number: frame.readUInt32BE(12),
+      commandName: smpp.commandsById[commandId]?.command ?? 'unknown',
+      reason: (err as Error).message,
+    });
+  }
 };
 
 /** Vendor-specific optional parameter (0x1400-0x3FFF range) carrying our idempotency key. */
@@ -285,19 +328,23 @@ const FINAL_BY_STAT: Record<string, DeliveryState | null> = {
   UNKNOWN: 'failed',
   REJECTD: 'failed',
   ENROUTE: null,
-  ACCEPTD: null,
+  // SMPP 3.4 §5.2.28 and Appendix B: ACCEPTED is a final state, the message read on the subscriber's
+  // behalf by the operator's customer service. It reached the subscriber's account and the number
+  // works: delivered. Read as failed it would fail the notice over and count a working number
+  // against its contact; kept intermediate, the notice would wait for a report that never comes.
+  ACCEPTD: 'delivered',
   // The message_state names of SMPP 3.4 that some SMSCs write in place of the 7-letter stat.
   DELIVERED: 'delivered',
   UNDELIVERABLE: 'failed',
   REJECTED: 'failed',
-  ACCEPTED: null,
+  ACCEPTED: 'delivered',
 };
 const STAT_BY_STATE = new Map<number, string>(Object.entries(RECEIPT_STATES).map(([k, v]) => [v, k]));
 
 export interface ParsedReceipt {
   messageId: string;
   stat: string;
-  /** null for an intermediate receipt (ENROUTE, ACCEPTD). */
+  /** null for an intermediate receipt (ENROUTE). */
   state: DeliveryState | null;
   error?: string;
 }

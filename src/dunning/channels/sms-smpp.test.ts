@@ -197,6 +197,43 @@ describe('SMS over SMPP 3.4 against the SMSC simulator', () => {
     expect(smsc.stats.submits).toBe(0);
   });
 
+  it.each([
+    ['generic_nack ESME_RINVCMDID', 'generic_nack'],
+    ['bind_transceiver_resp ESME_RBINDFAIL', 0x0d],
+    ['bind_transceiver_resp ESME_RINVCMDID', 0x03],
+  ] as const)('binds a transmitter + receiver pair when the SMSC answers bind_transceiver with %s, and still records receipts', async (_answer, transceiver) => {
+    const { smsc, sms: channel, reports } = await setUp({ transceiver });
+    expect(await channel.waitUntilBound(20_000)).toBe(true);
+    await until(() => channel.isReceiverBound);
+    expect(channel.bindMode).toBe('transmitter-receiver');
+    expect(smsc.boundAs().sort()).toEqual(['receiver', 'transmitter']);
+
+    const results = await channel.send([sms(1, '13800001234', '您的电费账单已出'), sms(2, '13800005678', 'Your bill is ready')]);
+    await until(() => reports.length === 2);
+    expect(results.every((r) => r.accepted)).toBe(true);
+    expect(reports.map((r) => [r.messageKey, r.providerMessageId, r.state]).sort()).toEqual([
+      ['notice-1', results[0]!.providerMessageId, 'delivered'],
+      ['notice-2', results[1]!.providerMessageId, 'delivered'],
+    ]);
+    expect(smsc.stats.submits).toBe(2);
+  });
+
+  it('binds only the mode it is told to, and keeps the transceiver while the SMSC takes it', async () => {
+    const refusing = await setUp({ transceiver: 'generic_nack' }, { bindMode: 'transceiver', bindWaitMs: 300 });
+    await until(() => refusing.smsc.stats.bindFailures >= 3);
+    expect(refusing.sms.isBound).toBe(false);
+    expect(refusing.smsc.boundAs()).toEqual([]);
+
+    const pair = await setUp({}, { bindMode: 'transmitter-receiver' });
+    expect(await pair.sms.waitUntilBound(20_000)).toBe(true);
+    await until(() => pair.sms.isReceiverBound);
+    expect(pair.smsc.boundAs().sort()).toEqual(['receiver', 'transmitter']);
+
+    const auto = await setUp();
+    expect(await auto.sms.waitUntilBound(20_000)).toBe(true);
+    expect([auto.sms.bindMode, auto.smsc.boundAs()]).toEqual(['transceiver', ['transceiver']]);
+  });
+
   it('rejects a malformed number without touching the link', async () => {
     const { smsc, sms: channel } = await setUp();
     const [result] = await channel.send([sms(1, 'call me', 'a')]);
@@ -345,6 +382,19 @@ describe('SMS over SMPP 3.4 against a scripted SMSC', () => {
     await plain.channel.send([sms(4, '13800000004', 'd'), sms(5, '13800000005', 'e')]);
     await until(() => plain.reports.length === 1);
     expect(plain.reports[0]).toMatchObject({ messageKey: 'notice-5', providerMessageId: '16' });
+  });
+
+  it.each([
+    ['the Appendix B text stat:ACCEPTD', { text: 'id:A1 sub:001 dlvrd:000 submit date:2601050100 done date:2601050101 stat:ACCEPTD err:000 text:hello' }],
+    ['the message_state TLV ACCEPTED (6)', { id: 'A1', state: 6 }],
+  ] as const)('takes a receipt with %s as final and delivered (SMPP 3.4 §5.2.28: accepted on the subscriber\'s behalf)', async (_form, receipt) => {
+    const { channel, reports } = await scriptedSmsc((pdu, session) => {
+      session.send(pdu.response({ message_id: 'A1' }));
+      session.send(receiptPdu(receipt));
+    });
+    await channel.send([sms(1, '13800001234', 'hello')]);
+    await until(() => reports.length === 1);
+    expect(reports[0]).toMatchObject({ messageKey: 'notice-1', providerMessageId: 'A1', state: 'delivered', detail: 'stat:ACCEPTD' + ('text' in receipt ? ' err:000' : '') });
   });
 
   it('reads a receipt whose text comes in message_payload', async () => {

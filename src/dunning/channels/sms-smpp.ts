@@ -1,14 +1,13 @@
 /**
- * SMS (短信) over SMPP 3.4: one transceiver bind kept alive with enquire_link, a window of
- * pipelined submit_sm, delivery receipts from deliver_sm, and reconnection with backoff.
+ * SMS (短信) over SMPP 3.4: a transceiver bind, or a transmitter + receiver pair for an SMSC without
+ * transceivers, kept alive with enquire_link (smpp-link.ts); a window of pipelined submit_sm,
+ * delivery receipts from deliver_sm, and reconnection with backoff.
  */
 import { systemClock } from '../../platform/clock.ts';
 import {
-  connectSmpp,
   encodeSms,
   isRetryableStatus,
   isThrottleStatus,
-  makePdu,
   receiptIdKey,
   submittedIdKey,
   MESSAGE_KEY_TLV_ID,
@@ -23,9 +22,18 @@ import {
   type SmsSegment,
   type SmppSession,
 } from './smpp-wire.ts';
-import { deliverSmRespPdu, submitSmPdu, type EncodedPdu } from './smpp-encode.ts';
+import { submitSmPdu, type EncodedPdu } from './smpp-encode.ts';
+import { SmppLink, type BindCommand, type SmppLinkClosed, type SmppLinkEvents } from './smpp-link.ts';
 import { ReportHub, SendDeduper, WaiterQueue, invalidRecipient, rejected, silentLogger, unavailable } from './support.ts';
 import type { Channel, ChannelLogger, DeliveryState, OutboundMessage, ReportListener, SendResult } from './types.ts';
+
+/**
+ * 'transceiver': one session for submits and receipts. 'transmitter-receiver': submits on a
+ * transmitter, receipts on a receiver (an SMPP 3.3 SMSC has no transceiver). 'auto': a transceiver,
+ * and the pair after the SMSC refused it (generic_nack, an error bind_resp, or a hang-up on the bind);
+ * a refused pair tries the transceiver again. The mode that bound is kept for later rebinds.
+ */
+export type SmppBindMode = 'transceiver' | 'transmitter-receiver' | 'auto';
 
 export interface SmppChannelOptions {
   host: string;
@@ -35,6 +43,8 @@ export interface SmppChannelOptions {
   systemType?: string;
   /** Sender: the service code (e.g. 95598) or alphanumeric id the operator assigned. */
   sourceAddr: string;
+  /** Default 'auto'. */
+  bindMode?: SmppBindMode;
   /** Outstanding submit_sm without a response. Default 512. */
   windowSize?: number;
   /** Wait for submit_sm_resp before giving up (the outcome is then unknown). Default 10 s. */
@@ -62,13 +72,8 @@ export interface SmppChannelOptions {
   logger?: ChannelLogger;
 }
 
+/** Of the link submits go on (the transceiver, or the transmitter of a pair). */
 type LinkState = 'connecting' | 'bound' | 'down' | 'closed';
-
-/** How long the SMSC gets to close the link after our unbind_resp before we close it ourselves. */
-const UNBIND_CLOSE_GRACE_MS = 1_000;
-
-/** Requests from the SMSC that have their own handler in connect(). */
-const HANDLED_REQUESTS = new Set(['deliver_sm', 'data_sm', 'enquire_link', 'unbind', 'alert_notification']);
 
 type SubmitOutcome =
   | { kind: 'response'; status: number; messageId: string }
@@ -101,7 +106,12 @@ export class SmppChannel implements Channel {
   private readonly reports: ReportHub;
   private readonly deduper = new SendDeduper();
   private state: LinkState = 'connecting';
-  private session: SmppSession | undefined;
+  /** Where submits go: the transceiver, or the transmitter of a pair. */
+  private link: SmppLink | undefined;
+  /** The receiver of a pair: receipts come here. */
+  private receiver: SmppLink | undefined;
+  /** Whether the next bind is a transmitter + receiver pair. */
+  private pairMode: boolean;
   private readonly outstanding = new Set<Outstanding>();
   private inFlight = 0;
   private readonly windowWaiters = new WaiterQueue();
@@ -113,16 +123,18 @@ export class SmppChannel implements Channel {
   private throttleLevel = 0;
   private reconnectAttempts = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
-  private keepAliveTimer: NodeJS.Timeout | undefined;
+  private receiverAttempts = 0;
+  private receiverTimer: NodeJS.Timeout | undefined;
   private reference = 0;
   /** Whether the bound SMSC takes optional parameters: its bind_resp declared SMPP 3.4 or later. */
   private peerTakesTlvs = false;
-  /** Successful binds since start; a value above 1 means the link was re-established. */
+  /** Successful binds of the submit link since start; a value above 1 means it was re-established. */
   bindCount = 0;
 
   constructor(options: SmppChannelOptions) {
     this.opts = {
       systemType: '',
+      bindMode: 'auto',
       windowSize: 512,
       submitTimeoutMs: 10_000,
       bindWaitMs: 2_000,
@@ -140,11 +152,26 @@ export class SmppChannel implements Channel {
       ...options,
     };
     this.reports = new ReportHub(this.opts.logger);
+    this.pairMode = this.opts.bindMode === 'transmitter-receiver';
     this.connect();
   }
 
   get isBound(): boolean {
     return this.state === 'bound';
+  }
+
+  /** How the channel is bound now, or will bind next. */
+  get bindMode(): 'transceiver' | 'transmitter-receiver' {
+    return this.pairMode ? 'transmitter-receiver' : 'transceiver';
+  }
+
+  /** Whether the receiver of a transmitter + receiver pair is bound. */
+  get isReceiverBound(): boolean {
+    return this.receiver?.isBound ?? false;
+  }
+
+  private get session(): SmppSession | undefined {
+    return this.link?.session;
   }
 
   onReport(listener: ReportListener): () => void {
@@ -172,38 +199,17 @@ export class SmppChannel implements Channel {
 
   async close(): Promise<void> {
     if (this.state === 'closed') return;
-    const session = this.session;
-    const wasBound = this.state === 'bound';
     this.state = 'closed';
     clearTimeout(this.reconnectTimer);
-    clearInterval(this.keepAliveTimer);
+    clearTimeout(this.receiverTimer);
     clearTimeout(this.throttleTimer);
     this.notifyBindWaiters(false);
     for (const early of [...this.earlyReceipts.values()]) {
       this.forgetEarly(early);
       this.emitUntracked(early.receipt);
     }
-    if (session) {
-      if (wasBound) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, 1_000);
-          const sent = session.send(makePdu('unbind'), () => {
-            clearTimeout(timer);
-            resolve();
-          });
-          if (!sent) resolve();
-        });
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => session.destroy(), 1_000);
-        session.socket.once('close', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        if (session.socket.destroyed) resolve();
-        else session.close();
-      });
-    }
+    const links = [this.link, this.receiver].filter((l): l is SmppLink => l !== undefined);
+    await Promise.all(links.map((l) => l.close()));
     this.failOutstanding();
   }
 
@@ -293,7 +299,7 @@ export class SmppChannel implements Channel {
             // The SMSC no longer holds this link as bound (it restarted, or timed the bind out): bind again.
             this.opts.logger.warn({}, 'SMSC answered ESME_RINVBNDSTS; binding again');
             if (this.state === 'bound') this.state = 'down';
-            session.destroy();
+            this.link?.destroy();
           }
         });
         if (!sent) entry.settle({ kind: 'link_lost' });
@@ -344,11 +350,6 @@ export class SmppChannel implements Channel {
       const oldest = this.trackers.keys().next().value;
       if (oldest !== undefined) this.trackers.delete(oldest);
     }
-  }
-
-  private onDeliverSm(session: SmppSession, pdu: SmppPdu): void {
-    sendPdu(session, deliverSmRespPdu(pdu.sequence_number));
-    this.onReceiptPdu(pdu);
   }
 
   /** deliver_sm or data_sm: a receipt is matched to its message; anything else is ignored. */
@@ -408,100 +409,104 @@ export class SmppChannel implements Channel {
     });
   }
 
+  private linkTo(bind: BindCommand, on: SmppLinkEvents): SmppLink {
+    return new SmppLink({
+      host: this.opts.host,
+      port: this.opts.port,
+      systemId: this.opts.systemId,
+      password: this.opts.password,
+      systemType: this.opts.systemType,
+      bind,
+      bindTimeoutMs: this.opts.submitTimeoutMs,
+      enquireLinkMs: this.opts.enquireLinkMs,
+      logger: this.opts.logger,
+    }, on);
+  }
+
+  /** Opens the link submits go on: a transceiver, or the transmitter of a pair. */
   private connect(): void {
     this.state = 'connecting';
-    const session = connectSmpp(this.opts.host, this.opts.port);
-    this.session = session;
-    const bindTimer = setTimeout(() => session.destroy(), this.opts.submitTimeoutMs);
-    session.on('error', (err: Error) => {
-      // `smpp` stops reading a session after a PDU it cannot decode: start over on a new link.
-      this.opts.logger.warn({ err: err.message }, 'SMPP link error');
-      session.destroy();
-    });
-    session.on('close', () => {
-      clearTimeout(bindTimer);
-      this.onLinkDown(session);
-    });
-    session.on('deliver_sm', (pdu: SmppPdu) => this.onDeliverSm(session, pdu));
-    session.on('enquire_link', (pdu: SmppPdu) => session.send(pdu.response()));
-    session.on('unbind', (pdu: SmppPdu) => {
+    const pair = this.pairMode;
+    const link: SmppLink = this.linkTo(pair ? 'bind_transmitter' : 'bind_transceiver', {
+      bound: (response) => this.onBound(link, response, pair),
       // No submit may follow our unbind_resp on this link; new ones wait for the rebind.
-      if (this.state === 'bound' && session === this.session) this.state = 'down';
-      session.send(pdu.response());
-      // The SMSC may close the link itself or leave that to us: past a grace period we do.
-      session.close();
-      const grace = setTimeout(() => session.destroy(), UNBIND_CLOSE_GRACE_MS);
-      session.socket.once('close', () => clearTimeout(grace));
+      unbound: () => {
+        if (link === this.link && this.state === 'bound') this.state = 'down';
+      },
+      request: (pdu) => this.onReceiptPdu(pdu),
+      closed: (how) => this.onLinkDown(link, how),
     });
-    session.on('data_sm', (pdu: SmppPdu) => {
-      sendPdu(session, pdu.response({ message_id: '' }));
-      this.onReceiptPdu(pdu);
-    });
-    session.on('alert_notification', () => undefined); // has no response (SMPP 3.4 §4.12)
-    // Any other request gets an answer, or the SMSC would wait on it and drop the link.
-    session.on('pdu', (pdu: SmppPdu) => {
-      if (pdu.command === 'unknown') {
-        session.send(pdu.response());
-      } else if (!(Number(pdu.command_id) & 0x80000000) && !HANDLED_REQUESTS.has(pdu.command)) {
-        session.send(makePdu('generic_nack', { sequence_number: pdu.sequence_number, command_status: SMPP_STATUS.ESME_RINVCMDID }));
-      }
-    });
-    session.on('connect', () => {
-      const bind = makePdu('bind_transceiver', {
-        system_id: this.opts.systemId,
-        password: this.opts.password,
-        system_type: this.opts.systemType,
-        interface_version: 0x34,
-      });
-      session.send(bind, (response) => {
-        clearTimeout(bindTimer);
-        if (response.command_status !== 0) {
-          this.opts.logger.warn({ status: smppStatusName(response.command_status) }, 'SMPP bind refused');
-          session.destroy();
-          return;
-        }
-        if (this.state === 'closed' || session !== this.session) return;
-        // An SMSC whose bind_resp has no sc_interface_version (or one below 0x34) is taken for SMPP
-        // 3.3, which has no optional parameters and may refuse a submit_sm that carries one.
-        const scVersion = response.sc_interface_version;
-        this.peerTakesTlvs = typeof scVersion === 'number' && scVersion >= 0x34;
-        this.state = 'bound';
-        this.bindCount++;
-        this.reconnectAttempts = 0;
-        this.startKeepAlive(session);
-        this.opts.logger.info({ host: this.opts.host, port: this.opts.port }, 'SMPP bound as transceiver');
-        this.notifyBindWaiters(true);
-      });
-    });
+    this.link = link;
   }
 
-  private startKeepAlive(session: SmppSession): void {
-    let awaiting = false;
-    this.keepAliveTimer = setInterval(() => {
-      if (awaiting) {
-        this.opts.logger.warn({}, 'SMPP enquire_link unanswered; dropping link');
-        session.destroy();
-        return;
-      }
-      awaiting = true;
-      session.send(makePdu('enquire_link'), () => {
-        awaiting = false;
-      });
-    }, this.opts.enquireLinkMs);
+  private onBound(link: SmppLink, response: SmppPdu, pair: boolean): void {
+    if (this.state === 'closed' || link !== this.link) return;
+    // An SMSC whose bind_resp has no sc_interface_version (or one below 0x34) is taken for SMPP
+    // 3.3, which has no optional parameters and may refuse a submit_sm that carries one.
+    const scVersion = response.sc_interface_version;
+    this.peerTakesTlvs = typeof scVersion === 'number' && scVersion >= 0x34;
+    this.state = 'bound';
+    this.bindCount++;
+    this.reconnectAttempts = 0;
+    this.opts.logger.info({ host: this.opts.host, port: this.opts.port }, pair ? 'SMPP bound as transmitter' : 'SMPP bound as transceiver');
+    if (pair && !this.receiver) this.connectReceiver();
+    if (!pair) this.closeReceiver();
+    this.notifyBindWaiters(true);
   }
 
-  private onLinkDown(session: SmppSession): void {
-    if (session !== this.session) return;
-    this.session = undefined;
-    clearInterval(this.keepAliveTimer);
+  private onLinkDown(link: SmppLink, how: SmppLinkClosed): void {
+    if (link !== this.link) return;
+    this.link = undefined;
     this.failOutstanding();
     if (this.state === 'closed') return;
     this.state = 'down';
-    const delay = Math.min(this.opts.reconnectMaxMs, this.opts.reconnectMinMs * 2 ** this.reconnectAttempts++);
+    const mode = this.bindMode;
+    if (how.refused !== undefined) this.opts.logger.warn({ status: smppStatusName(how.refused), mode }, 'SMPP bind refused');
+    if (this.opts.bindMode === 'auto' && (how.refused !== undefined || how.bindUnanswered)) {
+      this.pairMode = !this.pairMode;
+      this.opts.logger.warn({ refused: mode, next: this.bindMode }, 'SMSC did not take the bind; trying the other bind mode');
+    }
+    const delay = this.backoff(this.reconnectAttempts++);
     this.opts.logger.warn({ delayMs: delay }, 'SMPP link down; reconnecting');
     this.reconnectTimer = setTimeout(() => {
       if (this.state !== 'closed') this.connect();
     }, delay);
+  }
+
+  /** The receiver of a pair: bound again on its own when it drops, the transmitter going on meanwhile. */
+  private connectReceiver(): void {
+    const link: SmppLink = this.linkTo('bind_receiver', {
+      bound: () => {
+        if (link !== this.receiver) return;
+        this.receiverAttempts = 0;
+        this.opts.logger.info({ host: this.opts.host, port: this.opts.port }, 'SMPP bound as receiver');
+      },
+      unbound: () => undefined,
+      request: (pdu) => this.onReceiptPdu(pdu),
+      closed: (how) => {
+        if (link !== this.receiver) return;
+        this.receiver = undefined;
+        if (this.state === 'closed' || !this.pairMode) return;
+        if (how.refused !== undefined) this.opts.logger.warn({ status: smppStatusName(how.refused) }, 'SMPP receiver bind refused');
+        const delay = this.backoff(this.receiverAttempts++);
+        this.receiverTimer = setTimeout(() => {
+          if (this.state !== 'closed' && this.pairMode && !this.receiver) this.connectReceiver();
+        }, delay);
+      },
+    });
+    this.receiver = link;
+  }
+
+  /** A transceiver bound: receipts come on it, the receiver of an earlier pair is let go. */
+  private closeReceiver(): void {
+    clearTimeout(this.receiverTimer);
+    const receiver = this.receiver;
+    this.receiver = undefined;
+    if (receiver) void receiver.close();
+  }
+
+  private backoff(attempt: number): number {
+    return Math.min(this.opts.reconnectMaxMs, this.opts.reconnectMinMs * 2 ** attempt);
   }
 
   private failOutstanding(): void {

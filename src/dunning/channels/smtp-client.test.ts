@@ -10,8 +10,9 @@ afterEach(async () => {
 });
 
 /** A plain SMTP server that keeps what it received, with its extensions and AUTH configurable. */
-async function server(options: { hidePIPELINING?: boolean; users?: Record<string, string> }) {
+async function server(options: { hidePIPELINING?: boolean; users?: Record<string, string>; authMethods?: string[] }) {
   const received: { from: string; to: string[]; raw: string; user?: string }[] = [];
+  const logins: string[] = [];
   const s = new SMTPServer({
     logger: false,
     disabledCommands: options.users ? ['STARTTLS'] : ['STARTTLS', 'AUTH'],
@@ -19,8 +20,14 @@ async function server(options: { hidePIPELINING?: boolean; users?: Record<string
     authOptional: !options.users,
     hidePIPELINING: options.hidePIPELINING ?? false,
     disableReverseLookup: true,
-    onAuth: (auth, _session, cb) =>
-      options.users?.[auth.username ?? ''] === auth.password ? cb(null, { user: auth.username }) : cb(Object.assign(new Error('535 bad credentials'), { responseCode: 535 })),
+    ...(options.authMethods ? { authMethods: options.authMethods } : {}),
+    onAuth: (auth, _session, cb) => {
+      const known = options.users?.[auth.username ?? ''];
+      // CRAM-MD5 sends no password, only a digest the server checks against the one it keeps
+      const ok = known !== undefined && (auth.method === 'CRAM-MD5' ? auth.validatePassword(known) : auth.password === known);
+      if (ok) logins.push(auth.method);
+      return ok ? cb(null, { user: auth.username }) : cb(Object.assign(new Error('535 bad credentials'), { responseCode: 535 }));
+    },
     onRcptTo: (address, _session, cb) => cb(address.address.endsWith('@nowhere.example') ? Object.assign(new Error('no such user'), { responseCode: 550 }) : undefined),
     onData: (stream, session, cb) => {
       const chunks: Buffer[] = [];
@@ -36,7 +43,7 @@ async function server(options: { hidePIPELINING?: boolean; users?: Record<string
   });
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
   open.push(() => new Promise<void>((r) => s.close(() => r())));
-  return { port: (s.server.address() as AddressInfo).port, received };
+  return { port: (s.server.address() as AddressInfo).port, received, logins };
 }
 
 const content = (n: number) => ({
@@ -62,6 +69,20 @@ describe('SMTP client', () => {
     expect(mail.headers.get('x-zt-message-key')).toBe('k7');
     expect(mail.headers.get('date')).toBe('Mon, 05 Jan 2026 01:00:00 +0000');
     expect(decodeWords(mail.headers.get('from')!)).toBe('国网电费中心 <billing@power.example>');
+  });
+
+  it.each([
+    [['LOGIN'], 'LOGIN'],
+    [['CRAM-MD5'], 'CRAM-MD5'],
+    [['PLAIN', 'LOGIN', 'CRAM-MD5'], 'CRAM-MD5'],
+    [['XOAUTH2', 'LOGIN'], 'LOGIN'],
+  ])('logs in to a server offering AUTH %j with %s', async (authMethods, used) => {
+    const smtp = await server({ users: { zt: 's3cret' }, authMethods });
+    const pool = new SmtpPool({ host: '127.0.0.1', port: smtp.port, auth: { user: 'zt', pass: 's3cret' } });
+    open.push(() => pool.close());
+    await expect(pool.send('billing@power.example', 'u1@mail.example', buildMessage(content(1), 'zt-b1'))).resolves.toMatchObject({ response: expect.stringMatching(/^250/) });
+    expect(smtp.logins).toEqual([used]);
+    expect(smtp.received[0]).toMatchObject({ user: 'zt' });
   });
 
   it('refuses a recipient with the server reply, and the connection serves the next message (pipelined)', async () => {
@@ -209,6 +230,30 @@ describe('SMTP client against a scripted server', () => {
     await expect(pool.send('billing@power.example', 'u2@mail.example', buildMessage(content(2), 'zt-b2'))).resolves.toBeDefined();
     expect(smtp.connections()).toBe(1);
     expect(smtp.lines.filter((l) => l === 'RSET')).toHaveLength(1);
+  });
+
+  it('logs in with LOGIN to a server that writes its mechanisms in the old "AUTH=" form', async () => {
+    const dialog: Record<string, string> = {
+      'AUTH LOGIN': '334 VXNlcm5hbWU6',
+      [Buffer.from('zt').toString('base64')]: '334 UGFzc3dvcmQ6',
+      [Buffer.from('s3cret').toString('base64')]: '235 2.7.0 authenticated',
+    };
+    const smtp = await rawSmtp({ reply: (line) => dialog[line] ?? plainReplies(['AUTH=LOGIN'])(line) });
+    const pool = new SmtpPool({ host: '127.0.0.1', port: smtp.port, auth: { user: 'zt', pass: 's3cret' } });
+    open.push(() => pool.close());
+    await expect(pool.send('billing@power.example', 'u1@mail.example', buildMessage(content(1), 'zt-b1'))).resolves.toBeDefined();
+    expect(smtp.lines.slice(1, 5)).toEqual(['AUTH LOGIN', 'enQ=', 'czNjcmV0', 'MAIL FROM:<billing@power.example>']);
+  });
+
+  it.each([
+    ['no AUTH', ['PIPELINING']],
+    ['only mechanisms we do not speak', ['AUTH GSSAPI XOAUTH2']],
+  ])('with credentials set, sends no AUTH and no mail to a server offering %s, and fails as ENOAUTH', async (_case, extensions) => {
+    const smtp = await rawSmtp({ reply: plainReplies(extensions) });
+    const pool = new SmtpPool({ host: '127.0.0.1', port: smtp.port, auth: { user: 'zt', pass: 's3cret' } });
+    open.push(() => pool.close());
+    await expect(pool.send('billing@power.example', 'u1@mail.example', buildMessage(content(1), 'zt-b1'))).rejects.toMatchObject({ code: 'ENOAUTH' });
+    expect(smtp.lines.filter((l) => /^(AUTH|MAIL)/i.test(l))).toEqual([]);
   });
 
   it('falls back to HELO when the server refuses EHLO', async () => {

@@ -2,9 +2,11 @@
  * A lean SMTP client (RFC 5321) for one kind of mail: a notice to one recipient. A pool of
  * connections, each sending one message at a time with PIPELINING (RFC 2920: MAIL, RCPT and DATA in
  * one write) when the server offers it, STARTTLS when offered (opportunistic, certificate unchecked;
- * required and checked with `requireTls`), implicit TLS with `secure`, AUTH PLAIN. The message is built here too (RFC 5322/2045/2047): UTF-8 parts in
- * base64, which Node encodes natively; a general-purpose mailer spent most of a notice's cost on MIME.
+ * required and checked with `requireTls`), implicit TLS with `secure`, AUTH with a mechanism the server
+ * offers in EHLO (PLAIN, LOGIN or CRAM-MD5). The message is built here too (RFC 5322/2045/2047): UTF-8
+ * parts in base64, which Node encodes natively; a general-purpose mailer spent most of a notice's cost on MIME.
  */
+import { createHmac } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 
@@ -27,7 +29,11 @@ export interface SmtpClientOptions {
   clientName?: string;
 }
 
-/** A refusal or failure; `responseCode` when the server answered, `code` for the link (ECONNECTION, ETIMEDOUT, ETLS, EAUTH, EPROTOCOL). */
+/**
+ * A refusal or failure; `responseCode` when the server answered, `code` for the link (ECONNECTION,
+ * ETIMEDOUT, ETLS, EAUTH, EPROTOCOL, or ENOAUTH: credentials are set and the server offers no AUTH
+ * mechanism we speak).
+ */
 export class SmtpError extends Error {
   constructor(message: string, readonly code: string, readonly responseCode?: number, readonly response?: string,
               /** The envelope command the server refused (EENVELOPE). */
@@ -41,7 +47,30 @@ interface Reply {
   text: string;
 }
 
+/** EHLO keywords with their parameters (RFC 5321 §4.1.1.1), upper-cased. */
+type Extensions = Map<string, string[]>;
+
 const CRLF = '\r\n';
+
+/** The SASL mechanisms we speak (RFC 4954). */
+const AUTH_MECHANISMS = ['PLAIN', 'LOGIN', 'CRAM-MD5'] as const;
+type AuthMechanism = (typeof AUTH_MECHANISMS)[number];
+
+/**
+ * Which offered mechanism to use. Over TLS, PLAIN (one round trip). In the clear CRAM-MD5 comes
+ * first: PLAIN and LOGIN would hand the password to anyone on the path, CRAM-MD5 only a digest.
+ */
+function chooseAuthMechanism(offered: readonly string[], overTls: boolean): AuthMechanism | undefined {
+  const order: readonly AuthMechanism[] = overTls ? ['PLAIN', 'LOGIN', 'CRAM-MD5'] : ['CRAM-MD5', 'PLAIN', 'LOGIN'];
+  const upper = new Set(offered.map((m) => m.toUpperCase()));
+  return order.find((m) => upper.has(m));
+}
+
+/** Mechanisms of the AUTH keyword, and of the "AUTH=" form that pre-RFC 2554 clients needed and old servers still send. */
+function offeredAuth(extensions: Extensions): string[] {
+  const legacy = [...extensions].filter(([k]) => k.startsWith('AUTH=')).flatMap(([k, params]) => [k.slice(5), ...params]);
+  return [...new Set([...(extensions.get('AUTH') ?? []), ...legacy])];
+}
 
 class Connection {
   private buffer = '';
@@ -89,10 +118,7 @@ class Connection {
         throw new SmtpError('the SMTP server does not offer STARTTLS and TLS is required', 'ETLS');
       }
       c.pipelining = caps.has('PIPELINING');
-      if (o.auth) {
-        const token = Buffer.from(`\0${o.auth.user}\0${o.auth.pass}`).toString('base64');
-        await c.expect(await c.command(`AUTH PLAIN ${token}`), 235, 'EAUTH');
-      }
+      if (o.auth) await c.authenticate(o.auth, offeredAuth(caps), !!o.secure || startTls?.code === 220, `${o.host}:${o.port}`);
     } catch (e) {
       c.destroy(); // a link that failed its opening is not kept
       throw e;
@@ -173,15 +199,50 @@ class Connection {
     if (r.code !== code) throw new SmtpError(r.text, errorCode, r.code, r.text);
   }
 
-  private async ehlo(name: string): Promise<Set<string>> {
+  private async ehlo(name: string): Promise<Extensions> {
     const r = await this.command(`EHLO ${name}`);
     if (r.code >= 500) {
       // A server without ESMTP: HELO, and no extensions (RFC 5321 §3.2).
       await this.expect(await this.command(`HELO ${name}`), 250, 'EPROTOCOL');
-      return new Set();
+      return new Map();
     }
     await this.expect(r, 250, 'EPROTOCOL');
-    return new Set(r.text.split('\n').slice(1).map((l) => l.slice(4).split(' ')[0]!.toUpperCase()));
+    return new Map(r.text.split('\n').slice(1).map((l) => {
+      const [keyword, ...params] = l.slice(4).trim().split(/\s+/);
+      return [keyword!.toUpperCase(), params.map((p) => p.toUpperCase())] as const;
+    }));
+  }
+
+  /**
+   * Logs in with a mechanism the server offered (RFC 4954). Without one we speak, nothing is sent:
+   * a server that offers no AUTH (or offers it only after STARTTLS) would refuse it, and the
+   * password would have gone out for nothing.
+   */
+  async authenticate(auth: { user: string; pass: string }, offered: string[], overTls: boolean, server: string): Promise<void> {
+    const mechanism = chooseAuthMechanism(offered, overTls);
+    if (!mechanism) {
+      const offers = offered.length ? `offers only ${offered.join(', ')}` : 'offers no AUTH';
+      throw new SmtpError(
+        `SMTP server ${server} ${offers}; credentials are set and we speak ${AUTH_MECHANISMS.join(', ')}` +
+          `${overTls ? '' : ' (many servers offer AUTH only after STARTTLS)'}`,
+        'ENOAUTH',
+      );
+    }
+    const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+    if (mechanism === 'PLAIN') {
+      await this.expect(await this.command(`AUTH PLAIN ${b64(`\0${auth.user}\0${auth.pass}`)}`), 235, 'EAUTH');
+      return;
+    }
+    if (mechanism === 'LOGIN') {
+      await this.expect(await this.command('AUTH LOGIN'), 334, 'EAUTH');
+      await this.expect(await this.command(b64(auth.user)), 334, 'EAUTH');
+      await this.expect(await this.command(b64(auth.pass)), 235, 'EAUTH');
+      return;
+    }
+    const challenge = await this.command('AUTH CRAM-MD5');
+    await this.expect(challenge, 334, 'EAUTH');
+    const digest = createHmac('md5', auth.pass).update(Buffer.from(challenge.text.slice(4).trim(), 'base64')).digest('hex');
+    await this.expect(await this.command(b64(`${auth.user} ${digest}`)), 235, 'EAUTH');
   }
 
   /** One message to one recipient; resolves with the final reply, or throws the refusal. */

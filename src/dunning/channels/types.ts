@@ -22,6 +22,8 @@ export interface SendError {
   message: string;
   /** true: retrying the same message will fail again (bad number, bounced address, bad secret). */
   permanent: boolean;
+  /** How long the provider asked us to wait before trying again (HTTP Retry-After), capped by the channel. */
+  retryAfterMs?: number;
 }
 
 export interface SendResult {

@@ -13,11 +13,14 @@ import {
   readMessageKey,
   sendPdu,
   shortMessageText,
+  makePdu,
   RECEIPT_STATES,
+  UNDECODABLE,
   type ReceiptStat,
   type SmppPdu,
   type SmppServer,
   type SmppSession,
+  type UndecodablePdu,
 } from '../smpp-wire.ts';
 import { deliverSmReceiptPdu, submitSmRespPdu, type EncodedPdu } from '../smpp-encode.ts';
 import { keep, KEEP_LIMIT } from './kept.ts';
@@ -42,7 +45,14 @@ export interface SmscOptions extends Partial<SmscFaults> {
   host?: string;
   systemId?: string;
   password?: string;
+  /**
+   * How bind_transceiver is answered: 'bind' (default); 'generic_nack' (ESME_RINVCMDID, as an SMPP 3.3
+   * SMSC without transceivers does); or a bind_transceiver_resp carrying this error status.
+   */
+  transceiver?: 'bind' | 'generic_nack' | number;
 }
+
+export type SmscBindKind = 'transceiver' | 'transmitter' | 'receiver';
 
 export interface SmscSubmission {
   messageId: string;
@@ -77,6 +87,7 @@ export class SmscSimulator {
   private server: SmppServer;
   private listeningPort: number;
   private readonly bound = new Map<SmppSession, BoundSession>();
+  private readonly transceiver: 'bind' | 'generic_nack' | number;
   private readonly queuedReceipts: EncodedPdu[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly idPrefix = randomBytes(2).toString('hex').toUpperCase();
@@ -94,6 +105,7 @@ export class SmscSimulator {
     this.host = options.host ?? '127.0.0.1';
     this.systemId = options.systemId ?? 'zerotouch';
     this.password = options.password ?? 'secret';
+    this.transceiver = options.transceiver ?? 'bind';
     this.faults = {
       unassignedPrefixes: [],
       unassignedMode: 'submit_error',
@@ -134,6 +146,11 @@ export class SmscSimulator {
 
   countByNumber(number: string): number {
     return this.byNumber.get(number) ?? 0;
+  }
+
+  /** How each session bound now is bound. */
+  boundAs(): SmscBindKind[] {
+    return [...this.bound.values()].map((b) => (b.receives && b.transmits ? 'transceiver' : b.transmits ? 'transmitter' : 'receiver'));
   }
 
   /** Receipts waiting for a receiver to bind. */
@@ -179,7 +196,16 @@ export class SmscSimulator {
       session.send(pdu.response({ system_id: 'ZT-SMSC', ...(Number(pdu.interface_version) >= 0x34 ? { sc_interface_version: 0x34 } : {}) }));
       if (receives) this.flushReceipts();
     };
-    session.on('bind_transceiver', bind(true, true));
+    const bindTransceiver = bind(true, true);
+    session.on('bind_transceiver', (pdu: SmppPdu) => {
+      if (this.transceiver === 'bind') return bindTransceiver(pdu);
+      this.stats.bindFailures++;
+      if (this.transceiver === 'generic_nack') {
+        session.send(makePdu('generic_nack', { sequence_number: pdu.sequence_number, command_status: SMPP_STATUS.ESME_RINVCMDID }));
+      } else {
+        session.send(pdu.response({ command_status: this.transceiver }));
+      }
+    });
     session.on('bind_transmitter', bind(false, true));
     session.on('bind_receiver', bind(true, false));
     session.on('enquire_link', (pdu: SmppPdu) => {
@@ -191,6 +217,12 @@ export class SmscSimulator {
       session.send(pdu.response(), () => session.close());
     });
     session.on('submit_sm', (pdu: SmppPdu) => this.onSubmit(session, pdu));
+    // A request whose body cannot be read is refused, and the link goes on.
+    session.on(UNDECODABLE, (pdu: UndecodablePdu) => {
+      if (!(pdu.command_id & 0x80000000)) {
+        session.send(makePdu('generic_nack', { sequence_number: pdu.sequence_number, command_status: SMPP_STATUS.ESME_RSYSERR }));
+      }
+    });
   }
 
   private onSubmit(session: SmppSession, pdu: SmppPdu): void {
