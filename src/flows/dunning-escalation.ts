@@ -5,22 +5,36 @@
  * keeps failing. Task keys make every step safe to repeat.
  */
 import type { AppContext } from '../platform/index.ts';
-import { maskContact, setBasedJoins } from '../platform/index.ts';
+import { businessDate, maskContact, setBasedJoins } from '../platform/index.ts';
 import { closeTasksByKey, openTasks, openTasksFrom, type TaskSpec } from '../work/index.ts';
 import { verifyReachedContacts } from '../customers/index.ts';
 import { WHOLE_PROVINCE, type CustomerRange } from '../customers/index.ts';
+import { paidBills } from '../payments/index.ts';
 import {
-  contactsReachedQuery, contactVerificationKey, failingContacts, manualCollectionTasks, recordEscalations, recordManualCollectionsDue,
-  settleManualCollections, type EscalationInput,
+  contactsReachedQuery, contactVerificationKey, dropManualCollections, failingContacts, manualCollectionBills, manualCollectionTasks,
+  recordEscalations, recordManualCollections, selectManualCollectionsDue, settleManualCollections, type EscalationInput,
 } from '../dunning/index.ts';
 
-/** The manual collections due among the customers of `range` (the daily run hands them over in slices at once). */
+/** The ledger as it stands, whatever day is run (as the suspension step reads it). */
+const LEDGER_AS_IT_STANDS = 'infinity';
+
+/**
+ * The manual collections due among the customers of `range` (the daily run hands them over in slices at
+ * once). A run for a day already past (a catch-up) does not hand over a debt settled since that day:
+ * its snapshot is as of its day, the ledger has moved on. A run for today has no later payment to
+ * miss (a payment is never dated after today), so the selection is recorded as it is.
+ */
 export async function escalateToManualCollection(ctx: AppContext, asOf: string, range: CustomerRange = WHOLE_PROVINCE): Promise<number> {
   const at = ctx.clock.now();
   return ctx.db.transaction().execute(async (trx) => {
     // the escalations are recorded from the selection in SQL; their tasks open from the same rows,
     // in SQL too (a day can hand over hundreds of thousands), in the same transaction
-    const recorded = await recordManualCollectionsDue(trx, asOf, at, range);
+    await selectManualCollectionsDue(trx, asOf, range);
+    if (asOf < businessDate(at)) {
+      const paid = await paidBills(trx, LEDGER_AS_IT_STANDS, await manualCollectionBills(trx));
+      await dropManualCollections(trx, paid.map((p) => p.billId));
+    }
+    const recorded = await recordManualCollections(trx, asOf, at);
     if (recorded) await openTasksFrom(trx, at, manualCollectionTasks(), { fresh: true });
     return recorded;
   });

@@ -96,3 +96,26 @@ describe('manual collection hand-over', () => {
     expect((await runAt('2026-02-18')).collectionsSettled).toBe(0);
   });
 });
+
+describe('when notice 3 hands over to the grid manager', () => {
+  it('on due + 18 days (notice 3 on due + 15, then the policy grace); a chase that starts late gives its notice 3 the grace first', async () => {
+    const [onTime, lateStart] = (await customersWithChannels(ctx, ['sms'], 2)) as [{ id: number; number: string }, { id: number; number: string }];
+    const billOf = (c: { id: number }) => ({
+      customerId: c.id, period: '2026-02', amount: '64.00', issuedOn: '2026-03-01', dueDate: '2026-03-16', releasedAt: new Date('2026-03-01T08:00:00+08:00'),
+    });
+    const collectionsOf = async (customerId: number) => (await sql<{ reason: string; created_on: string }>`
+      SELECT reason, created_on::text FROM dunning_escalation WHERE kind = 'manual_collection' AND customer_id = ${customerId}`.execute(ctx.db)).rows;
+    await releaseBills(ctx, [billOf(onTime)]);
+    expect((await runAt('2026-03-31')).notices).toContainEqual({ step: 'overdue_3', status: 'pending', n: 1 });
+    expect((await runAt('2026-04-02')).manualCollection).toBe(0);
+    // the other debt's first run is on due + 18: its notice 3 goes out, and a person calls only when its grace is over
+    await releaseBills(ctx, [billOf(lateStart)]);
+    const r = await runAt('2026-04-03');
+    expect(r.notices).toContainEqual({ step: 'overdue_3', status: 'pending', n: 1 });
+    expect(r.manualCollection).toBe(1);
+    expect(await collectionsOf(onTime.id)).toEqual([{ reason: 'after_notice_3', created_on: '2026-04-03' }]);
+    expect(await collectionsOf(lateStart.id)).toEqual([]);
+    expect((await runAt('2026-04-06')).manualCollection).toBe(1);
+    expect(await collectionsOf(lateStart.id)).toEqual([{ reason: 'after_notice_3', created_on: '2026-04-06' }]);
+  });
+});

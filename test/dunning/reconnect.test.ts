@@ -51,8 +51,10 @@ beforeAll(async () => {
   // two cost-control meters (a remote reconnect), the others read on site (a field task)
   await sql`UPDATE meter SET cost_control = (sp.customer_id IN (${remote.id}, ${remoteFailed.id})) FROM service_point sp
             WHERE sp.meter_id = meter.id AND sp.customer_id = ANY (${all.map((c) => c.id)}::bigint[])`.execute(ctx.db);
-  // over 30 days overdue: the legal notice, given (the chase starts past notice 3, so each debt also goes to
-  // the grid manager); supply cut when its 7 days have run out
+  // notice 3 went out (due + 15); over 30 days overdue: the legal notice, given (each debt also goes to the
+  // grid manager); supply cut when its 7 days have run out
+  await runAt('2026-03-03');
+  await sql`UPDATE dunning_notice SET status = 'delivered' WHERE step = 'overdue_3' AND status = 'pending'`.execute(ctx.db);
   await runAt('2026-03-19');
   await sql`UPDATE dunning_notice SET status = 'delivered' WHERE step = 'suspension_notice' AND status = 'pending'`.execute(ctx.db);
   const cut = await runAt('2026-03-26');

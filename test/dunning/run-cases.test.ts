@@ -44,6 +44,8 @@ describe('the case the chase is about', () => {
   });
 
   it('adds the later bill to the amount once it is due, with the late fees payments computes for that day', async () => {
+    // suspension only after a reminder: notice 3 went out (the dispatcher's part)
+    await sql`UPDATE dunning_notice SET status = 'delivered' WHERE step = 'overdue_3' AND status = 'pending'`.execute(ctx.db);
     const r = await runAt('2026-03-19');
     expect(r.notices).toContainEqual({ step: 'suspension_notice', status: 'pending', n: 1 });
     expect(r.notices).toContainEqual({ step: 'overdue_1', status: 'pending', n: 1 });

@@ -69,6 +69,8 @@ describe('the daily dunning run', () => {
   });
 
   it('after the suspension notice period, queues a DL/T 645 trip for cost-control meters or a field task; payment brings a reconnect', async () => {
+    // suspension only after a reminder: notice 3 went out (the dispatcher's part)
+    await sql`UPDATE dunning_notice SET status = 'delivered' WHERE step = 'overdue_3' AND status = 'pending'`.execute(ctx.db);
     const r = await runAt('2026-03-19');
     expect(r.notices).toContainEqual({ step: 'suspension_notice', status: 'pending', n: 5 });
     // the legal notice must have gone out before supply is cut

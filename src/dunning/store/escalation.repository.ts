@@ -14,9 +14,11 @@ export const reconnectKey = (customerId: number, billId: number) => `dunning:rec
 
 /**
  * The debts due for a manual collection among the customers of `range`, one row each: their
- * overdue notice 3 and its grace passed, or the chase passed notice 3 without sending it (the
- * suspension notice is decided: a run that starts late, or notice 3 superseded), or a chase step
- * found no channel; still open (dunning_open_debt) and not escalated yet.
+ * overdue notice 3 and its grace passed (the grace counts from the day notice 3 was decided: a chase
+ * that starts late sends notice 3 and gives it its days before a person calls, as DOMAIN.md's "after 3
+ * automatic notices went unpaid" asks), or the chase passed notice 3 without sending it (the
+ * suspension notice is decided, or recorded as not given: a run that starts late, or notice 3
+ * superseded), or a chase step found no channel; still open (dunning_open_debt) and not escalated yet.
  */
 export const manualCollectionsDue = (asOf: string, range: CustomerRange = WHOLE_PROVINCE) => sql`
   SELECT DISTINCT ON (n.customer_id, n.bill_id) n.customer_id, n.bill_id, n.bill_no, d.outstanding::text AS amount,
@@ -32,16 +34,34 @@ export const manualCollectionsDue = (asOf: string, range: CustomerRange = WHOLE_
   ORDER BY n.customer_id, n.bill_id, n.status = 'no_channel', n.step = 'suspension_notice'`;
 
 /**
- * Open debts whose overdue notice 3 and its grace passed, or whose chase has no channel to use,
- * and that have no manual collection yet: records their escalations, and leaves them in the temp
- * table dunning_manual_collection (dropped at commit) for the caller to open their tasks from
- * (manualCollectionTasks) in the same transaction — no round trip of the rows through the caller.
- * Returns how many it recorded.
+ * Selects the manual collections due (manualCollectionsDue) into the temp table dunning_manual_collection
+ * (dropped at commit), for recordManualCollections to record in the same transaction.
  */
-export async function recordManualCollectionsDue(trx: Db, asOf: string, at: Date, range: CustomerRange = WHOLE_PROVINCE): Promise<number> {
+export async function selectManualCollectionsDue(trx: Db, asOf: string, range: CustomerRange = WHOLE_PROVINCE): Promise<void> {
   await sql`CREATE TEMP TABLE dunning_manual_collection ON COMMIT DROP AS ${manualCollectionsDue(asOf, range)}`.execute(trx);
   // autovacuum never sees a temp table: without this the planner guesses its size
   await sql`ANALYZE dunning_manual_collection`.execute(trx);
+}
+
+/** The bills of the manual collections selectManualCollectionsDue left in its temp table. */
+export async function manualCollectionBills(trx: Db): Promise<number[]> {
+  const r = await sql<{ bill_id: number }>`SELECT bill_id FROM dunning_manual_collection ORDER BY bill_id`.execute(trx);
+  return r.rows.map((x) => Number(x.bill_id));
+}
+
+/** Takes the manual collections of these bills out of selectManualCollectionsDue's temp table: they are not recorded. */
+export async function dropManualCollections(trx: Db, billIds: number[]): Promise<void> {
+  if (!billIds.length) return;
+  await sql`DELETE FROM dunning_manual_collection WHERE bill_id = ANY(${billIds}::bigint[])`.execute(trx);
+}
+
+/**
+ * Records the escalations of the manual collections selectManualCollectionsDue left in its temp table
+ * dunning_manual_collection, and leaves them there for the caller to open their tasks from
+ * (manualCollectionTasks) in the same transaction — no round trip of the rows through the caller.
+ * Returns how many it recorded.
+ */
+export async function recordManualCollections(trx: Db, asOf: string, at: Date): Promise<number> {
   // The keys were selected as not recorded, in this transaction: they go in plainly. A key recorded
   // since the selection (by a writer outside the run) makes the plain insert fail; it is then redone
   // leaving that key alone, and its row leaves the table, so its task is not opened twice.
@@ -61,13 +81,14 @@ export async function recordManualCollectionsDue(trx: Db, asOf: string, at: Date
 }
 
 /**
- * The task specs (openTasksFrom's columns) of the manual collections recordManualCollectionsDue
+ * The task specs (openTasksFrom's columns) of the manual collections recordManualCollections
  * left in its temp table: one per debt, for the grid's community manager.
  */
 export const manualCollectionTasks = () => sql`
   SELECT 'manual_collection' AS kind, 'dunning:manual_collection:' || m.customer_id || ':' || m.bill_id AS key,
          CASE WHEN m.reason = 'no_channel' THEN '人工催费：无约定通知渠道，电费 ' || m.amount || ' 元（' || m.bill_no || '）'
-              WHEN m.reason = 'past_notice_3' THEN '人工催费：已发停电通知仍未缴费，电费 ' || m.amount || ' 元（' || m.bill_no || '）'
+              -- past notice 3: a suspension notice is decided, or was not given for want of a reminder given before it
+              WHEN m.reason = 'past_notice_3' THEN '人工催费：逾期已过 3 次通知阶段仍未缴费，电费 ' || m.amount || ' 元（' || m.bill_no || '）'
               ELSE '人工催费：3 次自动通知后仍未缴费，电费 ' || m.amount || ' 元（' || m.bill_no || '）' END AS title,
          m.customer_id, NULL::bigint AS meter_id, NULL::integer AS area_id,
          jsonb_build_object('billId', m.bill_id, 'billNo', m.bill_no, 'outstanding', m.amount, 'reason', m.reason) AS payload,

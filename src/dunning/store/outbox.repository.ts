@@ -59,20 +59,24 @@ export async function lockContactCounts(trx: Db, ids: number[]): Promise<void> {
 }
 
 /**
- * Cancels the locked chase notices whose debt is no longer among the open bills ('paid'), and those
- * of a debt whose later chase step is decided ('superseded': notices left waiting while the
- * dispatcher was down, or days replayed after an outage, are not sent late, one a day, after the step
- * now due). The caller reads the open bills after share-locking the accounts, so a payment either
- * committed before (and is seen here) or waits until the claim is committed.
+ * Cancels the locked chase notices whose debt is no longer among the open bills ('paid'), those of a
+ * customer whose account has closed since they were decided ('account_closed': the run decides none
+ * for a closed account, and one decided before the closing is not sent after it), and those of a debt
+ * whose later chase step is decided ('superseded': notices left waiting while the dispatcher was down,
+ * or days replayed after an outage, are not sent late, one a day, after the step now due). The caller
+ * reads the open bills after share-locking the accounts, so a payment either committed before (and is
+ * seen here) or waits until the claim is committed.
  */
 export async function cancelSettled(trx: Db, ids: number[], openBillIds: number[], now: Date): Promise<number[]> {
   if (!ids.length) return [];
   const r = await sql<{ id: number }>`
     WITH upd AS (
       UPDATE dunning_notice n SET status = 'cancelled', finished_at = ${now}::timestamptz, claimed_by = NULL, claimed_until = NULL,
-             cancel_reason = CASE WHEN n.bill_id <> ALL(${openBillIds}::bigint[]) THEN 'paid' ELSE 'superseded' END
-      WHERE n.id = ANY(${ids}::bigint[]) AND ${isChaseNotice('n')}
-        AND (n.bill_id <> ALL(${openBillIds}::bigint[])
+             cancel_reason = CASE WHEN n.bill_id <> ALL(${openBillIds}::bigint[]) THEN 'paid'
+                                  WHEN c.status = 'closed' THEN 'account_closed' ELSE 'superseded' END
+      FROM customer c
+      WHERE n.id = ANY(${ids}::bigint[]) AND c.id = n.customer_id AND ${isChaseNotice('n')}
+        AND (n.bill_id <> ALL(${openBillIds}::bigint[]) OR c.status = 'closed'
              -- a later chase step of the same debt is decided (found by dunning_notice_key)
              OR EXISTS (SELECT 1 FROM dunning_notice later
                         JOIN dunning_policy_step ls ON ls.segment = later.segment AND ls.step = later.step
@@ -327,7 +331,7 @@ export interface ReportInput {
  */
 export async function recordReports(db: Db, reports: ReportInput[], now: Date): Promise<{ noticeIds: number[]; unmatched: ReportInput[] }> {
   if (!reports.length) return { noticeIds: [], unmatched: [] };
-  const r = await sql<{ notice_id: number; message_key: string; provider_message_id: string | null; status: string }>`
+  const r = await sql<{ notice_id: number; message_key: string; provider_message_id: string | null; status: string; changed: boolean }>`
     WITH rep AS (
       SELECT * FROM jsonb_to_recordset(${JSON.stringify(reports)}::jsonb)
         AS r(message_key text, provider_message_id text, state text, at timestamptz, detail text)
@@ -341,13 +345,16 @@ export async function recordReports(db: Db, reports: ReportInput[], now: Date): 
       SELECT a.id FROM dunning_attempt a WHERE a.id IN (SELECT t.id FROM target t) ORDER BY a.id FOR UPDATE
     ), upd AS (
       -- a delivered or answered attempt stays so: a report after it (a provider's repeat, callbacks out of
-      -- order) does not undo the proof; of one batch's reports for an attempt, a success wins
+      -- order) does not undo the proof; of one batch's reports for an attempt, a success wins, then the
+      -- latest event; a failure older than the report already kept (callbacks out of order across
+      -- batches) does not replace it
       UPDATE dunning_attempt a SET status = t.state, retryable = t.state IN ('no_answer', 'busy'), reported_at = t.at,
              detail = COALESCE(t.detail, a.detail), provider_message_id = COALESCE(a.provider_message_id, t.provider_message_id),
              sent_at = COALESCE(a.sent_at, t.at)
       FROM (SELECT DISTINCT ON (t.id) t.* FROM target t JOIN locked l ON l.id = t.id
             ORDER BY t.id, t.state IN ('delivered', 'answered') DESC, t.at DESC) t
       WHERE a.id = t.id AND (a.status NOT IN ('delivered', 'answered') OR t.state IN ('delivered', 'answered'))
+        AND (t.state IN ('delivered', 'answered') OR a.reported_at IS NULL OR t.at >= a.reported_at)
       RETURNING a.id, a.notice_id, a.message_key, a.provider_message_id, a.status
     ), to_deliver AS (
       SELECT n.id FROM dunning_notice n
@@ -359,15 +366,15 @@ export async function recordReports(db: Db, reports: ReportInput[], now: Date): 
              finished_at = COALESCE(n.finished_at, ${now}::timestamptz)
       FROM to_deliver d WHERE n.id = d.id
     )
-    SELECT notice_id, message_key, provider_message_id, status FROM upd
-    -- the reports a success already settled: matched, and nothing to settle
+    SELECT notice_id, message_key, provider_message_id, status, true AS changed FROM upd
+    -- the reports a success or a later report already settled: matched, and nothing to settle
     UNION ALL
-    SELECT a.notice_id, a.message_key, a.provider_message_id, a.status FROM dunning_attempt a
+    SELECT a.notice_id, a.message_key, a.provider_message_id, a.status, false FROM dunning_attempt a
     WHERE a.id IN (SELECT id FROM locked) AND a.id NOT IN (SELECT id FROM upd)`.execute(db);
   const keys = new Set(r.rows.map((x) => x.message_key));
   const pids = new Set(r.rows.map((x) => x.provider_message_id));
   const unmatched = reports.filter((p) => (p.message_key ? !keys.has(p.message_key) : !pids.has(p.provider_message_id)));
-  const toSettle = r.rows.filter((x) => x.status !== 'delivered' && x.status !== 'answered').map((x) => Number(x.notice_id));
+  const toSettle = r.rows.filter((x) => x.changed && x.status !== 'delivered' && x.status !== 'answered').map((x) => Number(x.notice_id));
   return { noticeIds: [...new Set(toSettle)], unmatched };
 }
 
