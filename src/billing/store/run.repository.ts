@@ -62,6 +62,18 @@ export async function readingsSource(db: Db): Promise<string> {
   return r.rows[0]!.v ? 'v_meter_reading' : 'meter_reading';
 }
 
+// A DL/T 645 energy register holds XXXXXX.XX kWh: after 999999.99 it reads 0 again. As metering's VEE
+// judges it (src/metering/store/vee.repository.ts), a register below the top that fell by more than half
+// its range wrapped, not ran backwards: it used up to the top and on from 0. A smaller fall stays
+// negative, for the NEGATIVE_CONSUMPTION review rule to hold. The first test (a start reading above half
+// the register, which most meters are not) settles the common case with one comparison.
+const REGISTER_WRAP = 1_000_000;
+/** Consumption of one register over a meter segment, from start reading b to end reading e, across a rollover. */
+const used = (register: string) => {
+  const [b, e, half] = [`b.${register}`, `e.${register}`, REGISTER_WRAP / 2];
+  return sql.raw(`CASE WHEN ${b} > ${half} AND ${b} < ${REGISTER_WRAP} AND ${b} - ${e} > ${half} THEN ${e} - ${b} + ${REGISTER_WRAP} ELSE ${e} - ${b} END`);
+};
+
 interface RuleParams {
   historyPeriods: number;
   estimatedPeriods: number;
@@ -203,8 +215,8 @@ export async function stageSlice(db: Db, run: BillingRunRow, slice: { slice: num
     ),
     rd AS (
       SELECT s.customer_id,
-        sum(e.total_kwh - b.total_kwh) AS q_total, sum(e.sharp_kwh - b.sharp_kwh) AS q_sharp, sum(e.peak_kwh - b.peak_kwh) AS q_peak,
-        sum(e.flat_kwh - b.flat_kwh) AS q_flat, sum(e.valley_kwh - b.valley_kwh) AS q_valley,
+        sum(${used('total_kwh')}) AS q_total, sum(${used('sharp_kwh')}) AS q_sharp, sum(${used('peak_kwh')}) AS q_peak,
+        sum(${used('flat_kwh')}) AS q_flat, sum(${used('valley_kwh')}) AS q_valley,
         bool_or(b.total_kwh IS NULL OR e.total_kwh IS NULL) AS missing,
         max(CASE WHEN b.quality = 'estimated' OR e.quality = 'estimated' THEN 3 WHEN b.quality = 're_read' OR e.quality = 're_read' THEN 2
                  WHEN b.quality = 'edited' OR e.quality = 'edited' THEN 1 ELSE 0 END) AS quality_rank,
