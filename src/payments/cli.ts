@@ -45,7 +45,7 @@ export function registerPaymentsCommands(program: Command): void {
     .action(async (file: string, o: { channel: string; date: string; json?: boolean }) => {
       const csv = readFile(file, 'settlement file');
       await withContext({}, async (ctx) => {
-        const r = await reconcileSettlement(ctx.db, ctx.clock, { channel: o.channel, date: o.date, fileName: path.basename(file), csv, actor: CLI_ACTOR });
+        const r = await reconcileSettlement(ctx.db, ctx.clock, { channel: o.channel, date: o.date, fileName: path.basename(file), csv, actor: CLI_ACTOR, scopePath: '/' });
         const x = r.run;
         output(o.json, r, () => [
           `reconciliation ${x.id} ${x.channel} ${x.settlementDate}: ${x.fileRows} rows, ${x.matched} matched, ${x.missingInLedger} missing in ledger (${x.posted} posted), ${x.missingInFile} missing in file, ${x.mismatched} mismatched, ${x.rejected} rejected`,

@@ -84,6 +84,27 @@ describe('payments API', () => {
     }
   });
 
+  it('refuses a payment dated further back than its channel allows, with a code; the window is data', async () => {
+    const c = res[7]!;
+    await postBills(ctx, bill(c.id, '60.00', '2026-01-05'));
+    // today is 2026-03-01: a bank counter may date a payment 31 days back, to 2026-01-29
+    const bankOn = (reference: string, paidOn: string) => post(bank, { channel: 'bank_counter', reference, customerNumber: c.number, amount: '1.00', currency: 'CNY', paidOn });
+    const old = await bankOn('BC-OLD-1', '2026-01-28');
+    expect([old.statusCode, old.json().code]).toEqual([400, 'PAYMENT_DATE_TOO_OLD']);
+    expect(old.json().message).toContain('2026-01-29');
+    expect((await bankOn('BC-OLD-2', '2026-01-29')).statusCode).toBe(201);
+    // a customer paying on the portal pays today: dating it before the due date would waive the late fee
+    const me = await signInCustomer(app, c.number);
+    const early = await post(me, { channel: 'portal', reference: 'P-OLD-1', customerNumber: c.number, amount: '58.00', currency: 'CNY', paidOn: '2026-01-02' });
+    expect([early.statusCode, early.json().code]).toEqual([400, 'PAYMENT_DATE_TOO_OLD']);
+    const stored = await sql<{ reference: string }>`SELECT reference FROM payment WHERE reference IN ('BC-OLD-1', 'BC-OLD-2', 'P-OLD-1') ORDER BY reference`.execute(ctx.db);
+    expect(stored.rows).toEqual([{ reference: 'BC-OLD-2' }]);
+    // an administrator widens the bank counter's window
+    await sql`INSERT INTO payment_date_policy (channel, max_backdated_days) VALUES ('bank_counter', 60)`.execute(ctx.db);
+    expect((await bankOn('BC-OLD-1', '2026-01-28')).statusCode).toBe(201);
+    await sql`DELETE FROM payment_date_policy WHERE channel = 'bank_counter'`.execute(ctx.db);
+  });
+
   it('a channel integration posts only on its own channel', async () => {
     const r = await post(bank, { channel: 'online_wallet', reference: 'W-1', customerNumber: res[2]!.number, amount: '1.00', currency: 'CNY' });
     expect(r.statusCode).toBe(403);
@@ -124,6 +145,52 @@ describe('payments API', () => {
     const again = await app.inject({ method: 'POST', url: `/api/v1/payments/${p.id}/reversal`, headers: admin, payload: { reason: 'x' } });
     expect(again.json().code).toBe('PAYMENT_ALREADY_REVERSED');
     expect((await app.inject({ method: 'POST', url: `/api/v1/payments/${p.id}/reversal`, headers: bank, payload: { reason: 'x' } })).statusCode).toBe(403);
+  });
+
+  it("a reversal reopens the older bill; the account's unallocated money pays it, a later payment keeps the bill it paid", async () => {
+    const admin = await signIn(app, 'admin');
+    const pays = async (number: string, reference: string, amount: string, paidOn: string) =>
+      (await post(bank, { channel: 'bank_counter', reference, customerNumber: number, amount, currency: 'CNY', paidOn })).json() as { id: number };
+    const statement = async (number: string, asOf: string) => (await app.inject({ url: `/api/v1/customers/${number}/statement?asOf=${asOf}`, headers: admin })).json();
+    const [withCredit, without] = [res[8]!, res[9]!];
+    const older = new Map<number, string>();
+    for (const c of [withCredit, without]) {
+      const a = bill(c.id, '100.00', '2026-02-01', { issuedOn: '2026-01-17' });
+      older.set(c.id, a.billNo);
+      await postBills(ctx, a, bill(c.id, '80.00', '2026-02-20', { issuedOn: '2026-02-05' }));
+    }
+    // the first payment pays bill A (5 days late: the 1.00 minimum fee); the second, before B is due, pays B
+    // and, for one customer, leaves 120.00 on the account
+    const bounced = await pays(withCredit.number, 'BC-REOPEN-1', '101.00', '2026-02-06');
+    const later = await pays(withCredit.number, 'BC-REOPEN-2', '200.00', '2026-02-10');
+    const bouncedToo = await pays(without.number, 'BC-REOPEN-3', '101.00', '2026-02-06');
+    const exact = await pays(without.number, 'BC-REOPEN-4', '80.00', '2026-02-10');
+    ctx.clock.set('2026-03-01T15:00:00+08:00');
+    for (const p of [bounced, bouncedToo]) {
+      const r = await app.inject({ method: 'POST', url: `/api/v1/payments/${p.id}/reversal`, headers: admin, payload: { reason: 'cheque bounced' } });
+      expect(r.statusCode, r.body).toBe(200);
+    }
+
+    // the 120.00 has been on the account since 10 February: it pays A with the fee accrued to that day
+    // (9 days late: the 1.00 minimum), not to the reversal day (28 days: 2.80)
+    expect(await statement(withCredit.number, '2026-03-01')).toMatchObject({ lines: [], outstanding: '0.00', prepaid: '19.00' });
+    const ledger = (await app.inject({ url: `/api/v1/customers/${withCredit.number}/ledger?from=2026-03-01`, headers: admin })).json();
+    expect(ledger.items.filter((e: { kind: string }) => e.kind === 'late_fee')).toEqual([expect.objectContaining({ amount: '1.00', entryDate: '2026-03-01' })]);
+    // the days before the reversal read as they did
+    expect(await statement(withCredit.number, '2026-02-15')).toMatchObject({ lines: [], prepaid: '120.00' });
+
+    // without money on the account, A stays open; the later payment keeps paying B
+    expect((await statement(without.number, '2026-03-01')).lines).toEqual([
+      expect.objectContaining({ billNo: older.get(without.id), outstanding: '100.00', lateFee: '2.80' }),
+    ]);
+    const kept = (await app.inject({ url: `/api/v1/payments/${exact.id}`, headers: admin })).json();
+    expect(kept.allocations).toEqual([expect.objectContaining({ principal: '80.00', lateFee: '0.00' })]);
+    expect(kept.allocations[0].billNo).not.toBe(older.get(without.id));
+    // what the later payments paid when posted is unchanged
+    expect((await app.inject({ url: `/api/v1/payments/${later.id}`, headers: admin })).json()).toMatchObject({
+      reversed: null, prepaid: '120.00', allocations: [expect.objectContaining({ principal: '80.00' })],
+    });
+    ctx.clock.set('2026-03-01T10:00:00+08:00');
   });
 
   it("a city clerk's import posts the city's rows of a province-wide file and refuses the others' by line", async () => {

@@ -2,12 +2,13 @@ import type { FastifyPluginAsync } from 'fastify';
 import { AppError, forbidden, isIsoDate, requirePermission, requireScope, today, type AppContext, type Principal } from '../../platform/index.ts';
 import { loadCustomerFor } from '../../customers/index.ts';
 import { csvText } from '../domain/csv.ts';
-import { isRejection, PAYMENT_CHANNELS, validatePayment, type PaymentChannel } from '../domain/payment-input.ts';
+import { backdatingRejection, isRejection, PAYMENT_CHANNELS, validatePayment, type PaymentChannel } from '../domain/payment-input.ts';
+import { loadBackdatingWindow } from '../store/date-policy.repository.ts';
 import { getPayment, listPayments, paymentOrgPath, reversePayment, settleOutcome } from '../store/payments.repository.ts';
 import { PaymentPostQueue } from '../store/post-queue.ts';
 import { arrearsByAge, ledgerEntries, statementFor } from '../store/statement.repository.ts';
 import { importPayments } from '../store/import.repository.ts';
-import { getReconciliation, listReconciliations, reconcileSettlement } from '../store/reconciliation.repository.ts';
+import { getReconciliation, listReconciliations, reconcileSettlement, reconciliationInScope } from '../store/reconciliation.repository.ts';
 
 const page = { limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 }, offset: { type: 'integer', minimum: 0, default: 0 } } as const;
 const actorOf = (p: Principal) => `${p.kind}:${p.id}:${p.name}`;
@@ -22,6 +23,14 @@ function allowedChannels(p: Principal): readonly PaymentChannel[] {
     case 'admin': return PAYMENT_CHANNELS;
     default: return [];
   }
+}
+
+/**
+ * The org scope a caller reconciles settlements in: province-wide staff (HQ or province level, as metering
+ * judges it for quarantined readings) the whole ledger ('/', as the CLI), other staff their org subtree.
+ */
+function reconciliationScope(p: Principal): string {
+  return p.orgPath.split('/').filter(Boolean).length <= 2 ? '/' : p.orgPath;
 }
 
 function asOfParam(ctx: AppContext, asOf: string | undefined): string {
@@ -58,8 +67,12 @@ export const paymentsRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
     },
   }, async (req, reply) => {
     const p = requirePermission(req.principal, 'payments:post');
-    const v = validatePayment(req.body as Record<string, unknown>, today(ctx.clock));
+    const day = today(ctx.clock);
+    const v = validatePayment(req.body as Record<string, unknown>, day);
     if (isRejection(v)) throw new AppError(v.code, v.reason, 400);
+    // the window is read only for a backdated payment: most are paid today
+    const late = v.paidOn < day ? backdatingRejection(v, day, await loadBackdatingWindow(ctx.db)) : null;
+    if (late) throw new AppError(late.code, late.reason, 400);
     if (!allowedChannels(p).includes(v.channel)) throw forbidden(`role ${p.role} may not post on channel ${v.channel}`);
     // people post inside their scope (a customer only for itself); channel integrations serve every customer
     if (p.kind !== 'system') {
@@ -141,20 +154,22 @@ export const paymentsRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
     const csv = csvText(req.body, 'settlement file');
     const q = req.query as { channel: string; date: string; fileName?: string };
     const fileName = q.fileName === undefined ? `${q.channel}-${q.date}.csv` : settlementFileName(q.fileName);
-    const r = await reconcileSettlement(ctx.db, ctx.clock, { channel: q.channel, date: q.date, fileName, csv, actor: actorOf(p) });
+    const r = await reconcileSettlement(ctx.db, ctx.clock, { channel: q.channel, date: q.date, fileName, csv, actor: actorOf(p), scopePath: reconciliationScope(p) });
     return reply.status(201).send(r);
   });
 
   app.get('/payments/reconciliations', {
     schema: { tags: ['payments'], querystring: { type: 'object', properties: { channel: { type: 'string' }, from: { type: 'string', format: 'date' }, to: { type: 'string', format: 'date' }, ...page } } },
   }, async (req) => {
-    requirePermission(req.principal, 'payments:reconcile');
+    const p = requirePermission(req.principal, 'payments:reconcile');
     const q = req.query as { channel?: string; from?: string; to?: string; limit: number; offset: number };
-    return { ...(await listReconciliations(ctx.db, q)), limit: q.limit, offset: q.offset };
+    return { ...(await listReconciliations(ctx.db, { ...q, scopePath: reconciliationScope(p) })), limit: q.limit, offset: q.offset };
   });
 
   app.get('/payments/reconciliations/:id', { schema: { tags: ['payments'], params: { type: 'object', properties: { id: { type: 'integer' } } } } }, async (req) => {
-    requirePermission(req.principal, 'payments:reconcile');
-    return getReconciliation(ctx.db, (req.params as { id: number }).id);
+    const p = requirePermission(req.principal, 'payments:reconcile');
+    const r = await getReconciliation(ctx.db, (req.params as { id: number }).id);
+    if (!reconciliationInScope(r.run, reconciliationScope(p))) throw forbidden(`reconciliation run ${r.run.id} covers ${r.run.scopePath}, outside your org scope`);
+    return r;
   });
 };

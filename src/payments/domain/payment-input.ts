@@ -1,4 +1,4 @@
-import { isIsoDate } from '../../platform/index.ts';
+import { addDays, isIsoDate } from '../../platform/index.ts';
 
 /** Where money comes in: bank counter, bank withholding (代扣), online wallet, service hall, portal, grid manager on site. */
 export const PAYMENT_CHANNELS = ['bank_counter', 'bank_withholding', 'online_wallet', 'service_hall', 'portal', 'grid_manager'] as const;
@@ -69,6 +69,26 @@ export function validatePayment(raw: {
   if (!isIsoDate(paidOn)) return { code: 'PAYMENT_DATE_INVALID', reason: `paidOn must be a date YYYY-MM-DD, got '${paidOn}'` };
   if (paidOn > today) return { code: 'PAYMENT_DATE_IN_FUTURE', reason: `paidOn ${paidOn} is after today (${today})` };
   return { channel: channel as PaymentChannel, reference, customerNumber, amount, paidOn };
+}
+
+/** Most days before today a payment may be dated, by channel; '*' for a channel without an entry of its own. */
+export type BackdatingWindow = ReadonlyMap<string, number>;
+
+/**
+ * The rejection of a payment dated further back than its channel's window allows (PAYMENT_DATE_TOO_OLD),
+ * or null. The date sets the late fee and the day the allocations count from, so it is bounded below as
+ * it is above (PAYMENT_DATE_IN_FUTURE).
+ */
+export function backdatingRejection(p: PaymentInput, today: string, window: BackdatingWindow): Rejection | null {
+  const days = window.get(p.channel) ?? window.get('*');
+  if (days === undefined) return null;
+  const earliest = addDays(today, -days);
+  if (p.paidOn >= earliest) return null;
+  return {
+    code: 'PAYMENT_DATE_TOO_OLD',
+    reason: `paidOn ${p.paidOn} is more than ${days} days before today (${today}): a ${p.channel} payment is dated ${earliest} or later; ` +
+      'check the date, or have an administrator widen the channel\'s window (payment_date_policy)',
+  };
 }
 
 export function isRejection(x: PaymentInput | Rejection): x is Rejection {

@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import { today, type Clock, type Db } from '../../platform/index.ts';
 import { csvRecords } from '../domain/csv.ts';
-import { isRejection, validatePayment, type PaymentInput } from '../domain/payment-input.ts';
+import { backdatingRejection, isRejection, validatePayment, type PaymentInput } from '../domain/payment-input.ts';
+import { loadBackdatingWindow } from './date-policy.repository.ts';
 import { postPayments, type PaymentSource } from './payments.repository.ts';
 
 export interface RowRejection {
@@ -55,6 +56,7 @@ export async function importPayments(db: Db, clock: Clock, csv: string, actor: s
   const good: { line: number; p: PaymentInput }[] = [];
   const seen = new Set<string>();
   const day = today(clock);
+  const window = await loadBackdatingWindow(db);
   for (const rec of records) {
     if (rec.problem || rec.width !== header.length) {
       rejected.push({ line: rec.line, code: 'IMPORT_ROW_MALFORMED', reason: rec.problem ?? `expected ${header.length} fields, found ${rec.width}` });
@@ -65,6 +67,8 @@ export async function importPayments(db: Db, clock: Clock, csv: string, actor: s
       amount: rec.get('amount'), currency: rec.get('currency') || 'CNY', paidOn: rec.get('paid_on'),
     }, day);
     if (isRejection(v)) { rejected.push({ line: rec.line, reference: rec.get('reference'), code: v.code, reason: v.reason }); continue; }
+    const late = backdatingRejection(v, day, window);
+    if (late) { rejected.push({ line: rec.line, reference: v.reference, ...late }); continue; }
     const key = `${v.channel}\u0000${v.reference}`;
     if (seen.has(key)) { rejected.push({ line: rec.line, reference: v.reference, code: 'IMPORT_DUPLICATE_IN_FILE', reason: `reference ${v.reference} appears twice in the file` }); continue; }
     seen.add(key);

@@ -136,7 +136,10 @@ export async function paymentOrgPath(db: Db, id: number): Promise<string | undef
  * Reverse a payment (bounced withholding, counter error): the money leaves the account, every allocation
  * it made (at posting or later from prepaid) is undone, so each bill is owed again and its late fee accrues
  * again from the due date; the fees charged with it are credited back. Then the account's other prepaid
- * money, if any, settles what was reopened.
+ * money, if any, settles what was reopened, oldest debt first: dated the reversal day, with the late fee
+ * accrued to the day that money and the debt first coexisted (the money was there all along; only the
+ * reversed payment seemed to pay). What other payments already allocated stays where it went: a payment
+ * keeps the bills it paid (their notices were cancelled and the customer was told they were paid).
  */
 export async function reversePayment(db: Db, clock: Clock, paymentId: number, actor: string, reason: string): Promise<void> {
   const now = clock.now();
@@ -162,7 +165,7 @@ export async function reversePayment(db: Db, clock: Clock, paymentId: number, ac
       SELECT customer_id, 'late_fee_reversal', -late_fee, ${on}::date, ${now}::timestamptz, receivable_id, ${paymentId}, ${reason} FROM undo WHERE late_fee <> 0`.execute(trx);
     await sql`INSERT INTO ledger_entry (customer_id, kind, amount, entry_date, posted_at, payment_id, memo)
       VALUES (${pay.customer_id}, 'payment_reversal', ${pay.amount}::numeric, ${on}::date, ${now}::timestamptz, ${paymentId}, ${reason})`.execute(trx);
-    await sql`SELECT payments_settle(ARRAY[${pay.customer_id}]::bigint[], ${on}::date, ${now}::timestamptz)`.execute(trx);
+    await sql`SELECT payments_settle(ARRAY[${pay.customer_id}]::bigint[], NULL, ${now}::timestamptz, ${on}::date)`.execute(trx);
     await sql`INSERT INTO audit_log (at, actor, action, subject, detail)
       VALUES (${now}::timestamptz, ${actor}, 'payment.reverse', ${`payment:${paymentId}`}, ${JSON.stringify({ reason })}::jsonb)`.execute(trx);
   });
