@@ -19,7 +19,7 @@ export function registerWorkCommands(program: Command): void {
     });
   work
     .command('reassign-absent')
-    .description("move open tasks of staff absent today to their substitutes (idempotent)")
+    .description('move open tasks of staff absent today to their substitutes, and route those of staff no longer active again (idempotent)')
     .option('--as-of <instant>', 'business time (default: now)')
     .option('--json', 'print the result as JSON')
     .action(async (o: { asOf?: string; json?: boolean }) => {

@@ -177,6 +177,51 @@ describe('new-connection time limits', () => {
   });
 });
 
+describe('new-connection compliance once completed', () => {
+  it('a completed application says whether it kept its end-to-end limit: 5 working days is on time, 6 is late', async () => {
+    ctx.clock.set('2026-03-02T09:00:00+08:00');
+    const place = await customerIn('LN0101', 5);
+    const agent = await signIn(app, 'agent.LN0101');
+    const admin = await signIn(app, 'admin');
+    const done: { onTime: boolean | null; workingDaysUsed: number; overdue: boolean }[] = [];
+    for (const [n, installOn] of [[1, '2026-03-09'], [2, '2026-03-10']] as const) {
+      const assetNo = `CL000000000${n}`;
+      expect((await post('/api/v1/meters', admin, { assetNo, commAddress: `99000000010${n}`, meterType: 'single_phase', manufacturedOn: '2026-01-01', place: '库房', orgCode: 'LN0101' })).statusCode).toBe(201);
+      for (const ev of [{ event: 'verified', result: 'pass' }, { event: 'in_stock' }]) await post(`/api/v1/meters/${assetNo}/events`, admin, { ...ev, place: '计量中心' });
+      ctx.clock.set('2026-03-02T09:00:00+08:00');
+      const a = (await post('/api/v1/connections', agent, {
+        externalRef: `YK-RULES-10${n}`, type: 'residential', applicantName: `申请人${n}`, address: `和平小区${n}号楼`, category: 'residential',
+        tariffCode: 'RES-TIER', capacityKva: 8, transformerAreaCode: place.area,
+      })).json();
+      expect(a.onTime).toBeNull();
+      ctx.clock.set('2026-03-04T09:00:00+08:00');
+      expect((await post(`/api/v1/connections/${a.id}/steps/survey_plan/complete`, agent)).statusCode).toBe(200);
+      ctx.clock.set(`${installOn}T15:00:00+08:00`);
+      const r = await post(`/api/v1/connections/${a.id}/steps/install_energise/complete`, agent, { meterAssetNo: assetNo });
+      expect(r.statusCode, r.body).toBe(200);
+      done.push(r.json());
+      const listed = (await get('/api/v1/connections?status=completed&limit=500', agent)).json().items.find((x: { id: number }) => x.id === a.id);
+      expect(listed).toMatchObject({ onTime: r.json().onTime, workingDaysUsed: r.json().workingDaysUsed });
+    }
+    expect(done.map((d) => [d.workingDaysUsed, d.onTime, d.overdue])).toEqual([[5, true, false], [6, false, false]]);
+  });
+
+  it('handing in for a step the application does not have is CONNECTION_STEP_UNKNOWN, as completing it is', async () => {
+    ctx.clock.set('2026-03-02T09:00:00+08:00');
+    const agent = await signIn(app, 'agent.LN0101');
+    const a = (await post('/api/v1/connections', agent, {
+      externalRef: 'YK-RULES-0201', type: 'hv_single', applicantName: '抚顺化工有限公司', address: '新华路20号', category: 'large_industry',
+      tariffCode: 'LI-2P', capacityKva: 630, orgCode: 'LN0101',
+    })).json();
+    for (const action of ['hand-in', 'complete']) {
+      const r = await post(`/api/v1/connections/${a.id}/steps/survey/${action}`, agent);
+      expect([r.statusCode, r.json().code], action).toEqual([404, 'CONNECTION_STEP_UNKNOWN']);
+    }
+    const early = await post(`/api/v1/connections/${a.id}/steps/design_review/hand-in`, agent);
+    expect([early.statusCode, early.json().code]).toEqual([409, 'CONNECTION_STEP_REFUSED']);
+  });
+});
+
 describe('95598 chasers', () => {
   it('answering an order answers its running chasers: they are not escalated as late afterwards', async () => {
     ctx.clock.set('2026-03-02T10:00:00+08:00');

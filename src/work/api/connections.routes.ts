@@ -43,6 +43,8 @@ async function detail(ctx: AppContext, a: ConnectionApplicationRow) {
     workingDaysUsed: used, totalLimitWorkingDays: totalLimit,
     // a step past its own limit, or the whole application past its end-to-end limit (steps may each be on time)
     overdue: dtos.some((s) => s.overdue) || (a.status === 'in_progress' && used > totalLimit),
+    // once completed: whether it kept its end-to-end limit (what the KPI counts); null while it runs
+    onTime: a.status === 'completed' ? used <= totalLimit : null,
     steps: dtos,
   };
 }
@@ -105,7 +107,8 @@ export const connectionsRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async 
       items: r.items.map((a) => ({
         id: Number(a.id), externalRef: a.external_ref, type: a.type, status: a.status, applicantName: a.applicant_name, orgPath: a.org_path,
         receivedAt: a.received_at, currentStep: a.current_step, currentStepStatus: a.current_step_status, currentStepDueOn: a.current_step_due_on,
-        overdue: a.overdue, workingDaysUsed: a.working_days_used, totalLimitWorkingDays: a.total_limit_working_days,
+        overdue: a.overdue, onTime: a.status === 'completed' ? a.working_days_used <= a.total_limit_working_days : null,
+        workingDaysUsed: a.working_days_used, totalLimitWorkingDays: a.total_limit_working_days,
       })),
       total: r.total, limit: q.limit, offset: q.offset,
     };

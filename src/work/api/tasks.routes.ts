@@ -36,14 +36,17 @@ export function taskDto(t: TaskRow | TaskListRow, at: Date, unmasked: boolean) {
   };
 }
 
-/** Who may move a task: its assignee, a member of its team, or a desk role (admin, service agent) in scope. */
+/**
+ * Who may move a task: its assignee, a member of its team, or a desk role (admin, service agent) in scope.
+ * Only a worker of the task takes it by accepting or starting it; a desk role acting on it leaves it where it is.
+ */
 async function requireWorker(ctx: AppContext, p: Principal | undefined, task: TaskRow) {
   const who = requirePermission(p, 'tasks:work');
   requireScope(who, task.org_path);
   const staff = who.kind === 'staff' ? await findStaffById(ctx.db, who.id) : undefined;
   const mine = task.assignee_staff_id === who.id || (task.team_id !== null && staff?.team_id === task.team_id);
   if (!mine && who.role !== 'admin' && who.role !== 'service_agent') throw forbidden('this task is assigned to someone else');
-  return { who, staffId: staff?.id };
+  return { who, staffId: mine ? staff?.id : undefined };
 }
 
 async function loadTask(ctx: AppContext, id: number): Promise<TaskRow> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nextTaskStatus, servesArea, validateCannotComplete, validateOutcome } from './task-flow.ts';
+import { checkWorksKind, nextTaskStatus, servesArea, validateCannotComplete, validateOutcome } from './task-flow.ts';
 
 const refused = expect.objectContaining({ code: 'TASK_TRANSITION_REFUSED' });
 const invalid = expect.objectContaining({ code: 'TASK_OUTCOME_INVALID' });
@@ -59,5 +59,12 @@ describe('meter exchange outcome', () => {
     expect(servesArea({ org_path: '/SGCC/LN/LN01/LN0101/LN0101S02/LN0101S02G01/', team_id: null }, grid)).toBe(false);
     expect(servesArea({ org_path: '/SGCC/LN/LN02/LN0201/', team_id: 7 }, { org_path: '/SGCC/LN/LN01/LN0101/', team_id: 7 })).toBe(true);
     expect(servesArea({ org_path: '/SGCC/LN/LN02/LN0201/', team_id: 8 }, { org_path: '/SGCC/LN/LN01/LN0101/', team_id: 7 })).toBe(false);
+  });
+
+  it('a task goes only to the role its kind is routed to', () => {
+    expect(() => checkWorksKind({ id: 1, role: 'collection_team' }, 're_read', 'team')).not.toThrow();
+    expect(() => checkWorksKind({ id: 2, role: 'grid_manager' }, 'manual_collection', 'grid_manager')).not.toThrow();
+    expect(() => checkWorksKind({ id: 2, role: 'grid_manager' }, 're_read', 'team')).toThrow(expect.objectContaining({ code: 'TASK_ASSIGNEE_ROLE' }));
+    expect(() => checkWorksKind({ id: 3, role: 'service_agent' }, 'manual_collection', 'grid_manager')).toThrow(expect.objectContaining({ code: 'TASK_ASSIGNEE_ROLE' }));
   });
 });

@@ -35,6 +35,19 @@ export function checkTakesOver(worker: { code?: string; id: number; active: bool
   if (!servesArea(worker, place)) throw new AppError('TASK_ASSIGNEE_OUT_OF_AREA', `${who} does not serve the grid, station or team of the work`, 409);
 }
 
+/** Who works each kind of task, by where the kind is routed (task_kind.routed_to). */
+const WORKER_ROLE: Record<string, string> = { team: 'collection_team', grid_manager: 'grid_manager', service_agent: 'service_agent' };
+
+/**
+ * Refuses handing a task to a role that does not work its kind: a re-read is the collection team's, a
+ * manual collection the community manager's. The task's outcome writes what that role may write (a
+ * reading, a payment taken on site), so another role holding it would write it in their stead.
+ */
+export function checkWorksKind(worker: { code?: string; id: number; role: string }, kind: string, routedTo: string): void {
+  const role = WORKER_ROLE[routedTo];
+  if (worker.role !== role) throw new AppError('TASK_ASSIGNEE_ROLE', `a ${kind} task is worked by a ${role}; staff ${worker.code ?? worker.id} is a ${worker.role}`, 409);
+}
+
 /** The status an action leads to, or TASK_TRANSITION_REFUSED (closing twice, accepting a closed task …). */
 export function nextTaskStatus(current: TaskStatus, action: TaskAction): TaskStatus {
   const rule = FLOW[action];

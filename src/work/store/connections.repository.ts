@@ -131,9 +131,10 @@ export async function completeStep(trx: Trx, at: Date, c: { applicationId: numbe
 
 /** The customer handed in what a waiting step needs (design papers, finished works): its clock starts. */
 export async function customerHandedIn(trx: Trx, at: Date, applicationId: number, step: string): Promise<void> {
-  await lockApplication(trx, applicationId);
+  const application = await lockApplication(trx, applicationId);
   const s = (await listSteps(trx, applicationId)).find((x) => x.step === step);
-  if (!s || s.status !== 'waiting_customer') throw new AppError('CONNECTION_STEP_REFUSED', `step ${step} is not waiting for the customer`, 409);
+  if (!s) throw notFound('CONNECTION_STEP_UNKNOWN', `a ${application.type} application has no step ${step}`);
+  if (s.status !== 'waiting_customer') throw new AppError('CONNECTION_STEP_REFUSED', `step ${step} is not waiting for the customer`, 409);
   await startStep(trx, applicationId, step, businessDate(at), s.limit_working_days);
 }
 

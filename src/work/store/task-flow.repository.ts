@@ -1,6 +1,6 @@
 import { sql, type Transaction } from 'kysely';
 import { AppError, businessDate, notFound, type Db } from '../../platform/index.ts';
-import { checkTakesOver, CLOSED_STATUSES, nextTaskStatus, type Outcome, type TaskAction } from '../domain/task-flow.ts';
+import { checkTakesOver, checkWorksKind, CLOSED_STATUSES, nextTaskStatus, type Outcome, type TaskAction } from '../domain/task-flow.ts';
 import type { TaskKind, TaskStatus } from './tasks.repository.ts';
 
 export interface TaskRow {
@@ -125,6 +125,7 @@ export async function transitionTasks(trx: Transaction<any>, at: Date, ts: reado
 
 export interface StaffRef {
   id: number;
+  code?: string;
   role: string;
   org_id: number;
   org_path: string;
@@ -140,7 +141,8 @@ export async function reassignTask(
 ): Promise<TaskRow> {
   const task = await lockTask(trx, r.taskId);
   if (CLOSED_STATUSES.includes(task.status)) throw new AppError('TASK_TRANSITION_REFUSED', `task ${task.id} is ${task.status}; a closed task cannot be reassigned`, 409);
-  if (!['grid_manager', 'collection_team', 'service_agent'].includes(r.to.role)) throw new AppError('TASK_ASSIGNEE_ROLE', `a ${r.to.role} does not work tasks`, 409);
+  const { routed_to } = await trx.selectFrom('task_kind').select('routed_to').where('kind', '=', task.kind).executeTakeFirstOrThrow();
+  checkWorksKind(r.to, task.kind, routed_to as string);
   checkTakesOver(r.to, task);
   const updated = (await trx
     .updateTable('task')
@@ -180,37 +182,49 @@ export async function recordAbsence(db: Db, a: AbsenceInput): Promise<number> {
 
 /**
  * Move every unfinished task of staff absent on the business date of `at` to a substitute, in one
- * statement: the absence's named substitute, else the first present colleague of the same role in
- * the same team or grid, else in a sibling grid of the same station. Idempotent; returns tasks moved.
+ * statement: the absence's named substitute, else the first present colleague of the same team (a team
+ * member's), or of the same role in the same grid, else in a sibling grid of the same station (a grid
+ * manager's). A task held by someone no longer active is routed again as a new one would be: a team task
+ * back to its team's untaken ones, a grid manager's to the grid's present manager, else to the
+ * dispatcher's unassigned list. Idempotent; returns tasks moved.
  */
 export async function reassignForAbsences(db: Db, at: Date): Promise<number> {
   const day = businessDate(at);
   const r = await sql<{ n: number }>`
     WITH absent AS (
       SELECT staff_id, substitute_staff_id FROM staff_absence WHERE ${day}::date BETWEEN from_date AND to_date),
+    -- who cannot take work today: absent, or no longer active
+    away AS (
+      SELECT staff_id FROM absent UNION SELECT id FROM staff WHERE NOT active),
     moves AS (
-      SELECT t.id, t.status, t.assignee_staff_id AS from_staff,
-             COALESCE((SELECT a.substitute_staff_id FROM absent a JOIN staff ss ON ss.id = a.substitute_staff_id AND ss.active
-                        WHERE a.staff_id = s.id AND NOT EXISTS (SELECT 1 FROM absent x WHERE x.staff_id = a.substitute_staff_id) LIMIT 1), sub.id) AS to_staff
+      SELECT t.id, t.status, t.assignee_staff_id AS from_staff, s.active,
+             CASE WHEN s.active THEN COALESCE(
+               (SELECT a.substitute_staff_id FROM absent a JOIN staff ss ON ss.id = a.substitute_staff_id AND ss.active
+                WHERE a.staff_id = s.id AND NOT EXISTS (SELECT 1 FROM absent x WHERE x.staff_id = a.substitute_staff_id) LIMIT 1), sub.id)
+             WHEN k.routed_to = 'grid_manager' THEN (
+               SELECT min(m.id) FROM staff m WHERE m.org_id = t.grid_id AND m.role = 'grid_manager' AND m.active
+                 AND NOT EXISTS (SELECT 1 FROM away x WHERE x.staff_id = m.id)) END AS to_staff
       FROM task t
       JOIN staff s ON s.id = t.assignee_staff_id
       JOIN org_unit o ON o.id = s.org_id
+      JOIN task_kind k ON k.kind = t.kind
       LEFT JOIN LATERAL (
         SELECT c.id FROM staff c JOIN org_unit co ON co.id = c.org_id
-        WHERE c.active AND c.role = s.role AND c.id <> s.id
-          AND ((s.team_id IS NOT NULL AND c.team_id = s.team_id) OR c.org_id = s.org_id
-               OR (o.level = 'grid' AND co.parent_id = o.parent_id))
-          AND NOT EXISTS (SELECT 1 FROM absent x WHERE x.staff_id = c.id)
-        ORDER BY (c.org_id = s.org_id OR c.team_id = s.team_id) DESC, c.id
+        WHERE s.active AND c.active AND c.role = s.role AND c.id <> s.id
+          AND CASE WHEN s.team_id IS NOT NULL THEN c.team_id = s.team_id
+                   ELSE c.org_id = s.org_id OR (o.level = 'grid' AND co.parent_id = o.parent_id) END
+          AND NOT EXISTS (SELECT 1 FROM away x WHERE x.staff_id = c.id)
+        ORDER BY c.org_id = s.org_id DESC, c.id
         LIMIT 1) sub ON true
-      WHERE t.closed_at IS NULL AND EXISTS (SELECT 1 FROM absent a WHERE a.staff_id = t.assignee_staff_id)),
+      WHERE t.closed_at IS NULL AND EXISTS (SELECT 1 FROM away a WHERE a.staff_id = t.assignee_staff_id)),
     moved AS (
       UPDATE task t SET assignee_staff_id = m.to_staff
-      FROM moves m WHERE t.id = m.id AND m.to_staff IS NOT NULL AND t.assignee_staff_id = m.from_staff AND t.closed_at IS NULL
-      RETURNING t.id, m.status, m.from_staff, m.to_staff),
+      FROM moves m WHERE t.id = m.id AND (m.to_staff IS NOT NULL OR NOT m.active) AND t.assignee_staff_id = m.from_staff AND t.closed_at IS NULL
+      RETURNING t.id, m.status, m.from_staff, m.to_staff, m.active),
     trail AS (
       INSERT INTO task_event (task_id, at, actor, action, from_status, to_status, from_assignee, to_assignee, note)
-      SELECT id, ${at}::timestamptz, 'system', 'reassign', status, status, from_staff, to_staff, 'assignee absent' FROM moved)
+      SELECT id, ${at}::timestamptz, 'system', 'reassign', status, status, from_staff, to_staff,
+             CASE WHEN active THEN 'assignee absent' ELSE 'assignee inactive' END FROM moved)
     SELECT count(*)::int AS n FROM moved`.execute(db);
   return r.rows[0]!.n;
 }
