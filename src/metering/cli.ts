@@ -20,7 +20,7 @@ export function registerMeteringCommands(program: Command): void {
     .command('readings')
     .description('ingest a head-end export of readings (CSV with header, or JSON lines; detected); bad rows are quarantined')
     .argument('<file>')
-    .option('--as-of <date>', 'business time (future-dated rows are judged against it)')
+    .option('--as-of <date>', 'business time: rows dated that day or later are quarantined (a day\'s register freezes at midnight after it)')
     .option('--json', 'print the result as JSON')
     .action(async (file: string, o: { asOf?: string; json?: boolean }) => {
       await withContext({ asOf: o.asOf }, async (ctx) => {

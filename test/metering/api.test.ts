@@ -40,6 +40,20 @@ describe('metering API', () => {
     expect(series.json().items).toEqual([expect.objectContaining({ date: '2026-01-09', totalKwh: '100.5000', quality: 'actual', hasOpenVeeFlag: false })]);
   });
 
+  it('POST /readings quarantines a reading dated today (its register is frozen only at midnight) and stores the rest of the batch', async () => {
+    const [a, b] = all.slice(20);
+    const res = await app.inject({
+      method: 'POST', url: '/api/v1/readings', headers: admin,
+      payload: [{ meter: a!.commAddress, date: '2026-01-10', total: 120 }, { meter: b!.commAddress, date: '2026-01-09', total: 80 }],
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ stored: 1, quarantined: 1, byReason: { not_yet_frozen: 1 }, errors: [{ row: 1, reason: 'not_yet_frozen' }] });
+    const q = await app.inject({ url: '/api/v1/readings/quarantine?reason=not_yet_frozen', headers: admin });
+    expect(q.json()).toMatchObject({ total: 1, items: [{ reason: 'not_yet_frozen', source: 'api', raw: { date: '2026-01-10', total: 120 } }] });
+    const stored = await app.inject({ url: `/api/v1/meters/${a!.commAddress}/readings?from=2026-01-09&to=2026-01-10`, headers: admin });
+    expect(stored.json().items).toEqual([]);
+  });
+
   it('a collection team cannot ingest readings for meters outside its county', async () => {
     const mine = all[0]!;
     const other = all.find((x) => !x.orgPath.startsWith(mine.orgPath.split('/').slice(0, 5).join('/') + '/'))!;

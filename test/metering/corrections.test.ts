@@ -6,8 +6,8 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { testContext, type TestContext } from '../support/db.ts';
 import { signIn, testApp } from '../support/http.ts';
-import { ensureReadingPartitions, ingestReadingsFile, upsertReadings } from '../../src/metering/index.ts';
-import { meterRefs, readingOf, type MeterRef } from './support.ts';
+import { ensureReadingPartitions, ingestReadingsFile, loadMeteringPolicy, runVeeRules, upsertReadings } from '../../src/metering/index.ts';
+import { meterRefs, readingOf, series, type MeterRef } from './support.ts';
 
 /** A reading replaced by a later one keeps what it was, with when and from which source it came. */
 
@@ -113,5 +113,73 @@ describe('corrections of stored readings', () => {
     const h = await history(m);
     expect(h.items).toEqual([expect.objectContaining({ reason: 'register misread', original: expect.objectContaining({ total: 1010 }), edited: expect.objectContaining({ total: 1011, quality: 'edited' }) })]);
     expect(h.corrections).toEqual([]);
+  });
+});
+
+describe('VEE flags of a replaced reading', () => {
+  // a month of clean history (+10 kWh a day) up to 2026-01-05 (1300 kWh), then a wrong value on 01-06 and a good one on 01-07
+  const WRONG = '2026-01-06';
+  const NEXT = '2026-01-07';
+  const withWrongDay = async (m: MeterRef) => {
+    await upsertReadings(ctx.db, ctx.clock.now(), series([m.id], '2025-12-06', 31));
+    expect((await post([{ meter: m.commAddress, date: WRONG, total: '6310' }, { meter: m.commAddress, date: NEXT, total: '1320' }])).json()).toMatchObject({ stored: 2 });
+    const policy = await loadMeteringPolicy(ctx.db);
+    for (const day of [WRONG, NEXT]) await runVeeRules(ctx.db, day, ctx.clock.now(), policy);
+  };
+  const flagsOf = async (m: MeterRef) => (await sql<{ day: string; rule: string; open: boolean; resolved_by: string | null; used: string | null }>`
+    SELECT to_char(reading_date, 'YYYY-MM-DD') AS day, rule, resolved_at IS NULL AS open, resolved_by, detail->>'used' AS used
+    FROM vee_flag WHERE meter_id = ${m.id} ORDER BY reading_date, rule`.execute(ctx.db)).rows;
+  const billingHolds = async (m: MeterRef) => (await sql<{ day: string; held: boolean }>`
+    SELECT to_char(reading_date, 'YYYY-MM-DD') AS day, has_open_vee_flag AS held FROM v_meter_reading
+    WHERE meter_id = ${m.id} AND reading_date IN (${WRONG}::date, ${NEXT}::date) ORDER BY reading_date`.execute(ctx.db)).rows;
+
+  it('a head-end file resending the corrected value resolves the flags the wrong one raised, on its day and the next, and billing holds neither day', async () => {
+    const m = meters[6]!;
+    await withWrongDay(m);
+    expect(await flagsOf(m)).toEqual([
+      { day: WRONG, rule: 'spike', open: true, resolved_by: null, used: '5010.0000' },
+      { day: NEXT, rule: 'reverse', open: true, resolved_by: null, used: null },
+    ]);
+    expect(await billingHolds(m)).toEqual([{ day: WRONG, held: true }, { day: NEXT, held: true }]);
+    ctx.clock.advance(3_600_000);
+    const p = path.join(dir, 'resend.csv');
+    fs.writeFileSync(p, `meter,date,total\n${m.commAddress},${WRONG},1310\n`);
+    expect(await ingestReadingsFile(ctx, p)).toMatchObject({ stored: 1, quarantined: 0 });
+    expect(await flagsOf(m)).toEqual([
+      { day: WRONG, rule: 'spike', open: false, resolved_by: 'vee_recheck', used: '5010.0000' },
+      { day: NEXT, rule: 'reverse', open: false, resolved_by: 'vee_recheck', used: null },
+    ]);
+    expect(await billingHolds(m)).toEqual([{ day: WRONG, held: false }, { day: NEXT, held: false }]);
+    const queued = await sql<{ n: number }>`SELECT count(*)::int AS n FROM vee_recheck`.execute(ctx.db);
+    expect(queued.rows[0]!.n).toBe(0);
+  });
+
+  it('a resend that still fails keeps the flag open with the new reason; a stale resend of the wrong value raises it again', async () => {
+    const m = meters[7]!;
+    await withWrongDay(m);
+    ctx.clock.advance(60_000);
+    await post([{ meter: m.commAddress, date: WRONG, total: '4310' }]);
+    expect((await flagsOf(m))[0]).toEqual({ day: WRONG, rule: 'spike', open: true, resolved_by: null, used: '3010.0000' });
+    ctx.clock.advance(60_000);
+    await post([{ meter: m.commAddress, date: WRONG, total: '1310' }]);
+    expect((await flagsOf(m)).map((f) => [f.rule, f.open])).toEqual([['spike', false], ['reverse', false]]);
+    // the wrong value once more (a resend arriving out of order): the rule fails again, and so does the next day's
+    ctx.clock.advance(60_000);
+    await post([{ meter: m.commAddress, date: WRONG, total: '6310' }]);
+    expect(await flagsOf(m)).toEqual([
+      { day: WRONG, rule: 'spike', open: true, resolved_by: null, used: '5010.0000' },
+      { day: NEXT, rule: 'reverse', open: true, resolved_by: null, used: null },
+    ]);
+    expect(await billingHolds(m)).toEqual([{ day: WRONG, held: true }, { day: NEXT, held: true }]);
+  });
+
+  it('an on-site re-read replacing a flagged reading is judged again at the next VEE run', async () => {
+    const m = meters[8]!;
+    await withWrongDay(m);
+    const res = await app.inject({ method: 'POST', url: `/api/v1/meters/${m.commAddress}/manual-reading`, headers: admin, payload: { date: WRONG, total: '1311' } });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(await readingOf(ctx, m.id, WRONG)).toMatchObject({ total_kwh: '1311.0000', quality: 're_read' });
+    await runVeeRules(ctx.db, DAY, ctx.clock.now(), await loadMeteringPolicy(ctx.db));
+    expect((await flagsOf(m)).map((f) => [f.day, f.rule, f.open, f.resolved_by])).toEqual([[WRONG, 'spike', false, 'vee_recheck'], [NEXT, 'reverse', false, 'vee_recheck']]);
   });
 });

@@ -199,6 +199,18 @@ describe('file ingest: the direct lane', () => {
     expect(await readingOf(ctx, changed.id, '2026-01-01')).toMatchObject({ total_kwh: '4321.7500' });
   });
 
+  it('a day\'s export with lines of today (not frozen until midnight) quarantines those lines as not_yet_frozen and stores the day', async () => {
+    const plain = meters.map((_, i) => lineOf(i, '2026-01-09', 5));
+    const early = meters.slice(0, 3).map((_, i) => lineOf(i, '2026-01-10', 6));
+    const content = [HEADER, ...plain.map((l) => l.join(',')), ...early.map((l) => l.join(','))].join('\n');
+    const r = (await direct(content))!;
+    expect(r).not.toBeNull();
+    expect([r.stored, r.quarantined, r.byReason]).toEqual([meters.length, 3, { not_yet_frozen: 3 }]);
+    expect(r.errors.map((e) => e.row)).toEqual([meters.length + 2, meters.length + 3, meters.length + 4]);
+    expect(await storedAsTyped(plain)).toBe(meters.length);
+    expect(await countOn('2026-01-10')).toBe(0);
+  });
+
   it('two ingests of the same export at once both finish, and every meter-day is stored once', async () => {
     const lines = meters.map((_, i) => lineOf(i, '2026-01-05', 3));
     const [a, b] = await Promise.all([ingestReadingsFile(ctx, write('same-a.csv', lines.map((l) => l.join(',')))),

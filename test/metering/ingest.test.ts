@@ -282,3 +282,49 @@ describe('file ingest: what head-end exports look like', () => {
     expect(await readingOf(ctx, n.id, '2026-01-08')).toMatchObject({ total_kwh: '22.0000' });
   });
 });
+
+describe('readings of a day that is not over', () => {
+  it('a head-end file with rows dated today quarantines them as not_yet_frozen and stores the rest of the batch', async () => {
+    const [a, b, c, d] = (await meterRefs(ctx, 24)).slice(20);
+    // the day's frozen register is captured at 00:00 after it: on 2026-01-10 (the clock's day) none of 2026-01-10 exists yet
+    const csv = file('delivered-early.csv', [
+      'meter,date,total',
+      `${a!.commAddress},2026-01-09,100`,
+      `${a!.commAddress},2026-01-10,101`,
+      `${b!.commAddress},2026-01-10,7`,
+      `${c!.commAddress},2026-01-11,9`,
+      `${d!.commAddress},2026-01-09,0012.5`,
+    ].join('\n'));
+    const r = await ingestReadingsFile(ctx, csv);
+    expect([r.stored, r.quarantined]).toEqual([2, 3]);
+    expect(r.byReason).toEqual({ not_yet_frozen: 2, future_date: 1 });
+    expect(r.errors).toEqual([{ row: 3, reason: 'not_yet_frozen' }, { row: 4, reason: 'not_yet_frozen' }, { row: 5, reason: 'future_date' }]);
+    expect(await readingOf(ctx, a!.id, '2026-01-09')).toMatchObject({ total_kwh: '100.0000' });
+    expect(await readingOf(ctx, d!.id, '2026-01-09')).toMatchObject({ total_kwh: '12.5000' });
+    expect(await readingOf(ctx, a!.id, '2026-01-10')).toBeUndefined();
+    expect(await readingOf(ctx, b!.id, '2026-01-10')).toBeUndefined();
+    const q = await sql<{ raw: Record<string, unknown> }>`SELECT raw FROM reading_quarantine WHERE origin = 'delivered-early.csv' AND reason = 'not_yet_frozen' ORDER BY id`.execute(ctx.db);
+    expect(q.rows.map((x) => x.raw)).toEqual([
+      { line: 3, meter: a!.commAddress, date: '2026-01-10', total: '101' }, { line: 4, meter: b!.commAddress, date: '2026-01-10', total: '7' },
+    ]);
+    // JSON lines take the full checks
+    const jsonl = await ingestReadingsFile(ctx, file('delivered-early.jsonl', JSON.stringify({ meter: b!.commAddress, date: '2026-01-10', register: 'total', value: 8 })));
+    expect([jsonl.stored, jsonl.byReason]).toEqual([0, { not_yet_frozen: 1 }]);
+  });
+
+  it('the day is the Shanghai business day of the clock: late in the evening it is refused, past midnight it is taken', async () => {
+    const e = (await meterRefs(ctx, 25))[24]!;
+    const line = file('after-midnight.csv', ['meter,date,total', `${e.commAddress},2026-01-10,55.5`].join('\n'));
+    try {
+      ctx.clock.set('2026-01-10T23:59:00+08:00');
+      expect((await ingestReadingsFile(ctx, line)).byReason).toEqual({ not_yet_frozen: 1 });
+      // 00:05 in Shanghai is still 2026-01-10 in UTC
+      ctx.clock.set('2026-01-11T00:05:00+08:00');
+      const r = await ingestReadingsFile(ctx, line);
+      expect([r.stored, r.quarantined]).toEqual([1, 0]);
+      expect(await readingOf(ctx, e.id, '2026-01-10')).toMatchObject({ total_kwh: '55.5000', source: 'file' });
+    } finally {
+      ctx.clock.set('2026-01-10T10:00:00+08:00');
+    }
+  });
+});

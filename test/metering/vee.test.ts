@@ -71,6 +71,26 @@ describe('VEE rules', () => {
     expect(Object.values(again).every((n) => n === 0)).toBe(true);
   });
 
+  it('an automatic reading received on its own day is a clock error (its register freezes at midnight after it); a person\'s on-site read is not', async () => {
+    // the front-end writes without the ingest's quarantine (not_yet_frozen): the day-end VEE is what catches such a reading
+    const [auto, onSite, yesterday] = (await meterRefs(ctx, 14, sql`c.billing_cycle <> 'C11'`)).slice(11);
+    const today = '2026-01-12';
+    await upsertReadings(ctx.db, ctx.clock.now(), [
+      at(today, { meterId: auto!.id, totalKwh: '1330' }),
+      { meterId: onSite!.id, readingDate: today, totalKwh: '1330', quality: 're_read', source: 'manual' },
+      at(day(0), { meterId: yesterday!.id, totalKwh: '1310' }),
+    ]);
+    const policy = await loadMeteringPolicy(ctx.db);
+    await runVeeRules(ctx.db, today, ctx.clock.now(), policy);
+    const got = await sql<{ meter_id: number; rule: string; detail: { reason: string } }>`
+      SELECT meter_id::int AS meter_id, rule, detail FROM vee_flag WHERE reading_date = ${today}::date AND rule = 'clock_error'`.execute(ctx.db);
+    expect(got.rows.map((f) => f.meter_id)).toEqual([auto!.id]);
+    expect(got.rows[0]!.detail.reason).toBe('reading dated 2026-01-12 arrived on 2026-01-12, before its register was frozen');
+    // a reading of yesterday received today is on time
+    await runVeeRules(ctx.db, day(0), ctx.clock.now(), policy);
+    expect((await flags()).filter((f) => f.meter_id === yesterday!.id)).toEqual([]);
+  });
+
   it('estimates a missing cycle reading, by interpolation when a later reading exists, marked estimated', async () => {
     const r = await estimateCycleReadings(ctx.db, D, ctx.clock.now(), await loadMeteringPolicy(ctx.db));
     expect(r).toEqual({ interpolated: 1, extrapolated: 1 });

@@ -63,6 +63,7 @@ describe('row checks', () => {
     expect(reason({ 2: '2026-02-29', 3: '-1' })).toBe('bad_date');
     expect(reason({ 2: '2024-02-29' })).toBe('date_too_old');
     expect(reason({ 2: '2028-02-29' })).toBe('future_date');
+    expect(reason({ 2: today })).toBe('not_yet_frozen');
     expect(reason({ 2: '2026-1-09' })).toBe('bad_date');
     expect(reason({ 8: 'reactive', 9: null })).toBe('unknown_register');
     expect(reason({ 8: 'total', 9: null })).toBe('missing_value');

@@ -137,7 +137,7 @@ export function csvToStage(seq: number, line: string, slots: (number | undefined
 
 /** Why a staged row is refused before its meter is looked up (parse_error / missing_meter) or after. */
 export type StageReason =
-  | 'unparseable' | 'missing_meter' | 'bad_date' | 'future_date' | 'date_too_old'
+  | 'unparseable' | 'missing_meter' | 'bad_date' | 'future_date' | 'not_yet_frozen' | 'date_too_old'
   | 'unknown_register' | 'missing_value' | 'negative_value' | 'not_numeric' | 'out_of_range';
 
 /** Typed staging columns the ingest COPYs; `reason` null = the row's shape is good. */
@@ -248,12 +248,16 @@ const CANONICAL_DRIFT = /^(0|-?[1-9][0-9]{0,8})$/;
 let dateCache = new Map<string, StageReason | null>();
 let dateCacheKey = '';
 
+/**
+ * A reading of day d is the daily frozen register (日冻结) the meter captures at 00:00 after d: on the
+ * business day `today` (Shanghai) no reading of today can exist yet (not_yet_frozen), nor of a later day.
+ */
 function dateReason(date: string, today: string, oldest: string): StageReason | null {
   const key = `${today}|${oldest}`;
   if (key !== dateCacheKey || dateCache.size > 10_000) (dateCache = new Map()), (dateCacheKey = key);
   let reason = dateCache.get(date);
   if (reason === undefined) {
-    reason = !validDate(date) ? 'bad_date' : date > today ? 'future_date' : date < oldest ? 'date_too_old' : null;
+    reason = !validDate(date) ? 'bad_date' : date > today ? 'future_date' : date === today ? 'not_yet_frozen' : date < oldest ? 'date_too_old' : null;
     dateCache.set(date, reason);
   }
   return reason;

@@ -4,7 +4,7 @@ import { CHECKED_COLUMNS, checkedCsvLine, checkStage } from '../domain/raw-readi
 import { readingPartitionOf } from '../store/readings.repository.ts';
 import { createReadingDirect, createReadingFast, createReadingStage, dropReadingStaging, storeDirect } from '../store/ingest.repository.ts';
 import { BINARY_HEADER, BINARY_TRAILER, DIRECT_COLUMNS, DirectScanner, MeterIndex, type FastLayout } from './csv-scan.ts';
-import { combine, ensurePartitions, ingestClock, storePart, withSessions, type IngestResult } from './ingest.ts';
+import { combine, ensurePartitions, ingestClock, recheckReplaced, storePart, withSessions, type IngestResult } from './ingest.ts';
 
 /**
  * The direct lane of a big head-end CSV export, the shape of a day's export. Node knows every meter by
@@ -40,9 +40,10 @@ export async function ingestDirect(
 ): Promise<IngestResult | null> {
   const lines = estimateLines(content, header.end);
   if (lines === 0) return null;
-  const { at, today, oldest } = await ingestClock(ctx);
+  const clock = await ingestClock(ctx);
+  const { at, today, oldest } = clock;
   const n = ctx.database.engine === 'pglite' ? 1 : SESSIONS;
-  return withSessions(ctx, n, async (ss) => {
+  const result = await withSessions(ctx, n, async (ss): Promise<IngestResult | null> => {
     const s0 = ss[0]!;
     if (ss.some((s) => !s.copyBinary)) return null;
     const known = (await prefetched) ?? (worthMeters(lines, await meterEstimate(s0.db)) ? await loadMeters(s0.db) : null);
@@ -153,6 +154,8 @@ export async function ingestDirect(
       if (upsert) for (const s of ss) await dropReadingStaging(s.db);
     }
   });
+  if (result) await recheckReplaced(ctx, clock, result);
+  return result;
 }
 
 /** Data lines of the file, from the first lines' mean length (exact for a short file). */

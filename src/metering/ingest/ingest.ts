@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import { addDays, businessDate, plainUnlessStored, type AppContext, type Db, type Session } from '../../platform/index.ts';
 import { ensureReadingPartitions, readingPartitionOf } from '../store/readings.repository.ts';
-import { loadMeteringPolicy } from '../store/policy.repository.ts';
+import { loadMeteringPolicy, type MeteringPolicy } from '../store/policy.repository.ts';
+import { recheckVeeFlags, veeRecheckPending } from '../store/vee.repository.ts';
 import { CHECKED_COLUMNS, checkedCsvLine, checkStage, objectToStage, type RawReading, type StageRow } from '../domain/raw-reading.ts';
 import {
   createReadingStage, dropReadingStaging, insertFast, MAX_ERRORS, storeFast, storeStaged, type IngestSummaryRow,
@@ -11,7 +12,7 @@ export type IngestSource = 'file' | 'api' | 'mqtt' | 'frontend';
 
 /** Why a row was refused (reading_quarantine.reason). */
 export type QuarantineReason =
-  | 'unparseable' | 'missing_meter' | 'unknown_meter' | 'out_of_scope' | 'bad_date' | 'future_date' | 'date_too_old'
+  | 'unparseable' | 'missing_meter' | 'unknown_meter' | 'out_of_scope' | 'bad_date' | 'future_date' | 'not_yet_frozen' | 'date_too_old'
   | 'unknown_register' | 'missing_value' | 'negative_value' | 'not_numeric' | 'out_of_range';
 
 export interface IngestResult {
@@ -93,7 +94,17 @@ export async function ingestLoaded(
   ctx: AppContext, source: IngestSource, opts: IngestOptions, sessions: number,
   load: (sessions: Session[], today: string, oldest: string) => Promise<Loaded>,
 ): Promise<IngestResult> {
-  const { at, today, oldest } = await ingestClock(ctx);
+  const clock = await ingestClock(ctx);
+  const result = await storeLoaded(ctx, source, opts, sessions, load, clock);
+  await recheckReplaced(ctx, clock, result);
+  return result;
+}
+
+async function storeLoaded(
+  ctx: AppContext, source: IngestSource, opts: IngestOptions, sessions: number,
+  load: (sessions: Session[], today: string, oldest: string) => Promise<Loaded>, clock: IngestClock,
+): Promise<IngestResult> {
+  const { at, today, oldest } = clock;
   const origin = opts.origin ?? source;
   const n = ctx.database.engine === 'pglite' ? 1 : sessions;
   const result = await withSessions(ctx, n, async (ss) => {
@@ -126,7 +137,7 @@ export async function ingestLoaded(
       for (const x of ss) await dropReadingStaging(x.db);
     }
   });
-  return result ?? ingestLoaded(ctx, source, opts, 1, load);
+  return result ?? storeLoaded(ctx, source, opts, 1, load, clock);
 }
 
 /**
@@ -147,12 +158,29 @@ export async function storePart(
   }
 }
 
-/** The ingest's time, its business day and the oldest reading date the policy accepts. */
-export async function ingestClock(ctx: AppContext): Promise<{ at: Date; today: string; oldest: string }> {
+/** The ingest's time, its business day, the oldest reading date the policy accepts, and the policy. */
+export interface IngestClock {
+  at: Date;
+  today: string;
+  oldest: string;
+  policy: MeteringPolicy;
+}
+
+export async function ingestClock(ctx: AppContext): Promise<IngestClock> {
   const at = ctx.clock.now();
   const today = businessDate(at);
   const policy = await loadMeteringPolicy(ctx.db);
-  return { at, today, oldest: addDays(today, -policy.maxReadingAgeDays) };
+  return { at, today, oldest: addDays(today, -policy.maxReadingAgeDays), policy };
+}
+
+/**
+ * A stored reading this ingest replaced (a head-end's corrected resend) may carry VEE flags that judged the old value:
+ * the store's trigger queued those meter-days, and they are judged again now, in a transaction of their own (the queue
+ * is durable: what a crash leaves there, the next ingest or VEE run takes). Nothing queued costs one look at the queue.
+ */
+export async function recheckReplaced(ctx: AppContext, clock: IngestClock, result: IngestResult): Promise<void> {
+  if (result.stored === 0 || !(await veeRecheckPending(ctx.db))) return;
+  await ctx.db.transaction().execute((trx) => recheckVeeFlags(trx, clock.at, clock.policy));
 }
 
 /** The month partitions for [lo, hi]; two ingests creating the same month partition at once would collide. */

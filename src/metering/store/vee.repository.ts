@@ -1,4 +1,4 @@
-import { sql, type RawBuilder } from 'kysely';
+import { sql, type RawBuilder, type Transaction } from 'kysely';
 import { runAll, type Db } from '../../platform/index.ts';
 import type { MeteringPolicy } from './policy.repository.ts';
 
@@ -17,24 +17,95 @@ const REGISTER_WRAP = 1_000_000;
 /** Consumption from register value `prev` to `cur` (SQL expressions), across a rollover. */
 const used = (cur: string, prev: string) => sql.raw(
   `(CASE WHEN ${prev} - ${cur} > ${REGISTER_WRAP / 2} AND ${prev} < ${REGISTER_WRAP} THEN ${cur} - ${prev} + ${REGISTER_WRAP} ELSE ${cur} - ${prev} END)`);
+// the Shanghai day a reading was received, and whether that was before the reading can exist (see clock_error)
+const RECEIVED_ON = sql.raw(`((received_at AT TIME ZONE 'UTC') + interval '8 hours')::date`);
+const EARLY = sql`(reading_date > ${RECEIVED_ON} OR (reading_date = ${RECEIVED_ON} AND source <> 'manual'))`;
 // sum of the tariff registers, when the meter reports any
 const TARIFF_SUM = sql.raw(`CASE WHEN num_nonnulls(sharp_kwh, peak_kwh, flat_kwh, valley_kwh) > 0
   THEN COALESCE(sharp_kwh, 0) + COALESCE(peak_kwh, 0) + COALESCE(flat_kwh, 0) + COALESCE(valley_kwh, 0) END`);
 
 /**
  * Validation (VEE) of one day's readings, set-based, one INSERT per rule, two rules at once. Flags are keyed by
- * (meter, day, rule): rerunning adds nothing; a flag once resolved stays resolved.
+ * (meter, day, rule): rerunning adds nothing; a flag once resolved stays resolved. The meter-days whose reading was
+ * replaced since their flags were raised are judged again first (recheckVeeFlags).
  */
 export async function runVeeRules(db: Db, day: string, at: Date, p: MeteringPolicy): Promise<Record<VeeRule, number>> {
+  await (db.isTransaction ? recheckVeeFlags(db as Transaction<unknown>, at, p) : db.transaction().execute((trx) => recheckVeeFlags(trx, at, p)));
   const d = sql`${day}::date`;
-  const insert = async (rule: VeeRule, select: ReturnType<typeof sql>) => {
+  const insert = async (rule: VeeRule, select: RawBuilder<unknown>) => {
     const r = await sql`
       INSERT INTO vee_flag (meter_id, reading_date, rule, detail, created_at)
       SELECT meter_id, ${d}, ${rule}, detail, ${at}::timestamptz FROM (${select}) f
       ON CONFLICT ON CONSTRAINT vee_flag_pkey DO NOTHING`.execute(db);
     return Number(r.numAffectedRows ?? 0);
   };
+  const flagged: Record<VeeRule, number> = { reverse: 0, spike: 0, zero_streak: 0, stuck_register: 0, tariff_sum: 0, clock_error: 0 };
   // the rules are independent statements (each writes its own flags): on the server two run at once
+  await runAll(veeRules(day, p, sql`true`).map(([name, select]) => async () => {
+    flagged[name] = await insert(name, select);
+  }), RULES_AT_ONCE);
+  return flagged;
+}
+
+/** Who resolves a flag whose reading was replaced by one that passes the rule. */
+const RECHECK = 'vee_recheck';
+
+/** Whether some replaced meter-day waits for recheckVeeFlags (a look at the queue, without a transaction). */
+export async function veeRecheckPending(db: Db): Promise<boolean> {
+  return (await sql<{ pending: boolean }>`SELECT EXISTS (SELECT 1 FROM vee_recheck) AS pending`.execute(db)).rows[0]!.pending;
+}
+
+/**
+ * Judge again the meter-days whose reading was replaced after VEE had flagged the meter on that day or later (vee_recheck,
+ * queued by a trigger on meter_reading): the replaced day, and the meter's flagged days after it within the longest window
+ * a rule looks back. Every rule the readings fail now is flagged, with the reason the new values give (a flag a recheck had
+ * resolved is raised again); an open flag they pass is resolved. A person's resolution stays. Takes the queued meter-days
+ * no other transaction holds; the caller's transaction owns them until it commits.
+ */
+export async function recheckVeeFlags(trx: Transaction<unknown>, at: Date, p: MeteringPolicy): Promise<{ failing: number; resolved: number }> {
+  const horizon = Math.max(p.lookbackDays, p.spikeHistoryDays + 1, p.stuckDays, p.zeroStreakDays);
+  const due = await sql<{ day: string; meter_ids: string[] }>`
+    WITH q AS (
+      DELETE FROM vee_recheck WHERE (meter_id, reading_date) IN (SELECT meter_id, reading_date FROM vee_recheck FOR UPDATE SKIP LOCKED)
+      RETURNING meter_id, reading_date),
+    judged AS (
+      SELECT meter_id, reading_date FROM q
+      UNION
+      SELECT f.meter_id, f.reading_date FROM q
+      JOIN vee_flag f ON f.meter_id = q.meter_id AND f.reading_date > q.reading_date AND f.reading_date <= q.reading_date + ${horizon}::int
+      WHERE f.resolved_at IS NULL OR f.resolved_by = ${RECHECK})
+    SELECT to_char(reading_date, 'YYYY-MM-DD') AS day, array_agg(meter_id::text) AS meter_ids FROM judged GROUP BY reading_date ORDER BY reading_date`.execute(trx);
+  const result = { failing: 0, resolved: 0 };
+  for (const { day, meter_ids: ids } of due.rows) {
+    const meters = sql`${ids}::bigint[]`;
+    const failing = veeRules(day, p, sql`t.meter_id = ANY(${meters})`).map(([rule, select]) => sql`SELECT ${rule}::text AS rule, meter_id, detail FROM (${select}) x`);
+    const r = await sql<{ failing: number; resolved: number }>`
+      WITH failing AS MATERIALIZED (${sql.join(failing, sql` UNION ALL `)}),
+      flagged AS (
+        INSERT INTO vee_flag (meter_id, reading_date, rule, detail, created_at)
+        SELECT meter_id, ${day}::date, rule, detail, ${at}::timestamptz FROM failing
+        ON CONFLICT ON CONSTRAINT vee_flag_pkey DO UPDATE SET detail = EXCLUDED.detail, resolved_at = NULL, resolved_by = NULL, resolution = NULL
+        WHERE vee_flag.resolved_at IS NULL OR vee_flag.resolved_by = ${RECHECK}
+        RETURNING 1),
+      resolved AS (
+        UPDATE vee_flag f SET resolved_at = ${at}::timestamptz, resolved_by = ${RECHECK},
+          resolution = 'the reading was replaced; judged again, it passes the rule'
+        WHERE f.reading_date = ${day}::date AND f.meter_id = ANY(${meters}) AND f.resolved_at IS NULL
+          AND NOT EXISTS (SELECT 1 FROM failing x WHERE x.meter_id = f.meter_id AND x.rule = f.rule)
+        RETURNING 1)
+      SELECT (SELECT count(*) FROM flagged)::int AS failing, (SELECT count(*) FROM resolved)::int AS resolved`.execute(trx);
+    result.failing += r.rows[0]!.failing;
+    result.resolved += r.rows[0]!.resolved;
+  }
+  return result;
+}
+
+/**
+ * Each rule's SELECT of (meter_id, detail) for the readings of `day` it fails, among the meters `only` admits
+ * (a condition on `t.meter_id`, where t is the judged reading).
+ */
+function veeRules(day: string, p: MeteringPolicy, only: RawBuilder<unknown>): [VeeRule, RawBuilder<unknown>][] {
+  const d = sql`${day}::date`;
   const rules: [VeeRule, RawBuilder<unknown>][] = [];
   const rule = (name: VeeRule, select: RawBuilder<unknown>) => rules.push([name, select]);
 
@@ -45,7 +116,7 @@ export async function runVeeRules(db: Db, day: string, at: Date, p: MeteringPoli
       SELECT t.meter_id, t.total_kwh, y.total_kwh AS y_total
       FROM meter_reading t
       LEFT JOIN meter_reading y ON y.meter_id = t.meter_id AND y.reading_date = ${d} - 1 AND ${real('y')}
-      WHERE t.reading_date = ${d} AND ${judged('t')} AND t.total_kwh IS NOT NULL),
+      WHERE t.reading_date = ${d} AND ${judged('t')} AND t.total_kwh IS NOT NULL AND ${only}),
     pr AS (
       SELECT t.meter_id, t.total_kwh, t.y_total AS prev_total, ${d} - 1 AS prev_date FROM t WHERE t.y_total IS NOT NULL
       UNION ALL
@@ -70,7 +141,7 @@ export async function runVeeRules(db: Db, day: string, at: Date, p: MeteringPoli
               WHERE sp.meter_id = t.meter_id AND sp.removed_on IS NULL LIMIT 1) AS ceiling
       FROM meter_reading t
       JOIN meter_reading y ON y.meter_id = t.meter_id AND y.reading_date = ${d} - 1 AND ${real('y')}
-      WHERE t.reading_date = ${d} AND ${judged('t')} AND ${real('t')} AND ${used('t.total_kwh', 'y.total_kwh')} > ${p.spikeFloorKwh}::numeric
+      WHERE t.reading_date = ${d} AND ${judged('t')} AND ${real('t')} AND ${used('t.total_kwh', 'y.total_kwh')} > ${p.spikeFloorKwh}::numeric AND ${only}
     )
     SELECT td.meter_id, CASE WHEN td.used > td.ceiling
              THEN jsonb_build_object('reason', format('used %s kWh in a day, more than the supply can deliver (%s kWh)', td.used, td.ceiling),
@@ -92,7 +163,7 @@ export async function runVeeRules(db: Db, day: string, at: Date, p: MeteringPoli
   const unchanged = sql`
     SELECT t.meter_id FROM meter_reading t
     JOIN meter_reading y ON y.meter_id = t.meter_id AND y.reading_date = ${d} - 1 AND ${real('y')} AND y.total_kwh = t.total_kwh
-    WHERE t.reading_date = ${d} AND ${judged('t')}`;
+    WHERE t.reading_date = ${d} AND ${judged('t')} AND ${only}`;
 
   // every register unchanged for N days while the premise is occupied (active customer)
   rule('zero_streak', sql`
@@ -123,29 +194,27 @@ export async function runVeeRules(db: Db, day: string, at: Date, p: MeteringPoli
   rule('tariff_sum', sql`
     SELECT meter_id, jsonb_build_object('reason', format('tariff registers sum to %s kWh, total is %s kWh', ${TARIFF_SUM}, total_kwh),
              'tariffSum', ${TARIFF_SUM}, 'total', total_kwh) AS detail
-    FROM meter_reading
+    FROM meter_reading t
     -- a total that rolled over while tariff registers have not (yet) sits a whole register below their sum
     CROSS JOIN LATERAL (SELECT CASE WHEN total_kwh < ${REGISTER_WRAP} AND ${TARIFF_SUM} > total_kwh
                                  THEN least(mod(${TARIFF_SUM} - total_kwh, ${REGISTER_WRAP}), ${REGISTER_WRAP} - mod(${TARIFF_SUM} - total_kwh, ${REGISTER_WRAP}))
                                  ELSE abs(${TARIFF_SUM} - total_kwh) END AS off) x
-    WHERE reading_date = ${d} AND ${judged()} AND total_kwh IS NOT NULL AND ${TARIFF_SUM} IS NOT NULL
+    WHERE reading_date = ${d} AND ${judged('t')} AND ${only} AND total_kwh IS NOT NULL AND ${TARIFF_SUM} IS NOT NULL
       AND x.off > GREATEST(${p.tariffToleranceKwh}::numeric, ${p.tariffToleranceRatio}::numeric * total_kwh)`);
 
-  // a reading dated after the (Shanghai) day it was received, or a meter clock off by more than the policy
+  // a reading received before it can exist, or a meter clock off by more than the policy. An automatic reading of day d is the
+  // register frozen at 00:00 after d, so it arrives on d + 1 (Shanghai) at the earliest: the ingest quarantines an earlier one
+  // as not_yet_frozen, and this catches what reached the store without the ingest (the front-end). A person reads on site on
+  // the reading's day.
   rule('clock_error', sql`
-    SELECT meter_id, jsonb_build_object('reason', CASE WHEN reading_date > ((received_at AT TIME ZONE 'UTC') + interval '8 hours')::date
-               THEN format('reading dated %s arrived on %s', reading_date, ((received_at AT TIME ZONE 'UTC') + interval '8 hours')::date)
+    SELECT meter_id, jsonb_build_object('reason', CASE WHEN ${EARLY}
+               THEN format('reading dated %s arrived on %s, before its register was frozen', reading_date, ${RECEIVED_ON})
                ELSE format('meter clock off by %s s', clock_drift_s) END,
              'clockDriftSeconds', clock_drift_s, 'receivedAt', received_at) AS detail
-    FROM meter_reading
-    WHERE reading_date = ${d} AND ${judged()}
-      AND (reading_date > ((received_at AT TIME ZONE 'UTC') + interval '8 hours')::date OR abs(clock_drift_s) > ${p.maxClockDriftS}::int)`);
+    FROM meter_reading t
+    WHERE reading_date = ${d} AND ${judged('t')} AND ${only} AND (${EARLY} OR abs(clock_drift_s) > ${p.maxClockDriftS}::int)`);
 
-  const flagged: Record<VeeRule, number> = { reverse: 0, spike: 0, zero_streak: 0, stuck_register: 0, tariff_sum: 0, clock_error: 0 };
-  await runAll(rules.map(([name, select]) => async () => {
-    flagged[name] = await insert(name, select);
-  }), RULES_AT_ONCE);
-  return flagged;
+  return rules;
 }
 
 /**
