@@ -5,7 +5,7 @@ import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyRep
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fastifyStatic from '@fastify/static';
-import { principalForToken, type AppContext, type Principal } from '../platform/index.ts';
+import { isAppError, principalForToken, type AppContext, type Principal } from '../platform/index.ts';
 import { toHttpError } from './errors.ts';
 import { apiPlugins } from './plugins.ts';
 import { statusPage } from './status-page.ts';
@@ -52,8 +52,16 @@ export async function buildApp(ctx: AppContext, opts: {
     // the route the router matched, not the raw URL: '/%61pi/v1/...' reaches an /api/ route too
     if (!req.routeOptions.url?.startsWith('/api/')) return;
     const auth = req.headers.authorization;
-    if (auth?.startsWith('Bearer ')) req.principal = await principalForToken(ctx.db, auth.slice(7).trim());
-    if (!req.principal && !req.routeOptions.config?.public) {
+    const isPublic = req.routeOptions.config?.public === true;
+    if (auth?.startsWith('Bearer ')) {
+      try {
+        req.principal = await principalForToken(ctx.db, auth.slice(7).trim());
+      } catch (e) {
+        // a refused token (AUTH_ACCOUNT_INACTIVE) is answered as such, except where no token is needed (a new login)
+        if (!isPublic || !isAppError(e)) throw e;
+      }
+    }
+    if (!req.principal && !isPublic) {
       throw Object.assign(new Error('sign in first: send Authorization: Bearer <token>'), { statusCode: 401, code: 'AUTH_REQUIRED' });
     }
   });

@@ -119,40 +119,93 @@ export async function issueToken(db: Db, p: Principal, ttlHours = 24 * 30): Prom
 
 // Signed-in principals by token hash, per database, for a few seconds: an API integration (a bank posting
 // thousands of payments) then costs no token query per request. A cached entry never outlives its token's
-// expiry, nor a revocation made since it was cached in this process (revokeTokens).
+// expiry, nor a revocation: one made in this process ends it at the next check (revokeTokens,
+// forgetCachedSignIns), one made by another process or by SQL within REVOCATION_POLL_MS (auth_revocation).
 const TOKEN_CACHE_MS = 30_000;
 const TOKEN_CACHE_MAX = 10_000;
-const tokenCache = new WeakMap<Db, Map<string, { principal: Principal; until: number; generation: number }>>();
-/** Raised by every revocation: cached entries of an older generation are looked up again. */
+/** How often a process serving cached sign-ins reads the database's revocation generation. */
+export const REVOCATION_POLL_MS = 1_000;
+
+interface CachedSignIn {
+  principal: Principal;
+  until: number;
+  /** This process's revocation count, and the database's revocation generation, when the token row was read. */
+  local: number;
+  shared: number;
+}
+interface SignInCache {
+  entries: Map<string, CachedSignIn>;
+  /** The newest revocation generation read from the database, and when it was last read. */
+  shared: number;
+  polledAt: number;
+}
+const signInCaches = new WeakMap<Db, SignInCache>();
+/** Raised by every revocation made in this process: cached entries of an older count are looked up again. */
 let revocations = 0;
+
+export type RevocationReason = 'signed_out' | 'account_inactive';
 
 /**
  * Ends every sign-in of these subjects before its expiry (a customer's portal after a new occupant moved
  * in, or after staff issued a new password). In this process a token is refused from the next check
- * after the revoking transaction commits; a check made while it is still open, or by another process
- * serving the API, may accept the token from its cache for up to TOKEN_CACHE_MS more.
+ * after the revoking transaction commits; another process serving the API refuses it within
+ * REVOCATION_POLL_MS of the commit. A check made while the transaction is still open may cache the token
+ * for that long too. Staff sign-ins end by the org context's trigger on staff (deactivated: reason
+ * account_inactive; role, org or password changed: signed_out), which calls the same SQL function.
  */
-export async function revokeTokens(db: Db, subjectKind: Principal['kind'], subjectIds: number[]): Promise<void> {
+export async function revokeTokens(db: Db, subjectKind: Principal['kind'], subjectIds: number[], reason: RevocationReason = 'signed_out'): Promise<void> {
   if (!subjectIds.length) return;
-  await db.deleteFrom('auth_token').where('subject_kind', '=', subjectKind).where('subject_id', 'in', subjectIds).execute();
+  await sql`SELECT auth_revoke_tokens(${subjectKind}, ${subjectIds}::bigint[], ${reason})`.execute(db);
   revocations++;
 }
 
+/** Sign-ins were revoked in SQL (a trigger): this process looks its cached ones up again from the next check. */
+export function forgetCachedSignIns(): void {
+  revocations++;
+}
+
+/** The newest revocation generation seen: entries read under an older one are stale. */
+function noteGeneration(cache: SignInCache, generation: number, now: number): void {
+  if (generation > cache.shared) cache.shared = generation;
+  cache.polledAt = now;
+}
+
+/**
+ * The principal a bearer token signs in, or undefined for an unknown, expired or revoked token (the caller
+ * answers AUTH_REQUIRED). A token of a staff member since deactivated throws AUTH_ACCOUNT_INACTIVE (401).
+ */
 export async function principalForToken(db: Db, token: string): Promise<Principal | undefined> {
   const hash = sha256(token);
-  // a revocation made while the row is read leaves this entry stale: it is cached under the generation before it
-  const generation = revocations;
+  // a revocation made while the row is read leaves this entry stale: it is cached under the count before it
+  const local = revocations;
   const now = systemClock.now().getTime();
-  let cache = tokenCache.get(db);
-  const hit = cache?.get(hash);
-  if (hit && hit.until > now && hit.generation === revocations) return hit.principal;
-  const row = await db
-    .selectFrom('auth_token')
-    .selectAll()
-    .where('token_hash', '=', hash)
-    .where('expires_at', '>', sql<Date>`now()`)
-    .executeTakeFirst();
-  if (!row) return undefined;
+  let cache = signInCaches.get(db);
+  if (!cache) signInCaches.set(db, (cache = { entries: new Map(), shared: -1, polledAt: -Infinity }));
+  const hit = cache.entries.get(hash);
+  if (hit && hit.until > now && hit.local === revocations) {
+    if (now - cache.polledAt >= REVOCATION_POLL_MS) {
+      const r = await sql<{ generation: number }>`SELECT generation FROM auth_revocation WHERE id = 1`.execute(db);
+      noteGeneration(cache, Number(r.rows[0]!.generation), now);
+    }
+    if (hit.shared === cache.shared && hit.local === revocations) return hit.principal;
+  }
+  // the generation and the token from one snapshot: a revocation committed after it raises the generation
+  const r = await sql<{
+    generation: number; token_hash: string | null; subject_kind: Principal['kind']; subject_id: number; role: Role; org_id: number | null;
+    org_path: string; display_name: string; expires_at: Date; live: boolean | null; revoked_reason: RevocationReason | null;
+  }>`
+    SELECT r.generation, t.token_hash, t.subject_kind, t.subject_id, t.role, t.org_id, t.org_path, t.display_name, t.expires_at,
+           t.expires_at > now() AS live, t.revoked_reason
+    FROM auth_revocation r LEFT JOIN auth_token t ON t.token_hash = ${hash}
+    WHERE r.id = 1`.execute(db);
+  const row = r.rows[0]!;
+  const generation = Number(row.generation);
+  noteGeneration(cache, generation, now);
+  if (row.token_hash === null || !row.live) return undefined;
+  if (row.revoked_reason === 'account_inactive') {
+    throw new AppError('AUTH_ACCOUNT_INACTIVE', 'this account was deactivated and its sign-ins have ended: ask an administrator', 401);
+  }
+  if (row.revoked_reason !== null) return undefined;
   const principal: Principal = {
     kind: row.subject_kind,
     id: Number(row.subject_id),
@@ -161,8 +214,7 @@ export async function principalForToken(db: Db, token: string): Promise<Principa
     orgId: row.org_id,
     orgPath: row.org_path,
   };
-  if (!cache) tokenCache.set(db, (cache = new Map()));
-  if (cache.size >= TOKEN_CACHE_MAX) cache.clear();
-  cache.set(hash, { principal, until: Math.min(now + TOKEN_CACHE_MS, (row.expires_at as Date).getTime()), generation });
+  if (cache.entries.size >= TOKEN_CACHE_MAX) cache.entries.clear();
+  cache.entries.set(hash, { principal, until: Math.min(now + TOKEN_CACHE_MS, new Date(row.expires_at).getTime()), local, shared: generation });
   return principal;
 }

@@ -1,10 +1,12 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { AppError, audit, notFound, requirePermission, requireScope, today, type AppContext, type Principal } from '../../platform/index.ts';
+import {
+  AppError, addDays, audit, notFound, parseInstant, requireIsoDate, requirePermission, requireScope, today, type AppContext, type Principal,
+} from '../../platform/index.ts';
 import { findOrgByCode } from '../../org/index.ts';
 import {
-  findMeterByAssetNo, listMeterEvents, listMeters, meterScopePath, recordMeterEvents, registerMeterArrivals, type MeterEventRow,
+  findMeterByAssetNo, listMeterEvents, listMeters, meterCountsAt, meterScopePath, recordMeterEvents, registerMeterArrivals, type MeterEventRow,
 } from '../store/meter-events.repository.ts';
-import type { MeterState } from '../store/assets.repository.ts';
+import { METER_LIFECYCLE_STATES, type MeterState } from '../store/assets.repository.ts';
 
 const actorOf = (p: Principal) => `${p.kind}:${p.id}`;
 
@@ -21,7 +23,7 @@ async function orgPathFor(ctx: AppContext, p: Principal, code?: string): Promise
   return org.path;
 }
 
-const STATES = ['arrived', 'verified', 'verify_failed', 'in_stock', 'dispatched', 'installed', 'removed', 'scrapped'];
+const STATES = [...METER_LIFECYCLE_STATES];
 const page = { limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 }, offset: { type: 'integer', minimum: 0, default: 0 } };
 
 /** Meter assets: arrivals, warehouse and verification events, scoped lists, the rotation-due list. */
@@ -38,6 +40,20 @@ export const assetsRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app,
   app.get('/meters/rotation-due', {
     schema: { tags: ['assets'], querystring: { type: 'object', properties: page } },
   }, async (req) => list(requirePermission(req.principal, 'assets:read'), { ...(req.query as { limit: number; offset: number }), rotationDue: true }));
+
+  /** Meters by lifecycle state at the end of a day (today: as they are now), in the caller's scope or below ?org=CODE. */
+  app.get('/meters/state-counts', {
+    schema: { tags: ['assets'], querystring: { type: 'object', properties: { day: { type: 'string' }, org: { type: 'string' } } } },
+  }, async (req) => {
+    const p = requirePermission(req.principal, 'assets:read');
+    const q = req.query as { day?: string; org?: string };
+    const day = requireIsoDate('ASSET_DATE_INVALID', 'day', q.day ?? today(ctx.clock));
+    if (day > today(ctx.clock)) throw new AppError('ASSET_DATE_IN_FUTURE', `day ${day} is after today (${today(ctx.clock)})`);
+    const scopePath = await orgPathFor(ctx, p, q.org);
+    // the end of the day: every event of the day counts, today's up to now
+    const at = parseInstant(addDays(day, 1));
+    return { day, orgPath: scopePath, at, counts: await meterCountsAt(ctx.db, { scopePath, at }) };
+  });
 
   app.get('/meters/:assetNo', { schema: { tags: ['assets'] } }, async (req) => {
     const p = requirePermission(req.principal, 'assets:read');

@@ -15,7 +15,9 @@ export interface ConcentratorRow {
   terminal_address: number;
   transformer_area_id: number;
 }
-export type MeterState = 'arrived' | 'verified' | 'verify_failed' | 'in_stock' | 'dispatched' | 'installed' | 'removed' | 'scrapped';
+/** A meter's lifecycle states, in lifecycle order. */
+export const METER_LIFECYCLE_STATES = ['arrived', 'verified', 'verify_failed', 'in_stock', 'dispatched', 'installed', 'removed', 'scrapped'] as const;
+export type MeterState = (typeof METER_LIFECYCLE_STATES)[number];
 export interface MeterRow {
   id: number;
   asset_no: string;

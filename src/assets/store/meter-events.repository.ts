@@ -1,7 +1,7 @@
 import { sql, type Transaction } from 'kysely';
 import { AppError, businessDate, type Db } from '../../platform/index.ts';
 import { nextMeterState, type MeterEventKind } from '../domain/meter-lifecycle.ts';
-import type { MeterRow, MeterState } from './assets.repository.ts';
+import { METER_LIFECYCLE_STATES, type MeterRow, type MeterState } from './assets.repository.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Trx = Transaction<any>;
@@ -36,6 +36,9 @@ export interface MeterEventRow {
   org_path: string | null;
   task_id: number | null;
   note: string | null;
+  /** Where the event found the meter: the org holding it and the concentrator reading it. */
+  from_org_path: string | null;
+  from_concentrator_id: number | null;
 }
 
 export interface MeterArrival {
@@ -103,28 +106,30 @@ export async function recordMeterEvents(trx: Trx, at: Date, events: MeterEvent[]
   if (!events.length) return;
   const ids = events.map((e) => e.meterId);
   if (new Set(ids).size !== ids.length) throw new AppError('ASSET_EVENT_INVALID', 'one event per meter per call', 400);
-  const current = (await trx.selectFrom('meter').select(['id', 'state', 'asset_no']).where('id', 'in', ids).orderBy('id').forUpdate().execute()) as Pick<MeterRow, 'id' | 'state' | 'asset_no'>[];
+  const current = (await trx.selectFrom('meter').select(['id', 'state', 'asset_no', 'concentrator_id', 'custody_org_path']).where('id', 'in', ids).orderBy('id').forUpdate().execute()) as
+    (Pick<MeterRow, 'id' | 'state' | 'asset_no' | 'concentrator_id'> & { custody_org_path: string | null })[];
   const byId = new Map(current.map((m) => [Number(m.id), m]));
   const rows = events.map((e) => {
     const m = byId.get(e.meterId);
     if (!m) throw new AppError('ASSET_UNKNOWN', `no meter ${e.meterId}`, 404);
     try {
-      return { ...e, from: m.state, to: nextMeterState(m.state, e.event, e.result) };
+      return { ...e, from: m.state, to: nextMeterState(m.state, e.event, e.result), fromOrgPath: m.custody_org_path, fromConcentratorId: m.concentrator_id };
     } catch (err) {
       throw new AppError((err as AppError).code, `meter ${m.asset_no}: ${(err as Error).message}`, (err as AppError).status);
     }
   });
   const json = JSON.stringify(rows.map((r) => ({
     meter_id: r.meterId, event: r.event, result: r.result ?? null, from_state: r.from, to_state: r.to, actor: r.actor, place: r.place,
+    from_org_path: r.fromOrgPath, from_concentrator_id: r.fromConcentratorId,
     org_path: r.orgPath ?? null, task_id: r.taskId ?? null, note: r.note ?? null,
     concentrator_id: r.concentratorId ?? null, measuring_point: r.measuringPoint ?? null, installs: r.event === 'installed',
     installed_on: r.installedOn ?? businessDate(at),
   })));
   await sql`
-    INSERT INTO meter_event (meter_id, event, result, from_state, to_state, at, actor, place, org_path, task_id, note)
-    SELECT meter_id, event, result, from_state, to_state, ${at}::timestamptz, actor, place, org_path, task_id, note
+    INSERT INTO meter_event (meter_id, event, result, from_state, to_state, at, actor, place, org_path, task_id, note, from_org_path, from_concentrator_id)
+    SELECT meter_id, event, result, from_state, to_state, ${at}::timestamptz, actor, place, org_path, task_id, note, from_org_path, from_concentrator_id
     FROM jsonb_to_recordset(${json}::jsonb) AS x(meter_id bigint, event text, result text, from_state text, to_state text,
-         actor text, place text, org_path text, task_id bigint, note text)`.execute(trx);
+         actor text, place text, org_path text, task_id bigint, note text, from_org_path text, from_concentrator_id integer)`.execute(trx);
   // leaving meters free their measuring point before installed ones take it (the pair is unique)
   for (const installs of [false, true]) {
     await sql`
@@ -213,4 +218,15 @@ export async function concentratorOfArea(db: Db, transformerAreaId: number): Pro
 
 export async function findTransformerAreaByCode(db: Db, code: string): Promise<{ id: number; code: string; grid_id: number; team_id: number } | undefined> {
   return db.selectFrom('transformer_area').select(['id', 'code', 'grid_id', 'team_id']).where('code', '=', code).executeTakeFirst() as Promise<never>;
+}
+
+/** Meters in a scope by lifecycle state as they stood at an instant (the end of a day): from the lifecycle events. */
+export async function meterCountsAt(db: Db, q: { scopePath: string; at: Date }): Promise<Record<MeterState, number>> {
+  const r = await sql<{ state: MeterState; n: number }>`
+    SELECT state, sum(meters)::int AS n FROM assets_meter_counts_at(${q.at}::timestamptz)
+    WHERE COALESCE(org_path, '/') LIKE ${`${q.scopePath}%`}
+    GROUP BY state`.execute(db);
+  const counts = Object.fromEntries(METER_LIFECYCLE_STATES.map((s) => [s, 0])) as Record<MeterState, number>;
+  for (const x of r.rows) counts[x.state] = Number(x.n);
+  return counts;
 }

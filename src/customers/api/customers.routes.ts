@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import {
   AppError, audit, can, forbidden, hashPassword, issueToken, maskContact, notFound, requirePermission, requireScope, verifyPassword,
-  type AppContext, type Principal,
+  type AppContext, type Permission, type Principal,
 } from '../../platform/index.ts';
 import {
   findCustomerByNumber, listAgreements, listContacts, listServicePoints, searchCustomers,
@@ -13,10 +13,23 @@ import { replacePortalCredential } from '../store/portal-credentials.repository.
 import { CHANNEL_CONTACT_KINDS, validateContact } from '../domain/contacts.ts';
 import { generatePortalPassword } from '../domain/portal-password.ts';
 
-/** Staff see customers in their org scope; a customer sees only itself. */
-export function requireCustomerAccess(p: Principal | undefined, c: CustomerRow, permission: Parameters<typeof requirePermission>[1] = 'customers:read'): Principal {
+/** What a customer may do on its own account through the portal: read it, pay, and agree its notice channels. */
+const PORTAL: readonly Permission[] = ['customers:read', 'billing:read', 'payments:read', 'dunning:read', 'readings:read', 'payments:post', 'customers:write'];
+/**
+ * A closed account (moved out) keeps its portal for what is left to settle: its bills, statement, notices and
+ * readings, and paying the final debt. It agrees no channels any more: the notices chasing that debt go where
+ * staff last set them (staff still correct a closed account's contacts), and the holder cannot withdraw them.
+ */
+const CLOSED_PORTAL: readonly Permission[] = ['customers:read', 'billing:read', 'payments:read', 'dunning:read', 'readings:read', 'payments:post'];
+
+/** Staff see customers in their org scope; a customer sees only itself, and does on it only what the portal offers. */
+export function requireCustomerAccess(p: Principal | undefined, c: CustomerRow, permission: Permission = 'customers:read'): Principal {
   if (p?.kind === 'customer') {
     if (p.id !== Number(c.id)) throw forbidden('a customer may only see its own account');
+    if (!PORTAL.includes(permission)) throw forbidden(`the customer portal does not offer ${permission}`);
+    if (c.status === 'closed' && !CLOSED_PORTAL.includes(permission)) {
+      throw new AppError('CUSTOMER_CLOSED', `account ${c.number} is closed: its portal shows the bills and statement and takes payments only`, 409);
+    }
     return p;
   }
   const staff = requirePermission(p, permission);
@@ -24,12 +37,31 @@ export function requireCustomerAccess(p: Principal | undefined, c: CustomerRow, 
   return staff;
 }
 
-export async function loadCustomerFor(ctx: AppContext, p: Principal | undefined, number: string, permission?: Parameters<typeof requirePermission>[1]) {
+export async function loadCustomerFor(ctx: AppContext, p: Principal | undefined, number: string, permission?: Permission) {
   if (!/^\d{10}$/.test(number)) throw new AppError('CUSTOMER_NUMBER_INVALID', `a customer number has 10 digits: ${number}`);
   const c = await findCustomerByNumber(ctx.db, number);
   if (!c) throw notFound('CUSTOMER_UNKNOWN', `no customer ${number}`);
   requireCustomerAccess(p, c, permission);
   return c;
+}
+
+type CustomerChangeRow = Awaited<ReturnType<typeof listCustomerChanges>>[number];
+
+/**
+ * The changes a customer sees of its account: those of its own occupancy, from the move-in that began it on
+ * (without the name it replaced or the former occupants' contacts), and of a move-in still to come only its
+ * date: the next occupant's name and contact are theirs, not the leaving occupant's to read.
+ */
+function changesOfTenure(changes: CustomerChangeRow[]): CustomerChangeRow[] {
+  const began = changes.findLastIndex((x) => x.change_type === 'move_in' && x.applied_at !== null);
+  return changes.slice(Math.max(began, 0)).map((x) => {
+    if (x.change_type !== 'move_in') return x;
+    if (x.applied_at === null) return { ...x, payload: {} };
+    const own = { ...x.payload };
+    delete own.oldName;
+    delete own.formerContactIds;
+    return { ...x, payload: own };
+  });
 }
 
 export function customerToDto(c: CustomerRow) {
@@ -106,7 +138,7 @@ export const customersRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (a
       contacts: contacts.map((k) => ({ id: Number(k.id), kind: k.kind, value: unmasked && !former.has(Number(k.id)) ? k.value : maskContact(k.value), status: k.status })),
       channels: agreements.map((a) => ({ channel: a.channel, contactId: Number(a.contact_id), priority: a.priority, consentedAt: a.consented_at, withdrawnAt: a.withdrawn_at })),
       meters,
-      changes: changes.map((x) => ({
+      changes: (p.kind === 'customer' ? changesOfTenure(changes) : changes).map((x) => ({
         id: Number(x.id), type: x.change_type, effectiveOn: x.effective_on, ...x.payload,
         // a move-in's contact is the new occupant's phone or email: masked like the other contacts
         ...(x.payload.contact && !unmasked ? { contact: { ...x.payload.contact, value: maskContact(x.payload.contact.value) } } : {}),

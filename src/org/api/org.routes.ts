@@ -1,6 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { AppError, notFound, requirePermission, requireScope, verifyPassword, issueToken, type AppContext, type Principal } from '../../platform/index.ts';
-import { findOrgByCode, findStaffByCode, listChildren, listOrgSubtree, listTeams, findOrgById } from '../store/org.repository.ts';
+import {
+  AppError, audit, conflict, forgetCachedSignIns, notFound, requirePermission, requireScope, verifyPassword, issueToken, type AppContext, type Principal,
+} from '../../platform/index.ts';
+import { findOrgByCode, findStaffByCode, listChildren, listOrgSubtree, listTeams, findOrgById, setStaffActive } from '../store/org.repository.ts';
 
 export const orgRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
   app.post('/auth/login', {
@@ -52,6 +54,30 @@ export const orgRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { 
     requireScope(p, unit.path);
     const items = await listChildren(ctx.db, unit.id);
     return { unit, items };
+  });
+
+  /** Deactivate a leaver (their sign-ins end at once) or reactivate a staff member (they sign in again). */
+  app.patch('/staff/:code', {
+    schema: {
+      tags: ['org'],
+      body: { type: 'object', required: ['active'], additionalProperties: false, properties: { active: { type: 'boolean' } } },
+    },
+  }, async (req) => {
+    const p = requirePermission(req.principal, 'admin');
+    const { code } = req.params as { code: string };
+    const { active } = req.body as { active: boolean };
+    const staff = await findStaffByCode(ctx.db, code);
+    if (!staff) throw notFound('STAFF_UNKNOWN', `no staff member ${code}`);
+    requireScope(p, staff.org_path);
+    if (!active && p.kind === 'staff' && p.id === staff.id) throw conflict('STAFF_SELF_DEACTIVATION', 'you cannot deactivate yourself: ask another administrator');
+    const changed = await ctx.db.transaction().execute(async (trx) => {
+      const n = await setStaffActive(trx, [staff.id], active);
+      if (n) await audit(trx, ctx.clock, { actor: `${p.kind}:${p.id}`, action: active ? 'staff.reactivate' : 'staff.deactivate', subject: `staff:${staff.code}` });
+      return n;
+    });
+    // again after the commit: a request that read the token while the transaction was open cached it as still valid
+    forgetCachedSignIns();
+    return { code: staff.code, name: staff.name, role: staff.role, active, changed: changed > 0 };
   });
 
   app.get('/teams', { schema: { tags: ['org'] } }, async (req) => {

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db, Session } from '../../platform/index.ts';
+import { forgetCachedSignIns, type Db, type Session } from '../../platform/index.ts';
 
 export type OrgLevel = 'hq' | 'province' | 'city' | 'county' | 'station' | 'grid';
 
@@ -105,4 +105,16 @@ export async function listTeams(db: Db, pathPrefix: string): Promise<(TeamRow & 
     .where('org_unit.path', 'like', `${pathPrefix}%`)
     .orderBy('team.code')
     .execute() as Promise<(TeamRow & { org_path: string })[]>;
+}
+
+/**
+ * Deactivate (a leaver) or reactivate staff members; returns how many changed. Deactivating ends every
+ * sign-in they hold (trigger staff_sign_ins_end): this process refuses their tokens from the next request,
+ * another process within REVOCATION_POLL_MS of the commit. A reactivated member signs in again.
+ */
+export async function setStaffActive(db: Db, staffIds: number[], active: boolean): Promise<number> {
+  if (!staffIds.length) return 0;
+  const r = await db.updateTable('staff').set({ active }).where('id', 'in', staffIds).where('active', '=', !active).executeTakeFirst();
+  forgetCachedSignIns();
+  return Number(r.numUpdatedRows);
 }
