@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { AppError, issueToken, migrate, openDatabase, loadConfig, type Principal } from '../platform/index.ts';
+import { AppError, issueToken, migrate, openDatabase, loadConfig, type Db, type Principal } from '../platform/index.ts';
 import { findStaffByCode } from '../org/index.ts';
 import { seedProvince } from '../sim/seed.ts';
 import { serve } from './serve.ts';
@@ -60,11 +60,20 @@ export function registerPlatformCommands(program: Command): void {
     .argument('<staff-code>')
     .action(async (code: string) => {
       await withContext({}, async (ctx) => {
-        const s = await findStaffByCode(ctx.db, code);
-        if (!s) throw new AppError('STAFF_UNKNOWN', `no staff member ${code}`);
-        const p: Principal = { kind: 'staff', id: s.id, name: s.name, role: s.role as Principal['role'], orgId: s.org_id, orgPath: s.org_path };
-        process.stdout.write(`${await issueToken(ctx.db, p)}\n`);
+        process.stdout.write(`${await issueStaffToken(ctx.db, code)}\n`);
       });
     });
 
+}
+
+/**
+ * An API token for a staff member, as signing in would give one: refused for an unknown code and for a
+ * deactivated member (AUTH_ACCOUNT_INACTIVE, as the API answers their old tokens), whose sign-ins ended.
+ */
+export async function issueStaffToken(db: Db, code: string): Promise<string> {
+  const s = await findStaffByCode(db, code);
+  if (!s) throw new AppError('STAFF_UNKNOWN', `no staff member ${code}`);
+  if (!s.active) throw new AppError('AUTH_ACCOUNT_INACTIVE', `staff member ${code} is deactivated: reactivate them (PATCH /api/v1/staff/${code}) before issuing a token`, 401);
+  const p: Principal = { kind: 'staff', id: s.id, name: s.name, role: s.role as Principal['role'], orgId: s.org_id, orgPath: s.org_path };
+  return issueToken(db, p);
 }

@@ -1,16 +1,17 @@
 import type { Transaction } from 'kysely';
 import { AppError, businessDate, notFound } from '../platform/index.ts';
-import { findMeterByAssetNo, findMeterById, recordMeterEvents } from '../assets/index.ts';
+import { findMeterByAssetNo, findMeterById, meterScopePath, recordMeterEvents } from '../assets/index.ts';
 import { closeServicePoints, findCustomerById, listServicePoints, openServicePoints } from '../customers/index.ts';
 import { upsertReadings } from '../metering/index.ts';
-import type { Outcome, TaskRow, TouRegisters } from '../work/index.ts';
+import { requireMeterFromPlaceStore, type Outcome, type TaskRow, type TouRegisters } from '../work/index.ts';
 
 /**
  * A meter exchange (换表) completed through its task, inside the caller's transaction: the old meter is
  * removed and the new one installed on the same measuring point (assets), the service point moves to the
  * new meter (customers), and the old meter's final register and the new meter's initial register are
  * stored on the exchange date (metering, quality 'actual', source 'manual'). Billing then sees
- * old(final) − old(start) + new(end) − new(initial) for the period that spans the exchange.
+ * old(final) − old(start) + new(end) − new(initial) for the period that spans the exchange. The new meter
+ * comes from the store of the customer's county (requireMeterFromPlaceStore).
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function applyMeterExchange(trx: Transaction<any>, at: Date, task: TaskRow, actor: string, outcome: Outcome): Promise<Outcome> {
@@ -26,6 +27,7 @@ export async function applyMeterExchange(trx: Transaction<any>, at: Date, task: 
   const newMeter = await findMeterByAssetNo(trx, String(outcome.newMeterAssetNo));
   if (!newMeter) throw notFound('ASSET_UNKNOWN', `no meter with asset number ${String(outcome.newMeterAssetNo)}`);
   const customer = (await findCustomerById(trx, customerId))!;
+  requireMeterFromPlaceStore({ assetNo: newMeter.asset_no, orgPath: await meterScopePath(trx, newMeter.id) }, customer.org_path);
 
   await recordMeterEvents(trx, at, [
     { meterId: oldMeter.id, event: 'removed', actor, place: customer.address, taskId: task.id, note: `final register ${String(outcome.oldFinalKwh)} kWh` },

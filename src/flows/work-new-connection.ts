@@ -1,8 +1,8 @@
 import { AppError, businessDate, notFound, type AppContext } from '../platform/index.ts';
-import { concentratorOfArea, findMeterByAssetNo, findTransformerAreaByCode, nextMeasuringPoint, recordMeterEvents } from '../assets/index.ts';
+import { concentratorOfArea, findMeterByAssetNo, findTransformerAreaByCode, meterScopePath, nextMeasuringPoint, recordMeterEvents } from '../assets/index.ts';
 import { createCustomers, openServicePoints } from '../customers/index.ts';
 import { upsertReadings } from '../metering/index.ts';
-import { completeStep, markApplicationCompleted, setApplicationArea } from '../work/index.ts';
+import { completeStep, markApplicationCompleted, requireMeterFromPlaceStore, setApplicationArea } from '../work/index.ts';
 
 export interface StepCompletion {
   applicationId: number;
@@ -19,7 +19,8 @@ export interface StepCompletion {
 /**
  * Complete a new-connection step. The last one (meter install and energise) puts the customer into the
  * master data in the same transaction: the customer (customers), the meter installed on the area's
- * concentrator (assets), the service point (customers) and the initial register (metering).
+ * concentrator (assets), the service point (customers) and the initial register (metering). The meter comes
+ * from the store of the application's county (requireMeterFromPlaceStore).
  */
 export async function completeConnectionStep(ctx: AppContext, c: StepCompletion): Promise<{ completed: boolean; customerNumber?: string }> {
   if (c.initialKwh !== undefined && !/^\d{1,12}(\.\d{1,4})?$/.test(c.initialKwh)) throw new AppError('CONNECTION_REGISTER_INVALID', 'initialKwh is a register value in kWh, as a string');
@@ -35,6 +36,7 @@ export async function completeConnectionStep(ctx: AppContext, c: StepCompletion)
     if (!c.meterAssetNo) throw new AppError('CONNECTION_METER_REQUIRED', 'name the meter installed (meterAssetNo)', 400);
     const meter = await findMeterByAssetNo(trx, c.meterAssetNo);
     if (!meter) throw notFound('ASSET_UNKNOWN', `no meter with asset number ${c.meterAssetNo}`);
+    requireMeterFromPlaceStore({ assetNo: meter.asset_no, orgPath: await meterScopePath(trx, meter.id) }, application.org_path);
     const today = businessDate(at);
     const [customer] = await createCustomers(trx, [{
       name: application.applicant_name, kind: application.category === 'residential' ? 'residential' : 'non_residential',

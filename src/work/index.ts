@@ -8,5 +8,6 @@ export * from './store/connections.repository.ts';
 export * from './domain/task-flow.ts';
 export * from './domain/order-flow.ts';
 export * from './domain/working-days.ts';
+export * from './domain/meter-store.ts';
 export { workRoutes } from './api/routes.ts';
 export { registerWorkCommands } from './cli.ts';

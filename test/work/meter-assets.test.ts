@@ -23,9 +23,9 @@ async function residentialC01(county: string, offset: number): Promise<Place> {
 }
 
 /** A new meter brought to the given state through the asset API. */
-async function newMeter(headers: Record<string, string>, n: number, upTo: 'arrived' | 'in_stock' | 'dispatched'): Promise<string> {
+async function newMeter(headers: Record<string, string>, n: number, upTo: 'arrived' | 'in_stock' | 'dispatched', orgCode = 'LN0101'): Promise<string> {
   const assetNo = `NEW${String(n).padStart(9, '0')}`;
-  const r = await post('/api/v1/meters', headers, { assetNo, commAddress: `88${String(n).padStart(10, '0')}`, meterType: 'single_phase', manufacturedOn: '2026-01-05', place: '计量中心库房', orgCode: 'LN0101' });
+  const r = await post('/api/v1/meters', headers, { assetNo, commAddress: `88${String(n).padStart(10, '0')}`, meterType: 'single_phase', manufacturedOn: '2026-01-05', place: '计量中心库房', orgCode });
   expect(r.statusCode, r.body).toBe(201);
   const steps = upTo === 'arrived' ? [] : [{ event: 'verified', result: 'pass' }, { event: 'in_stock' }, ...(upTo === 'dispatched' ? [{ event: 'dispatched' }] : [])];
   for (const s of steps) expect((await post(`/api/v1/meters/${assetNo}/events`, headers, { ...s, place: '计量中心' })).statusCode).toBe(200);
@@ -92,6 +92,24 @@ describe('meter exchange through a task', () => {
     await post(`/api/v1/tasks/${id}/start`, team);
     const r = await post(`/api/v1/tasks/${id}/complete`, team, { outcome: { exchangeDate: '2026-02-15', oldFinalKwh: '1100', newMeterAssetNo: notReady, newInitialKwh: '0' } });
     expect([r.statusCode, r.json().code]).toEqual([409, 'ASSET_TRANSITION_REFUSED']);
+    const sp = await sql<{ meter_id: number; removed_on: string | null }>`SELECT meter_id::int AS meter_id, removed_on FROM service_point WHERE customer_id = ${p.id}`.execute(ctx.db);
+    expect(sp.rows).toEqual([{ meter_id: p.meter_id, removed_on: null }]);
+    expect((await sql<{ n: number }>`SELECT count(*)::int AS n FROM meter_reading WHERE meter_id = ${p.meter_id}`.execute(ctx.db)).rows[0]!.n).toBe(0);
+    expect((await app.inject({ url: `/api/v1/tasks/${id}`, headers: team })).json().status).toBe('in_progress');
+  });
+
+  it("refuses a new meter from another county's store, or still at the city's, before anything changes", async () => {
+    const p = await residentialC01('LN0101', 3);
+    const admin = await signIn(app, 'admin');
+    const id = await exchangeTask(p, 'test:exchange:other-store');
+    const team = await signIn(app, `team.${p.team}.1`);
+    await post(`/api/v1/tasks/${id}/start`, team);
+    for (const [n, orgCode] of [[5, 'LN0201'], [6, 'LN01']] as const) {
+      const assetNo = await newMeter(admin, n, 'dispatched', orgCode);
+      const r = await post(`/api/v1/tasks/${id}/complete`, team, { outcome: { exchangeDate: '2026-02-15', oldFinalKwh: '1100', newMeterAssetNo: assetNo, newInitialKwh: '0' } });
+      expect([r.statusCode, r.json().code], orgCode).toEqual([403, 'ASSET_OUT_OF_SCOPE']);
+      expect((await app.inject({ url: `/api/v1/meters/${assetNo}`, headers: admin })).json().state).toBe('dispatched');
+    }
     const sp = await sql<{ meter_id: number; removed_on: string | null }>`SELECT meter_id::int AS meter_id, removed_on FROM service_point WHERE customer_id = ${p.id}`.execute(ctx.db);
     expect(sp.rows).toEqual([{ meter_id: p.meter_id, removed_on: null }]);
     expect((await sql<{ n: number }>`SELECT count(*)::int AS n FROM meter_reading WHERE meter_id = ${p.meter_id}`.execute(ctx.db)).rows[0]!.n).toBe(0);

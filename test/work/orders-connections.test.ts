@@ -83,6 +83,35 @@ describe('95598 work orders', () => {
     expect(list.items.map((o: { id: number }) => o.id)).not.toContain(theirs.id);
     expect((await app.inject({ url: `/api/v1/orders/${theirs.id}`, headers: agent })).statusCode).toBe(403);
   });
+
+  it("resending another county's order number is refused as out of scope and shows nothing of that order; the owner's resend reads as a GET", async () => {
+    const theirs = await customerIn('LN0201');
+    const ours = await customerIn('LN0101');
+    const owner = await signIn(app, 'agent.LN0201');
+    const intake = { externalRef: '95598-0100', kind: 'complaint', customerNumber: theirs.number, callerName: '赵女士', callerPhone: '13911112222', description: '邻居私拉电线' };
+    const created = await post('/api/v1/orders', owner, intake);
+    expect(created.statusCode, created.body).toBe(201);
+
+    const agent = await signIn(app, 'agent.LN0101');
+    for (const replay of [
+      { ...intake, customerNumber: ours.number, callerName: 'x', callerPhone: '13900009999', description: 'x' },
+      { externalRef: intake.externalRef, kind: 'consultation', orgCode: 'LN0101', address: '新华路2号', callerName: 'x', callerPhone: '13900009999', description: 'x' },
+    ]) {
+      const r = await post('/api/v1/orders', agent, replay);
+      expect([r.statusCode, r.json().code], r.body).toEqual([403, 'AUTH_FORBIDDEN']);
+      for (const secret of ['赵女士', '13911112222', '139******22', '邻居私拉电线', theirs.grid]) expect(r.body).not.toContain(secret);
+    }
+    const mine = (await app.inject({ url: '/api/v1/orders?limit=500', headers: agent })).json();
+    expect(mine.items.map((o: { externalRef: string }) => o.externalRef)).not.toContain(intake.externalRef);
+
+    // the county that took it, and the admin above it, get the order back exactly as reading it shows it to them
+    for (const who of [owner, await signIn(app, 'admin')]) {
+      const again = await post('/api/v1/orders', who, intake);
+      expect(again.statusCode, again.body).toBe(200);
+      const { events: _events, ...read } = (await app.inject({ url: `/api/v1/orders/${created.json().id}`, headers: who })).json();
+      expect(again.json()).toEqual(read);
+    }
+  });
 });
 
 describe('new connections', () => {
@@ -142,7 +171,7 @@ describe('new connections', () => {
     const c = await customerIn('LN0101');
     const agent = await signIn(app, 'agent.LN0101');
     const admin = await signIn(app, 'admin');
-    await post('/api/v1/meters', admin, { assetNo: 'RS0000000001', commAddress: '990000000002', meterType: 'single_phase', manufacturedOn: '2026-06-01', place: '库房' });
+    await post('/api/v1/meters', admin, { assetNo: 'RS0000000001', commAddress: '990000000002', meterType: 'single_phase', manufacturedOn: '2026-06-01', place: '库房', orgCode: 'LN0101' });
     const a = (await post('/api/v1/connections', agent, { externalRef: 'YK-2026-0002', type: 'residential', applicantName: '张三', address: '幸福小区1号楼', category: 'residential', tariffCode: 'RES-TIER', capacityKva: 8, transformerAreaCode: c.area })).json();
     expect(a.steps.map((s: { step: string }) => s.step)).toEqual(['survey_plan', 'install_energise']);
     await post(`/api/v1/connections/${a.id}/steps/survey_plan/complete`, agent);
@@ -152,5 +181,53 @@ describe('new connections', () => {
     expect((await sql<{ n: number }>`SELECT count(*)::int AS n FROM customer`.execute(ctx.db)).rows).toEqual(customersBefore.rows);
     const still = (await app.inject({ url: `/api/v1/connections/${a.id}`, headers: agent })).json();
     expect(still.steps[1]).toMatchObject({ status: 'in_progress' });
+  });
+
+  it("resending another county's application reference is refused as out of scope and shows nothing of it", async () => {
+    const owner = await signIn(app, 'agent.LN0201');
+    const intake = { externalRef: 'YK-2026-0100', type: 'residential', applicantName: '钱多多', address: '铁西区幸福路7号', category: 'residential', tariffCode: 'RES-TIER', capacityKva: 8, orgCode: 'LN0201' };
+    const created = await post('/api/v1/connections', owner, intake);
+    expect(created.statusCode, created.body).toBe(201);
+
+    const agent = await signIn(app, 'agent.LN0101');
+    const r = await post('/api/v1/connections', agent, { ...intake, applicantName: 'x', address: 'x', orgCode: 'LN0101' });
+    expect([r.statusCode, r.json().code], r.body).toEqual([403, 'AUTH_FORBIDDEN']);
+    for (const secret of ['钱多多', '铁西区幸福路7号', 'LN0201']) expect(r.body).not.toContain(secret);
+
+    const again = await post('/api/v1/connections', owner, intake);
+    expect(again.statusCode, again.body).toBe(200);
+    expect(again.json()).toEqual((await app.inject({ url: `/api/v1/connections/${created.json().id}`, headers: owner })).json());
+  });
+
+  it("an agent fits only a meter from the store of the application's county: another county's or the city's is refused before anything changes", async () => {
+    const c = await customerIn('LN0101');
+    const agent = await signIn(app, 'agent.LN0101');
+    const admin = await signIn(app, 'admin');
+    const stocked = async (assetNo: string, commAddress: string, orgCode: string) => {
+      expect((await post('/api/v1/meters', admin, { assetNo, commAddress, meterType: 'single_phase', manufacturedOn: '2026-06-01', place: '库房', orgCode })).statusCode).toBe(201);
+      for (const ev of [{ event: 'verified', result: 'pass' }, { event: 'in_stock' }]) {
+        expect((await post(`/api/v1/meters/${assetNo}/events`, admin, { ...ev, place: '库房' })).statusCode).toBe(200);
+      }
+    };
+    await stocked('RS0000000201', '990000000201', 'LN0201');
+    await stocked('RS0000000202', '990000000202', 'LN01');
+    await stocked('RS0000000203', '990000000203', 'LN0101');
+    // what the agent may not even look at
+    expect((await app.inject({ url: '/api/v1/meters/RS0000000201', headers: agent })).statusCode).toBe(403);
+
+    const a = (await post('/api/v1/connections', agent, { externalRef: 'YK-2026-0101', type: 'residential', applicantName: '孙五', address: '幸福小区2号楼', category: 'residential', tariffCode: 'RES-TIER', capacityKva: 8, transformerAreaCode: c.area })).json();
+    await post(`/api/v1/connections/${a.id}/steps/survey_plan/complete`, agent);
+    const customersBefore = (await sql<{ n: number }>`SELECT count(*)::int AS n FROM customer`.execute(ctx.db)).rows;
+    for (const assetNo of ['RS0000000201', 'RS0000000202']) {
+      const refused = await post(`/api/v1/connections/${a.id}/steps/install_energise/complete`, agent, { meterAssetNo: assetNo });
+      expect([refused.statusCode, refused.json().code], assetNo).toEqual([403, 'ASSET_OUT_OF_SCOPE']);
+      expect((await app.inject({ url: `/api/v1/meters/${assetNo}`, headers: admin })).json()).toMatchObject({ state: 'in_stock', concentrator_id: null });
+    }
+    expect((await sql<{ n: number }>`SELECT count(*)::int AS n FROM customer`.execute(ctx.db)).rows).toEqual(customersBefore);
+    expect((await app.inject({ url: `/api/v1/connections/${a.id}`, headers: agent })).json().steps[1]).toMatchObject({ status: 'in_progress' });
+
+    const fitted = await post(`/api/v1/connections/${a.id}/steps/install_energise/complete`, agent, { meterAssetNo: 'RS0000000203' });
+    expect(fitted.statusCode, fitted.body).toBe(200);
+    expect(fitted.json()).toMatchObject({ status: 'completed' });
   });
 });

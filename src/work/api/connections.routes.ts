@@ -90,8 +90,12 @@ export const connectionsRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async 
       if (r.created) await audit(trx, ctx.clock, { actor: actorOf(p), action: 'connection.receive', subject: `connection:${r.id}`, detail: { type: b.type } });
       return r;
     });
+    const application = (await findApplication(ctx.db, id))!;
+    // the reference is unique across the province: a replay answers with the application it names, read
+    // like GET /connections/:id, never another org's application
+    if (!created) requireScope(p, application.org_path);
     reply.status(created ? 201 : 200);
-    return detail(ctx, (await findApplication(ctx.db, id))!);
+    return detail(ctx, application);
   });
 
   app.get('/connections', {

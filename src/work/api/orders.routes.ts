@@ -99,8 +99,12 @@ export const ordersRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app,
       if (r.created) await audit(trx, ctx.clock, { actor: actorOf(p), action: 'order.receive', subject: `order:${r.id}`, detail: { kind: b.kind, orgPath } });
       return r;
     });
+    const order = (await findServiceOrder(ctx.db, id))!;
+    // the hotline's order number is unique across the province: a replay answers with the order it names,
+    // so it is read like GET /orders/:id (scope, then masking), never another org's order
+    if (!created) requireScope(p, order.org_path);
     reply.status(created ? 201 : 200);
-    return orderDto((await findServiceOrder(ctx.db, id))!, at, true);
+    return orderDto(order, at, can(p, 'contacts:unmasked'));
   });
 
   app.get('/orders', {
