@@ -1,6 +1,7 @@
 /**
- * A closed account (销户) is no longer chased: the notices decided while it was open and not sent yet
- * are cancelled when the dispatcher meets them, and the run decides none after the closing.
+ * A closed account (销户, moved out) is chased for what it still owes like any other account, but its
+ * supply is no longer its own: it gets no suspension notice, and one decided before the closing is
+ * cancelled when the dispatcher meets it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
@@ -34,23 +35,31 @@ beforeAll(async () => {
 afterAll(() => closeChase?.());
 
 describe('a closed account', () => {
-  it('is not sent a chase notice decided before it closed: the notice is cancelled as account_closed', async () => {
+  it('is chased for its debt: the overdue notice decided before it closed goes out, and the next one is decided', async () => {
     const r = await runAt('2026-02-17');
     expect(r.notices).toContainEqual({ step: 'overdue_1', status: 'pending', n: 2 });
     // the account closes after the run decided its notice, before the dispatcher sends it
     await sql`UPDATE customer SET status = 'closed' WHERE id = ${leaving.id}`.execute(ctx.db);
     ctx.clock.set('2026-02-17T10:00:00+08:00');
     await drain(ctx, dispatcher, { receipts: false });
-    expect(await chaseOf(leaving.id)).toEqual([{ step: 'overdue_1', status: 'cancelled', cancel_reason: 'account_closed' }]);
-    expect(sims.smsc.countByNumber(await mobileOf(ctx, leaving.id))).toBe(0);
-    // the open account is chased as before
-    expect((await chaseOf(staying.id)).map((n) => n.status)).not.toContain('cancelled');
-    expect(sims.smsc.countByNumber(await mobileOf(ctx, staying.id))).toBe(1);
+    expect(await chaseOf(leaving.id)).toEqual([{ step: 'overdue_1', status: expect.stringMatching(/^(sent|delivered)$/), cancel_reason: null }]);
+    expect(sims.smsc.countByNumber(await mobileOf(ctx, leaving.id))).toBe(1);
+    expect((await runAt('2026-02-24')).notices).toEqual([{ step: 'overdue_2', status: 'pending', n: 2 }]);
   });
 
-  it('gets no chase notice decided after it closed', async () => {
-    const r = await runAt('2026-02-24');
-    expect(r.notices).toEqual([{ step: 'overdue_2', status: 'pending', n: 1 }]);
-    expect((await chaseOf(leaving.id)).map((n) => n.step)).toEqual(['overdue_1']);
+  it('gets no suspension notice once closed, and one decided before the closing is not sent', async () => {
+    ctx.clock.set('2026-02-24T10:00:00+08:00');
+    await drain(ctx, dispatcher, { receipts: false });
+    await runAt('2026-03-03');
+    ctx.clock.set('2026-03-03T10:00:00+08:00');
+    await drain(ctx, dispatcher, { receipts: false });
+    // 31 days past the due date: the legal notice for the open account only
+    expect((await runAt('2026-03-19')).notices).toEqual([{ step: 'suspension_notice', status: 'pending', n: 1 }]);
+    expect((await chaseOf(leaving.id)).map((n) => n.step)).toEqual(['overdue_1', 'overdue_2', 'overdue_3']);
+    // the open account's notice was decided; it closes before the dispatcher meets it
+    await sql`UPDATE customer SET status = 'closed' WHERE id = ${staying.id}`.execute(ctx.db);
+    ctx.clock.set('2026-03-19T10:00:00+08:00');
+    await drain(ctx, dispatcher, { receipts: false });
+    expect((await chaseOf(staying.id)).at(-1)).toEqual({ step: 'suspension_notice', status: 'cancelled', cancel_reason: 'account_closed' });
   });
 });

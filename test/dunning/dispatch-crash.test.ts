@@ -125,6 +125,14 @@ describe('daily contact cap', () => {
     const [c] = await sql<{ customer_id: number }>`
       SELECT customer_id FROM dunning_notice WHERE step = 'bill_notice' ORDER BY id OFFSET 1 LIMIT 1`.execute(ctx.db).then((r) => r.rows);
     ctx.clock.set('2026-03-27T10:00:00+08:00');
+    // notice 3 of the debt went out on an earlier day: the legal notice may follow it (no suspension without a reminder)
+    await sql`
+      INSERT INTO dunning_notice (customer_id, bill_id, step, segment, channel_mode, channels, status, bill_no, period, due_date,
+                                  amount, late_fee, created_on, created_at, next_attempt_at, dispatched_on)
+      SELECT n.customer_id, n.bill_id, 'overdue_3', n.segment, 'preferred', n.channels, 'delivered', n.bill_no, n.period, n.due_date,
+             n.amount, 0, '2026-03-12', '2026-03-12T01:00:00Z', '2026-03-12T01:00:00Z', '2026-03-12'
+      FROM dunning_notice n WHERE n.customer_id = ${c!.customer_id} AND n.step = 'bill_notice'
+      ON CONFLICT ON CONSTRAINT dunning_notice_key DO UPDATE SET status = 'delivered'`.execute(ctx.db);
     await sql`
       INSERT INTO dunning_notice (customer_id, bill_id, step, segment, channel_mode, channels, status, bill_no, period, due_date,
                                   amount, late_fee, suspend_on, created_on, created_at, next_attempt_at)
@@ -135,6 +143,6 @@ describe('daily contact cap', () => {
     await dispatchOnce();
     const rows = await sql<{ step: string; status: string }>`
       SELECT step, status FROM dunning_notice WHERE customer_id = ${c!.customer_id} AND step <> 'bill_notice' ORDER BY step`.execute(ctx.db);
-    expect(rows.rows.map((r) => `${r.step}:${r.status === 'delivered' ? 'sent' : r.status}`)).toEqual(['reconnect:sent', 'suspension_notice:sent']);
+    expect(rows.rows.map((r) => `${r.step}:${r.status === 'delivered' ? 'sent' : r.status}`)).toEqual(['overdue_3:sent', 'reconnect:sent', 'suspension_notice:sent']);
   });
 });

@@ -204,7 +204,9 @@ export async function stageSlice(db: Db, run: BillingRunRow, slice: { slice: num
         CASE WHEN x.customer_id IS NULL THEN t.tier_year_from ELSE x.tier_year_from END AS tier_year_from,
         coalesce(x.has_tariff, t.has_tariff, false) AS has_tariff
       FROM customer c LEFT JOIN changed x ON x.customer_id = c.id LEFT JOIN tariffs t ON t.code = c.tariff_code
-      WHERE c.billing_cycle = ${run.cycle_code} AND c.status <> 'closed' AND c.id >= ${slice.lo} AND c.id < ${slice.hi}
+      WHERE c.billing_cycle = ${run.cycle_code} AND c.id >= ${slice.lo} AND c.id < ${slice.hi}
+        -- a closed account (moved out) is billed once more: its final bill, up to the service point's end
+        AND (c.status <> 'closed' OR EXISTS (SELECT 1 FROM service_point f WHERE f.customer_id = c.id AND f.removed_on > ${start} AND f.removed_on <= ${end}))
     ),
     seg AS (
       SELECT sp.customer_id, sp.meter_id, greatest(sp.installed_on, ${start}) AS d0, least(coalesce(sp.removed_on, ${end}), ${end}) AS d1

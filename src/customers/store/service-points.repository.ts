@@ -60,3 +60,17 @@ export async function closeServicePoints(db: Db, points: { customerId: number; m
     WHERE sp.customer_id = x.customer_id AND sp.meter_id = x.meter_id AND sp.removed_on IS NULL`.execute(db);
   return Number(r.numAffectedRows ?? 0);
 }
+
+/**
+ * Close accounts (销户): their occupant moved out and the supply contract ended. A closed account is no
+ * longer billed, chased automatically or counted by collection; its open debt stays on its ledger and
+ * its portal shows it and takes its payment. Returns the ids closed now (one already closed is left as it is).
+ */
+export async function closeAccounts(db: Db, customerIds: number[]): Promise<number[]> {
+  if (!customerIds.length) return [];
+  const r = await sql<{ id: string }>`
+    UPDATE customer SET status = 'closed'
+    WHERE id = ANY(${customerIds}::bigint[]) AND status <> 'closed'
+    RETURNING id::text AS id`.execute(db);
+  return r.rows.map((x) => Number(x.id));
+}

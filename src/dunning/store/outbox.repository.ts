@@ -59,29 +59,40 @@ export async function lockContactCounts(trx: Db, ids: number[]): Promise<void> {
 }
 
 /**
- * Cancels the locked chase notices whose debt is no longer among the open bills ('paid'), those of a
- * customer whose account has closed since they were decided ('account_closed': the run decides none
- * for a closed account, and one decided before the closing is not sent after it), and those of a debt
- * whose later chase step is decided ('superseded': notices left waiting while the dispatcher was down,
- * or days replayed after an outage, are not sent late, one a day, after the step now due). The caller
- * reads the open bills after share-locking the accounts, so a payment either committed before (and is
- * seen here) or waits until the claim is committed.
+ * Cancels the locked chase notices whose debt is no longer among the open bills ('paid'); those of a
+ * debt whose later chase step is decided ('superseded': notices left waiting while the dispatcher was
+ * down, or days replayed after an outage, are not sent late, one a day, after the step now due); and
+ * the suspension notices that may not go out: the account closed since it was decided, so the supply
+ * is no longer its own ('account_closed'), or no reminder nor overdue notice of the debt was given
+ * before it ('no_reminder_given': DOMAIN.md suspends "after a reminder"; a chase that starts past day
+ * 31, or whose notices all failed, leaves the debt to the grid manager, who has it as past_notice_3).
+ * The caller reads the open bills after share-locking the accounts, so a payment either committed
+ * before (and is seen here) or waits until the claim is committed. The other notices of the debt are
+ * found by dunning_notice_key, for the claimed batch only.
  */
 export async function cancelSettled(trx: Db, ids: number[], openBillIds: number[], now: Date): Promise<number[]> {
   if (!ids.length) return [];
   const r = await sql<{ id: number }>`
-    WITH upd AS (
-      UPDATE dunning_notice n SET status = 'cancelled', finished_at = ${now}::timestamptz, claimed_by = NULL, claimed_until = NULL,
-             cancel_reason = CASE WHEN n.bill_id <> ALL(${openBillIds}::bigint[]) THEN 'paid'
-                                  WHEN c.status = 'closed' THEN 'account_closed' ELSE 'superseded' END
-      FROM customer c
-      WHERE n.id = ANY(${ids}::bigint[]) AND c.id = n.customer_id AND ${isChaseNotice('n')}
-        AND (n.bill_id <> ALL(${openBillIds}::bigint[]) OR c.status = 'closed'
-             -- a later chase step of the same debt is decided (found by dunning_notice_key)
-             OR EXISTS (SELECT 1 FROM dunning_notice later
-                        JOIN dunning_policy_step ls ON ls.segment = later.segment AND ls.step = later.step
-                        JOIN dunning_policy_step ns ON ns.segment = n.segment AND ns.step = n.step
-                        WHERE later.customer_id = n.customer_id AND later.bill_id = n.bill_id AND ls.offset_days > ns.offset_days))
+    WITH judged AS (
+      SELECT n.id,
+             CASE WHEN n.bill_id <> ALL(${openBillIds}::bigint[]) THEN 'paid'
+                  -- a later chase step of the same debt is decided
+                  WHEN EXISTS (SELECT 1 FROM dunning_notice later
+                               JOIN dunning_policy_step ls ON ls.segment = later.segment AND ls.step = later.step
+                               JOIN dunning_policy_step ns ON ns.segment = n.segment AND ns.step = n.step
+                               WHERE later.customer_id = n.customer_id AND later.bill_id = n.bill_id AND ls.offset_days > ns.offset_days) THEN 'superseded'
+                  WHEN n.step <> 'suspension_notice' THEN NULL
+                  WHEN c.status = 'closed' THEN 'account_closed'
+                  WHEN NOT EXISTS (SELECT 1 FROM dunning_notice g
+                                   WHERE g.customer_id = n.customer_id AND g.bill_id = n.bill_id
+                                     AND g.step IN ('reminder', 'overdue_1', 'overdue_2', 'overdue_3') AND g.status IN ('sent', 'delivered'))
+                    THEN 'no_reminder_given'
+             END AS reason
+      FROM dunning_notice n JOIN customer c ON c.id = n.customer_id
+      WHERE n.id = ANY(${ids}::bigint[]) AND ${isChaseNotice('n')}
+    ), upd AS (
+      UPDATE dunning_notice n SET status = 'cancelled', finished_at = ${now}::timestamptz, claimed_by = NULL, claimed_until = NULL, cancel_reason = j.reason
+      FROM judged j WHERE n.id = j.id AND j.reason IS NOT NULL
       RETURNING n.id
     ), att AS (
       UPDATE dunning_attempt a SET status = 'cancelled' FROM upd WHERE a.notice_id = upd.id AND a.status = 'sending' RETURNING a.id

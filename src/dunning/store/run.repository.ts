@@ -111,11 +111,9 @@ const NO_DAY = sql.raw('(-2147483647)');
  * (customer, bill, step), so a rerun adds nothing (runs are serialised by the run lock, and the
  * unique key still refuses a duplicate), and one plain insert.
  *
- * A suspension notice is decided only for a debt whose reminder or an overdue notice was given (sent or
- * delivered) before: "supply may be suspended for arrears over 30 days after a reminder". Otherwise it
- * is recorded cancelled ('no_reminder_given': a chase that starts past day 31, or whose notices all
- * went undelivered), so nothing is sent and no supply is cut for that debt; the manual collection
- * follows from it as from any notice past notice 3 (manualCollectionsDue, 'past_notice_3').
+ * A closed account (moved out) is chased for what it still owes like any other, but gets no suspension
+ * notice: the supply is no longer its own. Whether a reminder was given before a suspension notice is
+ * checked when the dispatcher meets the notice (cancelSettled), per claimed batch.
  *
  * The joins run in the order written: each candidate carries its day key, the customers give it
  * its segment, and only then does it meet the steps, by one hash probe on (segment, day). Left to
@@ -159,35 +157,22 @@ export async function decideNotices(db: Db, asOf: string, at: Date, range: Custo
     ), agreed AS (${agreedChannels(range)}
     ), decided AS (
       SELECT d.customer_id, d.bill_id, s.step, c.kind, s.channel_mode, d.bill_no, d.period, d.due_date, d.amount, d.late_fee,
-             CASE WHEN s.step = 'suspension_notice' THEN ${asOf}::date + p.suspension_notice_days END AS suspend_on,
-             -- no suspension without a reminder given first: a reminder or overdue notice of this debt sent
-             -- or delivered. Probed by dunning_notice_key for the new suspension notices only: the projection
-             -- runs after the anti-join below, and the OFFSET 0 after it keeps it there, computed once a row;
-             -- the OFFSET 0 in the probe keeps it a probe (the planner may otherwise hash every notice given
-             -- in the outbox's history)
-             s.step = 'suspension_notice' AND NOT EXISTS (
-               SELECT 1 FROM dunning_notice g
-               WHERE g.customer_id = d.customer_id AND g.bill_id = d.bill_id
-                 AND g.step IN ('reminder', 'overdue_1', 'overdue_2', 'overdue_3') AND g.status IN ('sent', 'delivered')
-               OFFSET 0) AS no_reminder_given
+             CASE WHEN s.step = 'suspension_notice' THEN ${asOf}::date + p.suspension_notice_days END AS suspend_on
       FROM candidate d
       JOIN customer c ON c.id = d.customer_id
       JOIN dunning_policy p ON p.segment = c.kind
       JOIN steps s ON s.segment = c.kind AND s.day_key = d.day_key
       WHERE ${inRange('c.id', range)}
-        AND CASE WHEN d.released_at IS NULL THEN c.status <> 'closed'
+        AND CASE WHEN d.released_at IS NULL THEN c.status <> 'closed' OR s.step <> 'suspension_notice'
                  ELSE d.released_at >= ((${asOf}::date - p.bill_notice_window_days)::timestamp AT TIME ZONE 'Asia/Shanghai') END
         AND NOT EXISTS (SELECT 1 FROM dunning_notice n WHERE n.customer_id = d.customer_id AND n.bill_id = d.bill_id AND n.step = s.step
                           AND ${inRange('n.customer_id', range)})
-      OFFSET 0
     ), ins AS (
       INSERT INTO dunning_notice (customer_id, bill_id, step, segment, channel_mode, channels, status, bill_no, period,
-                                  due_date, amount, late_fee, suspend_on, created_on, created_at, next_attempt_at, cancel_reason, finished_at)
+                                  due_date, amount, late_fee, suspend_on, created_on, created_at, next_attempt_at)
       SELECT d.customer_id, d.bill_id, d.step, d.kind, d.channel_mode, COALESCE(ag.channels, '{}'),
-             CASE WHEN ag.channels IS NULL THEN 'no_channel' WHEN d.no_reminder_given THEN 'cancelled' ELSE 'pending' END,
-             d.bill_no, d.period, d.due_date, d.amount, d.late_fee, d.suspend_on, ${asOf}::date, ${at}::timestamptz, ${at}::timestamptz,
-             CASE WHEN ag.channels IS NOT NULL AND d.no_reminder_given THEN 'no_reminder_given' END,
-             CASE WHEN ag.channels IS NOT NULL AND d.no_reminder_given THEN ${at}::timestamptz END
+             CASE WHEN ag.channels IS NULL THEN 'no_channel' ELSE 'pending' END,
+             d.bill_no, d.period, d.due_date, d.amount, d.late_fee, d.suspend_on, ${asOf}::date, ${at}::timestamptz, ${at}::timestamptz
       FROM decided d
       LEFT JOIN agreed ag ON ag.customer_id = d.customer_id
       RETURNING step, status
