@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
-import { testContext, type TestContext } from '../support/db.ts';
-import { signIn, signInCustomer, testApp } from '../support/http.ts';
+import type { TestContext } from '../support/db.ts';
+import { provinceApi, signIn, signInCustomer } from '../support/http.ts';
 import { openTasks } from '../../src/work/index.ts';
 import { runBusinessDay } from '../../src/flows/business-day.ts';
 
@@ -38,13 +38,9 @@ const view = async (place: Place, as = 'admin') => (await app.inject({ url: `/ap
 interface Agreement { channel: string; contactId: number; priority: number; consentedAt: string; withdrawnAt: string | null }
 const agreed = (c: { channels: Agreement[] }) => c.channels.filter((a) => a.withdrawnAt === null);
 
-beforeAll(async () => {
-  ctx = await testContext({ customers: 400, now: '2026-03-10T10:00:00+08:00' });
-  app = await testApp(ctx);
-});
-afterAll(async () => {
-  await app?.close();
-  await ctx?.drop();
+provinceApi({ customers: 400, now: '2026-03-10T10:00:00+08:00' }, (c, a) => {
+  ctx = c;
+  app = a;
 });
 
 describe('contacts and channel agreements', () => {

@@ -1,12 +1,32 @@
 import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll } from 'vitest';
 import { buildApp } from '../../src/http/app.ts';
 import type { AppContext } from '../../src/platform/index.ts';
 import { DEMO_PASSWORD } from '../../src/sim/province.ts';
+import { testContext, type TestContext } from './db.ts';
 
 export async function testApp(ctx: AppContext): Promise<FastifyInstance> {
   const app = await buildApp(ctx);
   await app.ready();
   return app;
+}
+
+/**
+ * A test file's province and the API over it: a fresh database seeded as `opts` asks and the app, built
+ * before the file's tests and handed to `use` (which may set up more), closed and dropped after them.
+ */
+export function provinceApi(opts: Parameters<typeof testContext>[0], use: (ctx: TestContext, app: FastifyInstance) => void | Promise<void>): void {
+  let ctx: TestContext | undefined;
+  let app: FastifyInstance | undefined;
+  beforeAll(async () => {
+    ctx = await testContext(opts);
+    app = await testApp(ctx);
+    await use(ctx, app);
+  });
+  afterAll(async () => {
+    await app?.close();
+    await ctx?.drop();
+  });
 }
 
 /** Sign in as a seeded staff member (codes: admin, analyst, clerk.LN04, agent.LN0401, gm.<grid>, team.<team>.1). */

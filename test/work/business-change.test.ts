@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
-import { testContext, type TestContext } from '../support/db.ts';
-import { signIn, signInCustomer, testApp } from '../support/http.ts';
+import type { TestContext } from '../support/db.ts';
+import { provinceApi, signIn, signInCustomer } from '../support/http.ts';
 import { openTasks } from '../../src/work/index.ts';
 import { runBusinessDay } from '../../src/flows/business-day.ts';
 import { runDunning } from '../../src/flows/dunning-run.ts';
@@ -35,13 +35,9 @@ async function complete(place: Place, outcome: Record<string, unknown>) {
 
 const customer = async (place: Place) => (await app.inject({ url: `/api/v1/customers/${place.number}`, headers: await signIn(app, 'admin') })).json();
 
-beforeAll(async () => {
-  ctx = await testContext({ customers: 600, now: '2026-03-02T10:00:00+08:00' });
-  app = await testApp(ctx);
-});
-afterAll(async () => {
-  await app?.close();
-  await ctx?.drop();
+provinceApi({ customers: 600, now: '2026-03-02T10:00:00+08:00' }, (c, a) => {
+  ctx = c;
+  app = a;
 });
 
 describe('business changes done by a community manager as the customer\'s agent', () => {

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
-import { testContext, type TestContext } from '../support/db.ts';
-import { signIn, testApp } from '../support/http.ts';
+import type { TestContext } from '../support/db.ts';
+import { provinceApi, signIn } from '../support/http.ts';
 import { escalateOverdueOrders } from '../../src/work/index.ts';
 
 let ctx: TestContext;
@@ -16,14 +16,10 @@ async function customerIn(county: string): Promise<{ number: string; grid: strin
   return r.rows[0]!;
 }
 
-beforeAll(async () => {
   // Monday 28 September 2026: the National Day week (1–7 October) lies ahead
-  ctx = await testContext({ customers: 600, now: '2026-09-28T09:00:00+08:00' });
-  app = await testApp(ctx);
-});
-afterAll(async () => {
-  await app?.close();
-  await ctx?.drop();
+provinceApi({ customers: 600, now: '2026-09-28T09:00:00+08:00' }, (c, a) => {
+  ctx = c;
+  app = a;
 });
 
 describe('95598 work orders', () => {

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
-import { testContext, type TestContext } from '../support/db.ts';
-import { signIn, testApp } from '../support/http.ts';
+import type { TestContext } from '../support/db.ts';
+import { provinceApi, signIn } from '../support/http.ts';
 import { hashPassword } from '../../src/platform/index.ts';
 import { openTasks, reassignForAbsences, type TaskKind } from '../../src/work/index.ts';
 import { DEMO_PASSWORD } from '../../src/sim/province.ts';
@@ -40,13 +40,9 @@ async function addStaff(id: number, code: string, role: string, orgCode: string,
     SELECT ${id}, ${code}, ${code}, ${role}, id, ${teamId}, ${hashPassword(DEMO_PASSWORD, 's')} FROM org_unit WHERE code = ${orgCode}`.execute(ctx.db);
 }
 
-beforeAll(async () => {
-  ctx = await testContext({ customers: 600, now: '2026-03-02T09:00:00+08:00' });
-  app = await testApp(ctx);
-});
-afterAll(async () => {
-  await app?.close();
-  await ctx?.drop();
+provinceApi({ customers: 600, now: '2026-03-02T09:00:00+08:00' }, (c, a) => {
+  ctx = c;
+  app = a;
 });
 
 describe('absence substitutes', () => {

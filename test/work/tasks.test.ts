@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
-import { testContext, type TestContext } from '../support/db.ts';
-import { signIn, testApp } from '../support/http.ts';
+import type { TestContext } from '../support/db.ts';
+import { provinceApi, signIn } from '../support/http.ts';
 import { AppError, hashPassword } from '../../src/platform/index.ts';
 import { completeTasksWithOutcomes } from '../../src/flows/work-task-outcome.ts';
 import { openTasks, type TaskKind } from '../../src/work/index.ts';
@@ -34,13 +34,9 @@ async function open(kind: TaskKind, customerId: number, payload: Record<string, 
 
 const post = (url: string, headers: Record<string, string>, payload: unknown = {}) => app.inject({ method: 'POST', url, headers, payload: payload as object });
 
-beforeAll(async () => {
-  ctx = await testContext({ customers: 1500, now: '2026-03-02T09:00:00+08:00' });
-  app = await testApp(ctx);
-});
-afterAll(async () => {
-  await app?.close();
-  await ctx?.drop();
+provinceApi({ customers: 1500, now: '2026-03-02T09:00:00+08:00' }, (c, a) => {
+  ctx = c;
+  app = a;
 });
 
 describe('task inbox', () => {

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
-import { testContext, type TestContext } from '../support/db.ts';
-import { signIn, testApp } from '../support/http.ts';
+import type { TestContext } from '../support/db.ts';
+import { provinceApi, signIn } from '../support/http.ts';
 import { escalateOverdueOrders, openTasks, type TaskKind } from '../../src/work/index.ts';
 
 let ctx: TestContext;
@@ -31,14 +31,10 @@ async function open(kind: TaskKind, customerId: number): Promise<number> {
 
 const staffId = async (code: string) => (await sql<{ id: number }>`SELECT id FROM staff WHERE code = ${code}`.execute(ctx.db)).rows[0]!.id;
 
-beforeAll(async () => {
   // Monday 2 March 2026: no holiday until Qingming (6 April)
-  ctx = await testContext({ customers: 600, now: '2026-03-02T09:00:00+08:00' });
-  app = await testApp(ctx);
-});
-afterAll(async () => {
-  await app?.close();
-  await ctx?.drop();
+provinceApi({ customers: 600, now: '2026-03-02T09:00:00+08:00' }, (c, a) => {
+  ctx = c;
+  app = a;
 });
 
 describe('taking team tasks', () => {
