@@ -5,4 +5,4 @@ export * from './store/changes.repository.ts';
 export * from './store/service-points.repository.ts';
 export * from './store/slices.repository.ts';
 export * from './domain/contacts.ts';
-export { customersRoutes, requireCustomerAccess, loadCustomerFor, customerToDto } from './api/customers.routes.ts';
+export { customersRoutes, requireCustomerAccess, loadCustomerFor, customerToDto, occupancyOf, type Occupancy } from './api/customers.routes.ts';

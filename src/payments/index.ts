@@ -9,7 +9,7 @@
 export { lockAccountsForShare, openMissingAccounts } from './store/accounts.repository.ts';
 export {
   openBillsAsOf, paidBills, statementFor, ledgerEntries, arrearsByAge,
-  type OpenBill, type PaidBill, type Statement, type StatementLine, type LedgerEntry, type ArrearsBand,
+  type OpenBill, type PaidBill, type Statement, type StatementLine, type LedgerEntry, type ArrearsBand, type OccupancyCut,
 } from './store/statement.repository.ts';
 export { postDebits, postDebitsFrom, type DebitRow, type PostDebitsResult } from './store/debits.repository.ts';
 export { postPayment, postPayments, settleOutcome, reversePayment, getPayment, listPayments, type Payment, type PostOutcome } from './store/payments.repository.ts';

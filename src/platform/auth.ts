@@ -74,6 +74,16 @@ export function requireScope(p: Principal, orgPath: string): void {
   if (!inScope(p, orgPath)) throw forbidden('outside your org scope');
 }
 
+/** Staff of HQ or the province: their scope is the whole province ('/SGCC/' or '/SGCC/LN/'). */
+export function isProvinceWide(p: Principal): boolean {
+  return p.orgPath.split('/').filter(Boolean).length <= 2;
+}
+
+/** Only province-wide staff act on what spans the province (a run over every account); `what` says why in the refusal. */
+export function requireProvinceWide(p: Principal, what: string): void {
+  if (!isProvinceWide(p)) throw forbidden(`${what}; your scope is ${p.orgPath}`);
+}
+
 /** Mask all but the first 3 and last 2 characters ('138******21'); emails keep their domain. */
 export function maskContact(value: string): string {
   const at = value.indexOf('@');

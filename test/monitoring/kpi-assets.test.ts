@@ -4,8 +4,10 @@ import type { FastifyInstance } from 'fastify';
 import { testContext, type TestContext } from '../support/db.ts';
 import { signIn, testApp } from '../support/http.ts';
 import { computeKpis, METER_STATES } from '../../src/monitoring/index.ts';
+import { recordMeterEvents } from '../../src/assets/index.ts';
 
-const DAY = '2026-02-14';
+/** The day the store meters are registered (the clock's day): they exist from then on. */
+const DAY = '2026-02-15';
 let ctx: TestContext;
 let app: FastifyInstance;
 let admin: Record<string, string>;
@@ -28,8 +30,8 @@ async function storeMeter(n: number, orgCode: string, upTo: 'arrived' | 'in_stoc
   }
 }
 
-const countAt = async (orgCode: string, kpi: string): Promise<number> => {
-  const res = await app.inject({ url: `/api/v1/kpis?org=${orgCode}&from=${DAY}&to=${DAY}&kpi=${kpi}`, headers: admin });
+const countAt = async (orgCode: string, kpi: string, day = DAY): Promise<number> => {
+  const res = await app.inject({ url: `/api/v1/kpis?org=${orgCode}&from=${day}&to=${day}&kpi=${kpi}`, headers: admin });
   expect(res.statusCode, res.body).toBe(200);
   return Number(res.json().series[kpi]?.[0]?.value ?? 0);
 };
@@ -98,5 +100,37 @@ describe('meter counts by lifecycle state', () => {
       SELECT numerator::int AS n FROM kpi_daily k JOIN org_unit o ON o.id = k.org_id
       WHERE o.level = 'hq' AND k.day = ${DAY}::date AND k.kpi = 'meters_installed'`.execute(ctx.db)).rows;
     expect(hq!.n).toBe(Number((await sql<{ n: number }>`SELECT count(*)::int AS n FROM meter WHERE state = 'installed'`.execute(ctx.db)).rows[0]!.n));
+  });
+});
+
+describe('meter counts of a past day', () => {
+  const installedAt = async (day: string) => Number((await sql<{ n: number }>`
+    SELECT numerator::int AS n FROM kpi_daily k JOIN org_unit o ON o.id = k.org_id
+    WHERE o.level = 'hq' AND k.day = ${day}::date AND k.kpi = 'meters_installed'`.execute(ctx.db)).rows[0]?.n ?? 0);
+
+  it('are the states the meters were in at the end of that day, from their events, not their states now', async () => {
+    // the day before the store meters were registered: none of them existed yet
+    await computeKpis(ctx, '2026-02-14');
+    for (const kpi of ['meters_in_stock', 'meters_arrived', 'meters_verified']) expect(await countAt(county, kpi, '2026-02-14'), kpi).toBe(0);
+    expect(await countAt('SGCC', 'meters_arrived', '2026-02-14')).toBe(0);
+    expect(await installedAt('2026-02-14')).toBe(await installedAt(DAY));
+
+    // the next day a stocked meter goes out to a grid and a running one is taken off: the day before keeps its counts
+    const grid = (await sql<{ code: string }>`
+      SELECT g.code FROM org_unit g JOIN org_unit c ON g.path LIKE c.path || '%' WHERE c.code = ${county} AND g.level = 'grid' ORDER BY g.code LIMIT 1`.execute(ctx.db)).rows[0]!.code;
+    const running = (await sql<{ id: number }>`SELECT id::int AS id FROM meter WHERE state = 'installed' ORDER BY id LIMIT 1`.execute(ctx.db)).rows[0]!.id;
+    ctx.clock.set('2026-02-16T10:00:00+08:00');
+    const e = await post('/api/v1/meters/KPI000000001/events', { event: 'dispatched', orgCode: grid, place: '县公司库房' });
+    expect(e.statusCode, e.body).toBe(200);
+    // a removal goes through a meter-exchange task in the API: recorded here as that task records it
+    await ctx.db.transaction().execute((trx) => recordMeterEvents(trx, ctx.clock.now(), [{ meterId: running, event: 'removed', actor: 'test', place: 'customer address' }]));
+    await computeKpis(ctx, DAY);
+    await computeKpis(ctx, '2026-02-16');
+    expect(await countAt(county, 'meters_in_stock')).toBe(3);
+    expect(await countAt(grid, 'meters_dispatched')).toBe(0);
+    expect(await countAt(county, 'meters_in_stock', '2026-02-16')).toBe(2);
+    expect(await countAt(grid, 'meters_dispatched', '2026-02-16')).toBe(1);
+    expect(await installedAt('2026-02-16')).toBe(await installedAt(DAY) - 1);
+    expect(await countAt('SGCC', 'meters_removed', '2026-02-16')).toBe(await countAt('SGCC', 'meters_removed') + 1);
   });
 });

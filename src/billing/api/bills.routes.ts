@@ -1,12 +1,12 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { sql } from 'kysely';
-import { forbidden, notFound, requirePermission, requireScope, type AppContext, type Principal } from '../../platform/index.ts';
-import { loadCustomerFor } from '../../customers/index.ts';
+import { forbidden, notFound, requirePermission, requireScope, type AppContext, type Db, type Principal } from '../../platform/index.ts';
+import { loadCustomerFor, occupancyOf } from '../../customers/index.ts';
 import { lineLabel } from '../domain/labels.ts';
 import { billHtml, billPdf } from '../document/bill-document.ts';
 import { correctBill, releaseBill, voidBill, type Correction } from '../review.ts';
 import {
-  findBill, holdsOf, linesOf, listCustomerBills, listHeldBills, type BillHoldRow, type BillLineRow, type BillRow,
+  billCoversFrom, findBill, holdsOf, linesOf, listCustomerBills, listHeldBills, type BillHoldRow, type BillLineRow, type BillRow,
 } from '../store/bills.repository.ts';
 
 export function billToDto(b: BillRow, lines?: BillLineRow[], holds?: BillHoldRow[]) {
@@ -24,10 +24,15 @@ export function billToDto(b: BillRow, lines?: BillLineRow[], holds?: BillHoldRow
   };
 }
 
-/** Staff see bills in their org scope; a customer sees only its own released documents. */
-function requireBillAccess(p: Principal | undefined, b: BillRow, permission: 'billing:read' | 'billing:review' = 'billing:read'): Principal {
+/**
+ * Staff see bills in their org scope; a customer sees only its own released documents, and after a move-in
+ * only those of its own occupancy: the account's earlier bills are the former occupant's.
+ */
+async function requireBillAccess(db: Db, p: Principal | undefined, b: BillRow, permission: 'billing:read' | 'billing:review' = 'billing:read'): Promise<Principal> {
   if (p?.kind === 'customer') {
-    if (permission !== 'billing:read' || p.id !== b.customer_id || b.status !== 'released') throw forbidden('a customer may only see its own released bills');
+    if (permission !== 'billing:read' || p.id !== Number(b.customer_id) || b.status !== 'released') throw forbidden('a customer may only see its own released bills');
+    const { since } = await occupancyOf(db, p.id);
+    if (since !== null && !billCoversFrom(b, since)) throw forbidden(`bill ${b.bill_no} is of the account's occupant before the move-in of ${since}`);
     return p;
   }
   const staff = requirePermission(p, permission);
@@ -50,14 +55,16 @@ export const billsRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, 
     const { number } = req.params as { number: string };
     const q = req.query as { limit: number; offset: number };
     const c = await loadCustomerFor(ctx, req.principal, number, 'billing:read');
-    const { items, total } = await listCustomerBills(ctx.db, c.id, { releasedOnly: req.principal!.kind === 'customer', limit: q.limit, offset: q.offset });
+    const portal = req.principal!.kind === 'customer';
+    const coveringFrom = portal ? (await occupancyOf(ctx.db, Number(c.id))).since : null;
+    const { items, total } = await listCustomerBills(ctx.db, c.id, { releasedOnly: portal, coveringFrom, limit: q.limit, offset: q.offset });
     const lines = await linesOf(ctx.db, items.map((b) => b.id));
     return { items: items.map((b) => billToDto(b, lines)), total, limit: q.limit, offset: q.offset };
   });
 
   app.get('/bills/:id', { schema: { tags: ['billing'], params: idParams } }, async (req) => {
     const b = await load((req.params as { id: number }).id);
-    const p = requireBillAccess(req.principal, b);
+    const p = await requireBillAccess(ctx.db, req.principal, b);
     const [lines, holds] = await Promise.all([linesOf(ctx.db, [b.id]), p.kind === 'customer' ? [] : holdsOf(ctx.db, [b.id])]);
     const actions = p.kind === 'customer' ? [] : (await sql<{ action: string; reason: string | null; actor: string; at: Date; old_amount: string | null; new_amount: string | null; credit_bill_id: number | null; rebill_id: number | null }>`
       SELECT action, reason, actor, at, old_amount, new_amount, credit_bill_id, rebill_id FROM bill_review_action WHERE bill_id = ${b.id} ORDER BY id`.execute(ctx.db)).rows;
@@ -68,7 +75,7 @@ export const billsRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, 
     schema: { tags: ['billing'], params: idParams, querystring: { type: 'object', properties: { format: { type: 'string', enum: ['html', 'pdf'], default: 'html' } } } },
   }, async (req, reply) => {
     const b = await load((req.params as { id: number }).id);
-    requireBillAccess(req.principal, b);
+    await requireBillAccess(ctx.db, req.principal, b);
     const customer = (await sql<{ number: string; name: string; address: string }>`SELECT number, name, address FROM customer WHERE id = ${b.customer_id}`.execute(ctx.db)).rows[0]!;
     const view = { bill: b, lines: await linesOf(ctx.db, [b.id]), customer };
     if ((req.query as { format: string }).format === 'pdf') {
@@ -102,7 +109,7 @@ export const billsRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, 
 
   app.post('/bills/:id/release', { schema: { tags: ['billing'], params: idParams, body: reviewBody() } }, async (req) => {
     const b = await load((req.params as { id: number }).id);
-    const p = requireBillAccess(req.principal, b, 'billing:review');
+    const p = await requireBillAccess(ctx.db, req.principal, b, 'billing:review');
     const r = await releaseBill(ctx, b.id, `${p.kind}:${p.id}`, (req.body as { reason?: string } | undefined)?.reason);
     return billToDto(r.bill);
   });
@@ -114,7 +121,7 @@ export const billsRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, 
     },
   }, async (req) => {
     const b = await load((req.params as { id: number }).id);
-    const p = requireBillAccess(req.principal, b, 'billing:review');
+    const p = await requireBillAccess(ctx.db, req.principal, b, 'billing:review');
     const { reason, ...c } = req.body as Correction & { reason: string };
     const r = await correctBill(ctx, b.id, `${p.kind}:${p.id}`, reason, c);
     return { bill: billToDto(r.bill), creditBillId: r.creditBillId ?? null, rebillId: r.rebillId ?? null };
@@ -122,7 +129,7 @@ export const billsRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, 
 
   app.post('/bills/:id/void', { schema: { tags: ['billing'], params: idParams, body: reviewBody({}, ['reason']) } }, async (req) => {
     const b = await load((req.params as { id: number }).id);
-    const p = requireBillAccess(req.principal, b, 'billing:review');
+    const p = await requireBillAccess(ctx.db, req.principal, b, 'billing:review');
     const r = await voidBill(ctx, b.id, `${p.kind}:${p.id}`, (req.body as { reason: string }).reason);
     return { bill: billToDto(r.bill), creditBillId: r.creditBillId ?? null };
   });

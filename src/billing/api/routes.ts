@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { AppError, notFound, requirePermission, today, type AppContext } from '../../platform/index.ts';
+import { AppError, notFound, requirePermission, requireProvinceWide, today, type AppContext } from '../../platform/index.ts';
 import { addMonths, assertPeriod } from '../domain/period.ts';
 import { lineLabel } from '../domain/labels.ts';
 import { continueBillingRun, openBillingRun, runToDto } from '../runs.ts';
@@ -24,6 +24,13 @@ function asDecimal(v: string | number | undefined | null): string | null {
   return s;
 }
 
+/**
+ * A billing run bills every customer of its cycle across the province (one run per cycle and period, no org), and
+ * its figures are the province's: only province-wide staff start or read one. A city clerk reviews and releases
+ * the city's bills (GET /billing/review).
+ */
+const PROVINCE_RUN = 'a billing run bills every customer of its cycle in the province: review the bills of your scope instead';
+
 /** The billing API, mounted under /api/v1. */
 export const billingRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
   // runs started by this process; the run key in the database guards against any other process
@@ -42,6 +49,7 @@ export const billingRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app
     },
   }, async (req, reply) => {
     const p = requirePermission(req.principal, 'billing:run');
+    requireProvinceWide(p, PROVINCE_RUN);
     const body = req.body as { cycle: string; period: string; chunkSize?: number; wait: boolean };
     const run = await openBillingRun(ctx, { ...body, startedBy: `${p.kind}:${p.id}` });
     if (run.status === 'completed') return reply.code(200).send(runToDto(run));
@@ -59,7 +67,7 @@ export const billingRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app
   });
 
   app.get('/billing/runs/:id', { schema: { tags: ['billing'], params: { type: 'object', properties: { id: { type: 'integer' } } } } }, async (req) => {
-    requirePermission(req.principal, 'billing:read');
+    requireProvinceWide(requirePermission(req.principal, 'billing:read'), PROVINCE_RUN);
     const run = await findRun(ctx.db, (req.params as { id: number }).id);
     if (!run) throw notFound('BILLING_RUN_UNKNOWN', 'no such billing run');
     return runToDto(run);

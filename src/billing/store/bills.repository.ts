@@ -70,13 +70,32 @@ export async function holdsOf(db: Db, billIds: number[]): Promise<BillHoldRow[]>
   return (await sql<BillHoldRow>`SELECT * FROM bill_hold WHERE bill_id IN (${sql.join(billIds)}) ORDER BY bill_id, rule_code`.execute(db)).rows;
 }
 
-/** A customer's documents, newest period first; customers only ever see released ones. */
-export async function listCustomerBills(db: Db, customerId: number, opts: { releasedOnly: boolean; limit: number; offset: number }): Promise<{ items: BillRow[]; total: number }> {
-  const released = opts.releasedOnly ? sql`AND status = 'released'` : sql``;
+/**
+ * Whether a bill is of an occupancy that began on `since` (a move-in's effective date): its period ends after that
+ * day, so it covers at least one day of the occupancy. Credit notes and rebills carry their original's period.
+ */
+export function billCoversFrom(b: Pick<BillRow, 'period_end'>, since: string): boolean {
+  return b.period_end > since;
+}
+
+/** The customer's documents of an occupancy that began on `since`, as billCoversFrom judges them. */
+export async function billIdsCoveringFrom(db: Db, customerId: number, since: string): Promise<number[]> {
+  const r = await sql<{ id: number }>`SELECT id FROM bill WHERE customer_id = ${customerId} AND period_end > ${since}::date ORDER BY id`.execute(db);
+  return r.rows.map((x) => Number(x.id));
+}
+
+/**
+ * A customer's documents, newest period first; customers only ever see released ones, and after a move-in only
+ * those of their own occupancy (`coveringFrom`: see billCoversFrom).
+ */
+export async function listCustomerBills(
+  db: Db, customerId: number, opts: { releasedOnly: boolean; coveringFrom?: string | null; limit: number; offset: number },
+): Promise<{ items: BillRow[]; total: number }> {
+  const where = sql`customer_id = ${customerId} ${opts.releasedOnly ? sql`AND status = 'released'` : sql``}
+    ${opts.coveringFrom ? sql`AND period_end > ${opts.coveringFrom}::date` : sql``}`;
   const [items, total] = await Promise.all([
-    sql<BillRow>`SELECT * FROM bill WHERE customer_id = ${customerId} ${released}
-      ORDER BY period DESC, id DESC LIMIT ${opts.limit} OFFSET ${opts.offset}`.execute(db),
-    sql<{ n: number }>`SELECT count(*)::int AS n FROM bill WHERE customer_id = ${customerId} ${released}`.execute(db),
+    sql<BillRow>`SELECT * FROM bill WHERE ${where} ORDER BY period DESC, id DESC LIMIT ${opts.limit} OFFSET ${opts.offset}`.execute(db),
+    sql<{ n: number }>`SELECT count(*)::int AS n FROM bill WHERE ${where}`.execute(db),
   ]);
   return { items: items.rows, total: total.rows[0]!.n };
 }

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import {
   AppError, audit, can, forbidden, hashPassword, issueToken, maskContact, notFound, requirePermission, requireScope, verifyPassword,
-  type AppContext, type Permission, type Principal,
+  type AppContext, type Db, type Permission, type Principal,
 } from '../../platform/index.ts';
 import {
   findCustomerByNumber, listAgreements, listContacts, listServicePoints, searchCustomers,
@@ -46,6 +46,29 @@ export async function loadCustomerFor(ctx: AppContext, p: Principal | undefined,
 }
 
 type CustomerChangeRow = Awaited<ReturnType<typeof listCustomerChanges>>[number];
+
+/**
+ * The occupancy a portal user holds of its account. A move-in keeps the account (its number, bills, ledger and
+ * notices) and hands it to the new occupant under a new name, so the portal cuts what it shows at the move-in:
+ * `since` is the effective date of the latest move-in applied (null: no move-in, the account's whole life), and
+ * `formerContactIds` the contacts the occupants before it gave (unless agreed again since), shown masked.
+ */
+export interface Occupancy {
+  since: string | null;
+  formerContactIds: Set<number>;
+}
+
+export async function occupancyOf(db: Db, customerId: number): Promise<Occupancy> {
+  const [changes, agreements] = await Promise.all([listCustomerChanges(db, customerId), listAgreements(db, customerId)]);
+  return occupancyFrom(changes, agreements);
+}
+
+function occupancyFrom(changes: CustomerChangeRow[], agreements: { contact_id: number; withdrawn_at: Date | null }[]): Occupancy {
+  const applied = changes.filter((x) => x.change_type === 'move_in' && x.applied_at !== null);
+  const former = new Set(applied.flatMap((x) => x.payload.formerContactIds ?? []).map(Number));
+  for (const a of agreements) if (a.withdrawn_at === null) former.delete(Number(a.contact_id));
+  return { since: applied.at(-1)?.effective_on ?? null, formerContactIds: former };
+}
 
 /**
  * The changes a customer sees of its account: those of its own occupancy, from the move-in that began it on
@@ -131,8 +154,7 @@ export const customersRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (a
     const unmasked = p.kind === 'customer' || can(p, 'contacts:unmasked');
     const [contacts, agreements, meters, changes] = await Promise.all([listContacts(ctx.db, c.id), listAgreements(ctx.db, c.id), listServicePoints(ctx.db, c.id), listCustomerChanges(ctx.db, c.id)]);
     // a customer sees its own contacts in full, not those of the occupants before a move-in (unless it agreed to one again)
-    const former = new Set(p.kind !== 'customer' ? [] : changes.flatMap((x) => (x.applied_at ? x.payload.formerContactIds ?? [] : [])).map(Number));
-    for (const a of agreements) if (a.withdrawn_at === null) former.delete(Number(a.contact_id));
+    const former = p.kind === 'customer' ? occupancyFrom(changes, agreements).formerContactIds : new Set<number>();
     return {
       ...customerToDto(c),
       contacts: contacts.map((k) => ({ id: Number(k.id), kind: k.kind, value: unmasked && !former.has(Number(k.id)) ? k.value : maskContact(k.value), status: k.status })),

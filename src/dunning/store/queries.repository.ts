@@ -5,6 +5,8 @@ import type { Db } from '../../platform/index.ts';
 export interface AttemptView {
   channel: string;
   attemptNo: number;
+  /** The contact the attempt went to (null: a recipient no longer on file). */
+  contactId: number | null;
   recipient: string | null;
   status: string;
   errorCode: string | null;
@@ -37,15 +39,19 @@ const NOTICE_SELECT = sql`
   SELECT n.id, n.customer_id AS "customerId", c.number AS "customerNumber", n.step, n.status, n.bill_no AS "billNo", n.period,
          n.due_date AS "dueDate", n.amount, n.late_fee AS "lateFee", n.channels, n.channel_mode AS "channelMode",
          n.created_on AS "createdOn", n.next_attempt_at AS "nextAttemptAt", n.finished_at AS "finishedAt", n.cancel_reason AS "cancelReason",
-         COALESCE((SELECT json_agg(json_build_object('channel', a.channel, 'attemptNo', a.attempt_no, 'recipient', a.recipient,
+         COALESCE((SELECT json_agg(json_build_object('channel', a.channel, 'attemptNo', a.attempt_no, 'contactId', a.contact_id, 'recipient', a.recipient,
                     'status', a.status, 'errorCode', a.error_code, 'detail', a.detail, 'queuedAt', a.queued_at, 'sentAt', a.sent_at,
                     'reportedAt', a.reported_at) ORDER BY a.id)
                    FROM dunning_attempt a WHERE a.notice_id = n.id), '[]') AS attempts
   FROM dunning_notice n JOIN customer c ON c.id = n.customer_id`;
 
-/** The chase timeline of one customer, oldest first, every attempt with its delivery state. */
-export async function customerNotices(db: Db, customerId: number): Promise<NoticeView[]> {
-  const r = await sql<NoticeView>`${NOTICE_SELECT} WHERE n.customer_id = ${customerId} ORDER BY n.created_at, n.id`.execute(db);
+/**
+ * The chase timeline of one customer, oldest first, every attempt with its delivery state; with `billIds`, only
+ * the notices about those bills (the customer portal after a move-in: the bills of the new occupancy).
+ */
+export async function customerNotices(db: Db, customerId: number, billIds?: number[]): Promise<NoticeView[]> {
+  const bills = billIds ? sql`AND n.bill_id = ANY (${billIds}::bigint[])` : sql``;
+  const r = await sql<NoticeView>`${NOTICE_SELECT} WHERE n.customer_id = ${customerId} ${bills} ORDER BY n.created_at, n.id`.execute(db);
   return r.rows.map((n) => ({ ...n, id: Number(n.id), customerId: Number(n.customerId) }));
 }
 

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import {
-  addDays, AppError, requireIsoDate, audit, daysBetween, forbidden, requirePermission, requireScope, today, type AppContext, type Principal,
+  addDays, AppError, requireIsoDate, audit, daysBetween, forbidden, isProvinceWide, requirePermission, requireScope, today, type AppContext, type Principal,
 } from '../../platform/index.ts';
 import { ingestReadings } from '../ingest/ingest.ts';
 import { listMeterReadings, listQuarantine } from '../store/queries.repository.ts';
@@ -14,8 +14,6 @@ const MAX_BATCH = 100_000;
 const registerProps = { total: { type: 'string' }, sharp: { type: 'string' }, peak: { type: 'string' }, flat: { type: 'string' }, valley: { type: 'string' } };
 const paging = { limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 }, offset: { type: 'integer', minimum: 0, default: 0 } };
 
-/** Callers whose scope is the whole province also see quarantined rows of unknown meters. */
-const provinceWide = (p: Principal) => p.orgPath.split('/').filter(Boolean).length <= 2;
 
 const checkDate = (name: string, v: string) => requireIsoDate('REQUEST_DATE_INVALID', name, v);
 
@@ -52,7 +50,7 @@ export const readingsRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
   }, async (req) => {
     const p = requirePermission(req.principal, 'readings:read');
     const q = req.query as { reason?: string; source?: string; limit: number; offset: number };
-    const page = await listQuarantine(ctx.db, { scopePath: p.orgPath, includeUnscoped: provinceWide(p), ...q });
+    const page = await listQuarantine(ctx.db, { scopePath: p.orgPath, includeUnscoped: isProvinceWide(p), ...q });
     return { ...page, limit: q.limit, offset: q.offset };
   });
 

@@ -107,21 +107,15 @@ export const KPI_SOURCES: KpiSource[] = [
   {
     family: 'assets',
     kpis: ['meters_arrived', 'meters_verified', 'meters_verify_failed', 'meters_in_stock', 'meters_dispatched', 'meters_installed', 'meters_removed', 'meters_scrapped'],
-    requires: ['meter', 'concentrator'],
-    // current lifecycle state, counted where the asset list places a meter: on a concentrator at its area's grid, otherwise
-    // at the org holding it (store, lab, the grid it was removed from); only a meter whose holder is unknown counts at the root.
-    // Counted per place first, so the org lookup runs over the few thousand places, not over every meter.
-    leaf: () => sql`
-      WITH placed AS (
-        SELECT m.state, COALESCE(g.path, m.custody_org_path) AS place, ta.team_id, count(*) AS meters
-        FROM meter m
-        LEFT JOIN concentrator k ON k.id = m.concentrator_id
-        LEFT JOIN transformer_area ta ON ta.id = k.transformer_area_id
-        LEFT JOIN org_unit g ON g.id = ta.grid_id
-        GROUP BY 1, 2, 3)
-      SELECT 'meters_' || p.state AS kpi, COALESCE(o.path, (SELECT path FROM org_unit WHERE parent_id IS NULL ORDER BY id LIMIT 1)) AS org_path,
-             p.team_id, sum(p.meters)::numeric AS numerator, NULL::numeric AS denominator
-      FROM placed p LEFT JOIN org_unit o ON o.path = p.place
+    requires: ['meter', 'concentrator', 'assets_meter_counts_at(timestamptz)'],
+    // lifecycle state at the end of the day, from the meters' events (assets' function), counted where the asset list
+    // placed a meter then: on a concentrator at its area's grid, otherwise at the org holding it (store, lab, the grid
+    // it was removed from); only a meter whose holder is unknown counts at the root. The function counts per place,
+    // so the org lookup runs over the few thousand places, not over every meter.
+    leaf: (p) => sql`
+      SELECT 'meters_' || a.state AS kpi, COALESCE(o.path, (SELECT path FROM org_unit WHERE parent_id IS NULL ORDER BY id LIMIT 1)) AS org_path,
+             a.team_id, sum(a.meters)::numeric AS numerator, NULL::numeric AS denominator
+      FROM assets_meter_counts_at(${p.end}::timestamptz) a LEFT JOIN org_unit o ON o.path = a.org_path
       GROUP BY 1, 2, 3`,
   },
 ];

@@ -1,12 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { AppError, forbidden, isIsoDate, requirePermission, requireScope, today, type AppContext, type Principal } from '../../platform/index.ts';
-import { loadCustomerFor } from '../../customers/index.ts';
+import { AppError, forbidden, isIsoDate, isProvinceWide, requirePermission, requireScope, today, type AppContext, type Principal } from '../../platform/index.ts';
+import { loadCustomerFor, occupancyOf, type CustomerRow } from '../../customers/index.ts';
+import { billIdsCoveringFrom } from '../../billing/index.ts';
 import { csvText } from '../domain/csv.ts';
 import { backdatingRejection, isRejection, PAYMENT_CHANNELS, validatePayment, type PaymentChannel } from '../domain/payment-input.ts';
 import { loadBackdatingWindow } from '../store/date-policy.repository.ts';
 import { getPayment, listPayments, paymentOrgPath, reversePayment, settleOutcome } from '../store/payments.repository.ts';
 import { PaymentPostQueue } from '../store/post-queue.ts';
-import { arrearsByAge, ledgerEntries, statementFor } from '../store/statement.repository.ts';
+import { arrearsByAge, ledgerEntries, statementFor, type OccupancyCut } from '../store/statement.repository.ts';
 import { importPayments } from '../store/import.repository.ts';
 import { getReconciliation, listReconciliations, reconcileSettlement, reconciliationInScope } from '../store/reconciliation.repository.ts';
 
@@ -30,7 +31,7 @@ function allowedChannels(p: Principal): readonly PaymentChannel[] {
  * judges it for quarantined readings) the whole ledger ('/', as the CLI), other staff their org subtree.
  */
 function reconciliationScope(p: Principal): string {
-  return p.orgPath.split('/').filter(Boolean).length <= 2 ? '/' : p.orgPath;
+  return isProvinceWide(p) ? '/' : p.orgPath;
 }
 
 function asOfParam(ctx: AppContext, asOf: string | undefined): string {
@@ -45,6 +46,16 @@ function settlementFileName(name: string): string {
     throw new AppError('RECONCILIATION_FILE_NAME_INVALID', 'fileName is the settlement file\'s name without a folder: 1 to 200 characters, no / or \\');
   }
   return name;
+}
+
+/**
+ * What of the account a portal user sees: after a move-in (the account carries on under the new occupant) only
+ * its own occupancy's part; staff, and a portal without a move-in, the whole account.
+ */
+async function portalCut(ctx: AppContext, p: Principal | undefined, c: CustomerRow): Promise<OccupancyCut | undefined> {
+  if (p?.kind !== 'customer') return undefined;
+  const { since } = await occupancyOf(ctx.db, Number(c.id));
+  return since === null ? undefined : { since, billIds: await billIdsCoveringFrom(ctx.db, Number(c.id), since) };
 }
 
 /** The payments API, mounted under /api/v1. */
@@ -128,7 +139,7 @@ export const paymentsRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
     schema: { tags: ['payments'], querystring: { type: 'object', properties: { asOf: { type: 'string' } } } },
   }, async (req) => {
     const c = await loadCustomerFor(ctx, req.principal, (req.params as { number: string }).number, 'payments:read');
-    const s = await statementFor(ctx.db, Number(c.id), asOfParam(ctx, (req.query as { asOf?: string }).asOf));
+    const s = await statementFor(ctx.db, Number(c.id), asOfParam(ctx, (req.query as { asOf?: string }).asOf), await portalCut(ctx, req.principal, c));
     return { customerNumber: c.number, name: c.name, ...s };
   });
 
@@ -137,7 +148,7 @@ export const paymentsRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
   }, async (req) => {
     const c = await loadCustomerFor(ctx, req.principal, (req.params as { number: string }).number, 'payments:read');
     const q = req.query as { from?: string; to?: string; limit: number; offset: number };
-    return { ...(await ledgerEntries(ctx.db, Number(c.id), q)), limit: q.limit, offset: q.offset };
+    return { ...(await ledgerEntries(ctx.db, Number(c.id), q, await portalCut(ctx, req.principal, c))), limit: q.limit, offset: q.offset };
   });
 
   app.post('/payments/imports', {

@@ -82,13 +82,48 @@ export async function ledgerBalanceAsOf(db: Db, customerId: number, asOf: string
   return r.rows[0]!.b;
 }
 
-/** Each open item with days overdue, late fee and total due; prepaid balance; ledger balance. */
-export async function statementFor(db: Db, customerId: number, asOf: string): Promise<Statement> {
-  const [rows, prepaid, balance] = await Promise.all([
+/**
+ * The part of an account one occupancy holds, for the customer portal after a move-in (the account carries on
+ * under the new occupant): the items of the occupancy's bills (billing judges which: those covering a day from
+ * the move-in on), other items (adjustments, refunds) issued from `since` on, and the money received from then.
+ */
+export interface OccupancyCut {
+  since: string;
+  billIds: number[];
+}
+
+/** Whether a receivable (debt or credit item) is of the occupancy. */
+function itemOfOccupancy(cut: OccupancyCut, r: { bill_id: number | null; issued_on: string }): boolean {
+  return r.bill_id !== null ? cut.billIds.includes(Number(r.bill_id)) : r.issued_on >= cut.since;
+}
+
+/** The same rule in SQL over ledger_entry e and its receivable r (LEFT JOIN): payment entries by their date. */
+function entryOfOccupancy(cut: OccupancyCut) {
+  return sql`(CASE WHEN r.id IS NULL THEN e.entry_date >= ${cut.since}::date
+                   WHEN r.bill_id IS NULL THEN r.issued_on >= ${cut.since}::date
+                   ELSE r.bill_id = ANY (${cut.billIds}::bigint[]) END)`;
+}
+
+/** The ledger balance of the occupancy's entries as of a date. */
+async function occupancyBalanceAsOf(db: Db, customerId: number, asOf: string, cut: OccupancyCut): Promise<string> {
+  const r = await sql<{ b: string }>`SELECT coalesce(sum(e.amount), 0)::numeric(14,2)::text AS b
+    FROM ledger_entry e LEFT JOIN receivable r ON r.id = e.receivable_id
+    WHERE e.customer_id = ${customerId} AND e.entry_date <= ${asOf}::date AND ${entryOfOccupancy(cut)}`.execute(db);
+  return r.rows[0]!.b;
+}
+
+/**
+ * Each open item with days overdue, late fee and total due; prepaid balance; ledger balance. With a cut (the
+ * portal after a move-in) the lines, their totals and the ledger balance are the occupancy's; prepaid stays the
+ * account's: that money settles the occupancy's next bills.
+ */
+export async function statementFor(db: Db, customerId: number, asOf: string, cut?: OccupancyCut): Promise<Statement> {
+  const [debt, prepaid, balance] = await Promise.all([
     openDebt(db, asOf, [customerId]),
     prepaidAsOf(db, asOf, [customerId]),
-    ledgerBalanceAsOf(db, customerId, asOf),
+    cut ? occupancyBalanceAsOf(db, customerId, asOf, cut) : ledgerBalanceAsOf(db, customerId, asOf),
   ]);
+  const rows = cut ? debt.filter((r) => itemOfOccupancy(cut, r)) : debt;
   const totals = await sql<{ outstanding: string; late_fee: string; total: string }>`
     SELECT coalesce(sum(o), 0)::numeric(14,2)::text AS outstanding, coalesce(sum(f), 0)::numeric(14,2)::text AS late_fee,
            coalesce(sum(o + f), 0)::numeric(14,2)::text AS total
@@ -123,12 +158,16 @@ export interface LedgerEntry {
   balance: string;
 }
 
-export async function ledgerEntries(db: Db, customerId: number, q: { from?: string; to?: string; limit: number; offset: number }): Promise<{ items: LedgerEntry[]; total: number }> {
+/** The account's journal with its running balance; with a cut (the portal after a move-in) the occupancy's entries and balance. */
+export async function ledgerEntries(
+  db: Db, customerId: number, q: { from?: string; to?: string; limit: number; offset: number }, cut?: OccupancyCut,
+): Promise<{ items: LedgerEntry[]; total: number }> {
   const r = await sql<{ id: number; kind: string; amount: string; entry_date: string; posted_at: Date; ref_no: string | null; payment_id: number | null; memo: string | null; balance: string; total: number }>`
     WITH l AS (
       SELECT e.*, r.ref_no, sum(e.amount) OVER (ORDER BY e.entry_date, e.id)::numeric(14,2)::text AS balance
       FROM ledger_entry e LEFT JOIN receivable r ON r.id = e.receivable_id
       WHERE e.customer_id = ${customerId} AND (${q.to ?? null}::date IS NULL OR e.entry_date <= ${q.to ?? null}::date)
+        ${cut ? sql`AND ${entryOfOccupancy(cut)}` : sql``}
     )
     SELECT l.*, count(*) OVER ()::int AS total FROM l
     WHERE ${q.from ?? null}::date IS NULL OR l.entry_date >= ${q.from ?? null}::date

@@ -26,6 +26,8 @@ export default function Billing() {
   const rule = q.get('rule') ?? undefined;
   const review = useApi<Page<HeldBill>>(tab === 'review' ? '/billing/review' : null, { limit: PAGE_SIZE, offset, sort, rule });
   const canReview = CAN_REVIEW.includes(session.user()?.role ?? '');
+  // a run bills a cycle across the province: started by province-wide staff (HQ or province level) only
+  const canRun = canReview && (session.user()?.orgPath ?? '').split('/').filter(Boolean).length <= 2;
   const [doc, setDoc] = useState<number | null>(null);
   const [acting, setActing] = useState<{ bill: HeldBill; action: 'correct' | 'void' } | null>(null);
   const [runId, setRunId] = useState<number | null>(q.get('run') ? Number(q.get('run')) : null);
@@ -104,7 +106,10 @@ export default function Billing() {
           key: 'runs', label: zh ? '核算批次' : 'Billing runs',
           children: (
             <Space orientation="vertical" style={{ width: '100%' }}>
-              {canReview && (
+              {canReview && !canRun && (
+                <Typography.Text type="secondary">{zh ? '核算批次覆盖全省，由省公司启动；本单位的账单在“审核队列”中复核与发行。' : 'A billing run covers the whole province and is started by the provincial company; review and release your bills in the review queue.'}</Typography.Text>
+              )}
+              {canRun && (
                 <Form layout="inline" onFinish={startRun} initialValues={{ cycle: 'C01' }}>
                   <Form.Item name="cycle" label={t('cycle')}><Select style={{ width: 100 }} options={['C01', 'C11', 'C21'].map((c) => ({ value: c, label: c }))} /></Form.Item>
                   <Form.Item name="period" label={zh ? '账期' : 'Period'} rules={[{ required: true, pattern: /^\d{4}-\d{2}$/ }]}><Input placeholder="2026-01" style={{ width: 110 }} /></Form.Item>
