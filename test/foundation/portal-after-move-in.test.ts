@@ -13,6 +13,7 @@ import { applyDueCustomerChanges, recordCustomerChange } from '../../src/custome
 import { runDunning } from '../../src/flows/dunning-run.ts';
 import { startDispatcher, type Dispatcher } from '../../src/dunning/index.ts';
 import { agreeChannels, boundChannels, drain, pay, releaseBills } from '../dunning/support.ts';
+import { giveReadings } from '../billing/builders.ts';
 
 const FORMER_MOBILE = '13900001111';
 const NEW_MOBILE = '13722223333';
@@ -123,6 +124,20 @@ describe("the new occupant's portal after a move-in", () => {
     expect(new Set(items.map((n) => n.billNo))).toEqual(new Set([bills.own]));
     expect(items.flatMap((n) => n.attempts.map((a) => a.recipient))).toContain(NEW_MOBILE);
     expectNothingFormer(body, 'notices');
+  });
+
+  it("shows the meter's readings from the move-in on, not the former occupant's days", async () => {
+    const meter = (await sql<{ id: number; comm_address: string }>`
+      SELECT m.id::int AS id, m.comm_address FROM meter m JOIN service_point sp ON sp.meter_id = m.id AND sp.removed_on IS NULL
+      WHERE sp.customer_id = ${place.id}`.execute(ctx.db)).rows[0]!;
+    await giveReadings(ctx, ['2026-02-18', '2026-02-19', '2026-02-20', '2026-02-21'].map((date, i) => ({ meterId: meter.id, date, total: String(5000 + 10 * i) })));
+    const url = `/meters/${meter.comm_address}/readings?from=2026-02-15&to=2026-02-25`;
+    const own = (await get(url, newcomer)).json.items as { date: string; usedKwh: string | null }[];
+    expect(own.map((r) => r.date)).toEqual(['2026-02-20', '2026-02-21']);
+    // the first day of the occupancy has no use of its own: the day before it is the former occupant's
+    expect(own[0]!.usedKwh).toBeNull();
+    const agent = await signIn(app, 'agent.LN0101');
+    expect(((await get(url, agent)).json.items as { date: string }[]).map((r) => r.date)).toEqual(['2026-02-18', '2026-02-19', '2026-02-20', '2026-02-21']);
   });
 
   it('staff in scope still see the whole account', async () => {
