@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { today } from '../platform/index.ts';
+import { addDays, today, type Clock } from '../platform/index.ts';
 import { output, withContext } from '../cli/context.ts';
 import { ingestReadingsFile } from './ingest/file.ts';
 import { startMqttIngest } from './ingest/mqtt.ts';
@@ -32,16 +32,19 @@ export function registerMeteringCommands(program: Command): void {
       });
     });
 
+  // the reading day a command works on: the one named, else yesterday (a day's registers freeze at midnight after it)
+  const readingDay = (ctx: { clock: Clock }, asOf: string | undefined) => (asOf ? today(ctx.clock) : addDays(today(ctx.clock), -1));
+
   const metering = group(program, 'metering', 'collection monitoring, VEE and re-reads');
   metering
     .command('rollup')
     .description('daily read-success rollup per transformer area, concentrator, team and org unit')
     .option('--as-of <date>', 'business date (default today)')
-    .option('--day <date>', 'reading day to roll up (default: the as-of date)')
+    .option('--day <date>', 'reading day to roll up (default: the as-of date, or yesterday without one: today has not frozen yet)')
     .option('--json', 'print the result as JSON')
     .action(async (o: { asOf?: string; day?: string; json?: boolean }) => {
       await withContext({ asOf: o.asOf }, async (ctx) => {
-        const day = o.day ?? today(ctx.clock);
+        const day = o.day ?? readingDay(ctx, o.asOf);
         const started = performance.now();
         const rows = await rollupReadSuccess(ctx.db, day, ctx.clock.now());
         const ms = Math.round(performance.now() - started);
@@ -52,11 +55,11 @@ export function registerMeteringCommands(program: Command): void {
   metering
     .command('day')
     .description('the daily metering flow: rollup, VEE and estimates, re-read tasks')
-    .option('--as-of <date>', 'business date = the reading day (default today)')
+    .option('--as-of <date>', 'business date = the reading day (default yesterday: the last day whose registers have frozen)')
     .option('--json', 'print the result as JSON')
     .action(async (o: { asOf?: string; json?: boolean }) => {
       await withContext({ asOf: o.asOf }, async (ctx) => {
-        const r = await runMeteringDay(ctx, today(ctx.clock));
+        const r = await runMeteringDay(ctx, readingDay(ctx, o.asOf));
         output(o.json, r, () => JSON.stringify(r, null, 2));
       });
     });
@@ -78,11 +81,11 @@ export function registerMeteringCommands(program: Command): void {
   program
     .command('vee')
     .description('validate a day of readings (reverse, spike, stuck, zero streak, tariff sum, clock) and estimate missing cycle readings')
-    .option('--as-of <date>', 'the reading day (default today)')
+    .option('--as-of <date>', 'the reading day (default yesterday: the last day whose registers have frozen)')
     .option('--json', 'print the result as JSON')
     .action(async (o: { asOf?: string; json?: boolean }) => {
       await withContext({ asOf: o.asOf }, async (ctx) => {
-        const day = today(ctx.clock);
+        const day = readingDay(ctx, o.asOf);
         const policy = await loadMeteringPolicy(ctx.db);
         const flags = await runVeeRules(ctx.db, day, ctx.clock.now(), policy);
         const estimated = await estimateCycleReadings(ctx.db, day, ctx.clock.now(), policy);
