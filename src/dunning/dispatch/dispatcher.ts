@@ -286,6 +286,7 @@ export function startDispatcher(ctx: AppContext, options: DispatcherOptions): Di
         outcomes.push({
           message_key: r.messageKey, accepted: r.accepted, provider_message_id: r.providerMessageId ?? null,
           error_code: r.error?.code ?? null, detail: r.error?.message ?? null, permanent: r.error?.permanent ?? false,
+          retry_after_ms: r.error?.retryAfterMs ?? null,
         });
       }
     }

@@ -267,6 +267,8 @@ export interface SendOutcome {
   error_code?: string | null;
   detail?: string | null;
   permanent?: boolean;
+  /** The provider's Retry-After on a refusal: the channel takes the message again no sooner. */
+  retry_after_ms?: number | null;
   /** A receipt (or callback) that came before this outcome was written: applied in the same write. */
   report?: { state: string; at: string; detail?: string | null } | null;
 }
@@ -283,13 +285,13 @@ export async function recordSendOutcomes(db: Db, outcomes: SendOutcome[], now: D
   if (!outcomes.length) return [];
   const rows = outcomes.map((o) => ({
     message_key: o.message_key, accepted: o.accepted, provider_message_id: o.provider_message_id ?? null, error_code: o.error_code ?? null,
-    detail: o.detail ?? null, permanent: o.permanent ?? false, r_state: o.report?.state ?? null, r_at: o.report?.at ?? null, r_detail: o.report?.detail ?? null,
+    detail: o.detail ?? null, permanent: o.permanent ?? false, retry_after_ms: o.retry_after_ms ?? null, r_state: o.report?.state ?? null, r_at: o.report?.at ?? null, r_detail: o.report?.detail ?? null,
   }));
   const r = await sql<{ notice_id: number }>`
     WITH o AS (
       SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
         AS o(message_key text, accepted boolean, provider_message_id text, error_code text, detail text, permanent boolean,
-             r_state text, r_at timestamptz, r_detail text)
+             retry_after_ms bigint, r_state text, r_at timestamptz, r_detail text)
     ), locked AS (
       SELECT a.id, o.* FROM dunning_attempt a JOIN o ON o.message_key = a.message_key
       WHERE a.status <> 'cancelled' ORDER BY a.id FOR UPDATE OF a
@@ -302,6 +304,8 @@ export async function recordSendOutcomes(db: Db, outcomes: SendOutcome[], now: D
         error_code = COALESCE(a.error_code, l.error_code),
         detail = COALESCE(l.r_detail, a.detail, l.detail),
         sent_at = CASE WHEN l.accepted THEN ${now}::timestamptz ELSE COALESCE(a.sent_at, l.r_at) END,
+        retry_not_before = CASE WHEN a.status = 'sending' AND NOT l.accepted AND l.retry_after_ms IS NOT NULL
+                                THEN ${now}::timestamptz + make_interval(secs => l.retry_after_ms / 1000.0) ELSE a.retry_not_before END,
         reported_at = COALESCE(l.r_at, a.reported_at)
       FROM locked l WHERE a.id = l.id
       RETURNING a.id, a.notice_id, a.status
@@ -391,8 +395,9 @@ export async function recordReports(db: Db, reports: ReportInput[], now: Date): 
 
 /**
  * A notice's state from its attempts: delivered when any channel delivered (or the call was
- * answered); in flight while any attempt waits; otherwise retry the channel with backoff, fail
- * over to the next agreed channel (a one-channel notice too, when its channel was withdrawn), or give up.
+ * answered); in flight while any attempt waits; otherwise retry the channel after the backoff (or the
+ * provider's Retry-After, when later), fail over to the next agreed channel (a one-channel notice too,
+ * when its channel was withdrawn), or give up.
  */
 export async function settleNotices(db: Db, ids: number[], now: Date): Promise<void> {
   if (!ids.length) return;
@@ -405,7 +410,7 @@ export async function settleNotices(db: Db, ids: number[], now: Date): Promise<v
              bool_or(a.status = 'sending') AS waiting, bool_or(a.status = 'sent') AS sent
       FROM dunning_attempt a WHERE a.notice_id = ANY(${ids}::bigint[]) GROUP BY a.notice_id
     ), last AS (
-      SELECT DISTINCT ON (a.notice_id, a.channel) a.notice_id, a.channel, a.status, a.retryable, a.attempt_no, a.error_code
+      SELECT DISTINCT ON (a.notice_id, a.channel) a.notice_id, a.channel, a.status, a.retryable, a.attempt_no, a.error_code, a.retry_not_before
       FROM dunning_attempt a WHERE a.notice_id = ANY(${ids}::bigint[])
       ORDER BY a.notice_id, a.channel, a.attempt_no DESC
     ), next_channel AS (
@@ -418,7 +423,7 @@ export async function settleNotices(db: Db, ids: number[], now: Date): Promise<v
                    SELECT 1 FROM last l WHERE l.notice_id = n.id AND l.channel = n.channels[n.channel_index]
                      AND l.status = 'failed' AND l.error_code = 'CHANNEL_NOT_AGREED')))
     ), retry AS (
-      SELECT n.id, min(l.attempt_no) AS failures
+      SELECT n.id, min(l.attempt_no) AS failures, max(l.retry_not_before) AS not_before
       FROM n JOIN dunning_policy p ON p.segment = n.segment JOIN last l ON l.notice_id = n.id
       WHERE l.retryable AND l.status IN ('failed', 'no_answer', 'busy') AND l.attempt_no < p.max_attempts_per_channel
         AND (n.channel_mode = 'all' OR l.channel = n.channels[n.channel_index])
@@ -433,7 +438,8 @@ export async function settleNotices(db: Db, ids: number[], now: Date): Promise<v
              ELSE 'failed' END AS status,
         CASE WHEN NOT COALESCE(g.ok OR g.waiting OR g.sent, false) AND r.id IS NULL AND x.id IS NOT NULL
              THEN n.channel_index + 1 ELSE n.channel_index END AS channel_index,
-        CASE WHEN r.id IS NOT NULL THEN ${now}::timestamptz + make_interval(secs => p.retry_backoff_seconds * 2 ^ (r.failures - 1))
+        -- the policy's backoff, or the provider's Retry-After when that is later (greatest ignores a null)
+        CASE WHEN r.id IS NOT NULL THEN greatest(${now}::timestamptz + make_interval(secs => p.retry_backoff_seconds * 2 ^ (r.failures - 1)), r.not_before)
              ELSE ${now}::timestamptz END AS next_at
       FROM n LEFT JOIN agg g ON g.id = n.id JOIN dunning_policy p ON p.segment = n.segment LEFT JOIN retry r ON r.id = n.id
       LEFT JOIN next_channel x ON x.id = n.id
