@@ -16,7 +16,7 @@ export function registerSimCommands(program: Command): void {
     .option('--host <h>', 'front-end host', '127.0.0.1')
     .option('--port <n>', 'front-end port', (v) => Number(v), 9001)
     .option('--seed <s>', 'meter model and fault seed', (v) => Number(v), 1)
-    .option('--faults <spec>', 'e.g. unreachable=0.01:3 (1% of the meters unreachable on any day, in spells of 3 days),offline=0.005,drop=0.001,mute=0.001 (shares of the concentrators),drift=0.001:30 (share of meters, minutes),backwards=0.001:50 (share of meters, kWh),corrupt=0.02 (share of reply frames)')
+    .option('--faults <spec>', 'e.g. unreachable=0.01:3 (1% of the meters unreachable on any day, in spells of 3 days),offline=0.005:3 (0.5% of the concentrators out of service on any day, repaired after 3 days),drop=0.001,mute=0.001 (shares of the concentrators),drift=0.001:30 (share of meters, minutes),backwards=0.001:50 (share of meters, kWh),corrupt=0.02 (share of reply frames)')
     .option('--heartbeat-ms <n>', 'heartbeat period', (v) => Number(v), 60_000)
     .option('--as-of <date>', 'pin business time (default: system clock)')
     .option('--with-frontend', 'also run the front-end in this process (the way to demo on embedded PGlite, which one process owns)')

@@ -44,7 +44,7 @@ function freezeOf(day: string): { at: number; readAt: string } {
 
 /** The daily frozen registers a simulated meter reports for `day`, faults included (null = unreachable). */
 export function simulatedDailyReading(seed: number, faults: FaultIndex, m: SimMeter, day: string): { registers: MeterRegisters; readAt: string } | null {
-  if (faults.isUnreachable(m.meterId, day)) return null;
+  if (faults.isUnreachable(m.meterId, day, m.concentratorId)) return null;
   const total = cumulativeHundredths(seed, m, day) - faults.backwardsHundredths(m.meterId, day);
   const freeze = freezeOf(day);
   const drift = faults.driftMinutes(m.meterId);
@@ -95,7 +95,7 @@ export function answerRequest(
     for (const item of items) {
       const m = byPn.get(item.pn);
       if (item.fn !== 129 || !m) continue;
-      const unreachable = faults.isUnreachable(m.meterId, day);
+      const unreachable = faults.isUnreachable(m.meterId, day, m.concentratorId);
       readings.push({
         pn: item.pn,
         readAt: unreachable ? null : `${local.slice(0, 10)} ${local.slice(11, 16)}`,
@@ -128,7 +128,7 @@ function meterAnswer(content: Uint8Array, c: SimConcentrator, faults: FaultIndex
   }
   if (message.kind !== 'relayControlRequest') return new Uint8Array(0);
   const meter = c.meters.find((m) => m.commAddress === message.address);
-  if (!meter || faults.isUnreachable(meter.meterId, day)) return new Uint8Array(0);
+  if (!meter || faults.isUnreachable(meter.meterId, day, meter.concentratorId)) return new Uint8Array(0);
   // meters wake the line with FE bytes before their reply, as masters do before a request
   return encodeDlt645RelayControlReply(message.address, { preamble: 4 });
 }

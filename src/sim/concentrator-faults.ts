@@ -13,6 +13,12 @@ export interface SimFaults {
   unreachableSpells?: { perDay: number; days: number; seed: number };
   /** Concentrators that never connect. */
   offline?: number[];
+  /**
+   * Concentrators out of service now and then: on any day each one fails with probability `perDay`
+   * (drawn from the seed, the concentrator and the day) and its meters give no data for `days` days, until
+   * the collection-operations team has repaired it.
+   */
+  outageSpells?: { perDay: number; days: number; seed: number };
   /** Concentrators that log in, then drop the connection at the first data request. */
   dropping?: number[];
   /** Concentrators that log in and heartbeat but never answer a data request (a hung terminal). */
@@ -32,7 +38,9 @@ export interface FaultRates {
   /** Share of the meters unreachable on any day, in spells of `unreachableDays` days starting on any day. */
   unreachable?: number;
   unreachableDays?: number;
+  /** Share of the concentrators out of service on any day, each outage lasting `offlineDays` days (the repair). */
   offline?: number;
+  offlineDays?: number;
   dropping?: number;
   mute?: number;
   drift?: number;
@@ -50,7 +58,7 @@ export function parseFaultRates(spec: string | undefined): FaultRates {
     const [rate, extra] = (value ?? '').split(':').map(Number);
     if (rate === undefined || Number.isNaN(rate)) throw new Error(`--faults: "${part}" is not name=rate[:n]`);
     if (name === 'unreachable') Object.assign(rates, { unreachable: rate, unreachableDays: extra ?? 3 });
-    else if (name === 'offline') rates.offline = rate;
+    else if (name === 'offline') Object.assign(rates, { offline: rate, offlineDays: extra ?? 3 });
     else if (name === 'drop') rates.dropping = rate;
     else if (name === 'mute') rates.mute = rate;
     else if (name === 'drift') Object.assign(rates, { drift: rate, driftMinutes: extra ?? 30 });
@@ -65,13 +73,14 @@ export function parseFaultRates(spec: string | undefined): FaultRates {
 export function randomFaults(fleet: SimConcentrator[], rates: FaultRates, seed: number, from: string): SimFaults {
   const rng = new Rng(seedOf('faults', seed));
   const spellDays = rates.unreachableDays ?? 3;
-  const f: Required<Omit<SimFaults, 'corruptConcentrators' | 'unreachableSpells'>> & Pick<SimFaults, 'unreachableSpells'> = {
+  const outageDays = rates.offlineDays ?? 3;
+  const f: Required<Omit<SimFaults, 'corruptConcentrators' | 'unreachableSpells' | 'outageSpells'>> & Pick<SimFaults, 'unreachableSpells' | 'outageSpells'> = {
     unreachable: [], offline: [], dropping: [], mute: [], clockDrift: [], backwards: [], corruptRate: rates.corrupt ?? 0,
     ...(rates.unreachable ? { unreachableSpells: { perDay: rates.unreachable / spellDays, days: spellDays, seed: seedOf('unreachable', seed) } } : {}),
+    ...(rates.offline ? { outageSpells: { perDay: rates.offline / outageDays, days: outageDays, seed: seedOf('outage', seed) } } : {}),
   };
   for (const c of fleet) {
-    if (rng.chance(rates.offline ?? 0)) f.offline.push(c.concentratorId);
-    else if (rng.chance(rates.dropping ?? 0)) f.dropping.push(c.concentratorId);
+    if (rng.chance(rates.dropping ?? 0)) f.dropping.push(c.concentratorId);
     else if (rng.chance(rates.mute ?? 0)) f.mute.push(c.concentratorId);
     for (const m of c.meters) {
       if (rng.chance(rates.drift ?? 0)) f.clockDrift.push({ meterId: m.meterId, minutes: (rng.chance(0.5) ? 1 : -1) * (rates.driftMinutes ?? 30) });
@@ -81,7 +90,7 @@ export function randomFaults(fleet: SimConcentrator[], rates: FaultRates, seed: 
   return f;
 }
 
-/** The draw in [0, 1) that decides whether a spell starts for the meter on the day (a day number): the same on every machine. */
+/** The draw in [0, 1) that decides whether a spell starts for the meter (or concentrator) on the day (a day number): the same on every machine. */
 const spellStarts = (seed: number, meterId: number, day: number) =>
   new Rng((seed ^ Math.imul(meterId, 0x9e3779b1) ^ Math.imul(day, 0x85ebca77)) >>> 0).next();
 
@@ -95,6 +104,7 @@ export class FaultIndex {
   readonly mute: Set<number>;
   private readonly corruptOnly: Set<number> | null;
   private readonly spells: SimFaults['unreachableSpells'];
+  private readonly outages: SimFaults['outageSpells'];
   private spellDay = { day: '', n: 0 };
 
   constructor(readonly faults: SimFaults) {
@@ -106,16 +116,21 @@ export class FaultIndex {
     this.mute = new Set(faults.mute ?? []);
     this.corruptOnly = faults.corruptConcentrators ? new Set(faults.corruptConcentrators) : null;
     this.spells = faults.unreachableSpells;
+    this.outages = faults.outageSpells;
   }
 
-  isUnreachable(meterId: number, day: string): boolean {
+  /** Whether the meter gives no data for `day`: out of reach itself, or its concentrator out of service. */
+  isUnreachable(meterId: number, day: string, concentratorId?: number): boolean {
     const spells = this.unreachable.get(meterId);
     if (spells !== undefined && spells.some((u) => day >= u.from && day < addDays(u.from, u.days))) return true;
-    if (!this.spells) return false;
-    // a spell that started on this day or on one of the days before it still holds
+    return this.inSpell(this.spells, meterId, day) || (concentratorId !== undefined && this.inSpell(this.outages, concentratorId, day));
+  }
+
+  /** A spell that started on this day or on one of the days before it still holds. */
+  private inSpell(spells: { perDay: number; days: number; seed: number } | undefined, id: number, day: string): boolean {
+    if (!spells) return false;
     if (this.spellDay.day !== day) this.spellDay = { day, n: Date.parse(`${day}T00:00:00Z`) / 86_400_000 };
-    const { perDay, days, seed } = this.spells;
-    for (let k = 0; k < days; k++) if (spellStarts(seed, meterId, this.spellDay.n - k) < perDay) return true;
+    for (let k = 0; k < spells.days; k++) if (spellStarts(spells.seed, id, this.spellDay.n - k) < spells.perDay) return true;
     return false;
   }
 

@@ -8,6 +8,8 @@ export interface SimMeter {
   category: MeterCategory;
   /** The meter's 12-digit DL/T 645 address (what a forwarded relay order names). */
   commAddress?: string;
+  /** The concentrator that reads it: an outage of the concentrator leaves it unread. */
+  concentratorId?: number;
 }
 
 /** A concentrator the simulator plays: its Q/GDW 1376.1 address and the meters behind it. */
@@ -41,7 +43,9 @@ export async function loadFleet(db: Db, opts: { count?: number } = {}): Promise<
       fleet.push(current);
     }
     if (row.meter_id !== null && row.pn !== null) {
-      current.meters.push({ pn: row.pn, meterId: Number(row.meter_id), category: row.category ?? 'residential', commAddress: row.comm_address ?? undefined });
+      current.meters.push({
+        pn: row.pn, meterId: Number(row.meter_id), category: row.category ?? 'residential', commAddress: row.comm_address ?? undefined, concentratorId: row.id,
+      });
     }
   }
   return fleet;
