@@ -7,6 +7,7 @@ export * from './store/vee.repository.ts';
 export * from './store/edits.repository.ts';
 export * from './store/queries.repository.ts';
 export { REGISTERS, type RawReading, type Register } from './domain/raw-reading.ts';
+export { REGISTER_WRAP, registerUsed } from './domain/register.ts';
 export { ingestReadings, ingestStaged, type IngestResult, type IngestSource, type IngestOptions, type QuarantineReason } from './ingest/ingest.ts';
 export { ingestReadingsFile, detectFormat, stageFileContent } from './ingest/file.ts';
 export { startMqttIngest, READINGS_TOPIC, type MqttIngestOptions } from './ingest/mqtt.ts';

@@ -1,5 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
 import { plainUnlessStored, setBasedJoins, type Db } from '../../platform/index.ts';
+import { registerUsed } from '../../metering/index.ts';
 import { addMonths, type PeriodBounds } from '../domain/period.ts';
 import { RATING_CTES } from './rating.ts';
 
@@ -62,17 +63,8 @@ export async function readingsSource(db: Db): Promise<string> {
   return r.rows[0]!.v ? 'v_meter_reading' : 'meter_reading';
 }
 
-// A DL/T 645 energy register holds XXXXXX.XX kWh: after 999999.99 it reads 0 again. As metering's VEE
-// judges it (src/metering/store/vee.repository.ts), a register below the top that fell by more than half
-// its range wrapped, not ran backwards: it used up to the top and on from 0. A smaller fall stays
-// negative, for the NEGATIVE_CONSUMPTION review rule to hold. The first test (a start reading above half
-// the register, which most meters are not) settles the common case with one comparison.
-const REGISTER_WRAP = 1_000_000;
-/** Consumption of one register over a meter segment, from start reading b to end reading e, across a rollover. */
-const used = (register: string) => {
-  const [b, e, half] = [`b.${register}`, `e.${register}`, REGISTER_WRAP / 2];
-  return sql.raw(`CASE WHEN ${b} > ${half} AND ${b} < ${REGISTER_WRAP} AND ${b} - ${e} > ${half} THEN ${e} - ${b} + ${REGISTER_WRAP} ELSE ${e} - ${b} END`);
-};
+/** Consumption of one register over a meter segment, from start reading b to end reading e, across a rollover (metering's rule). */
+const used = (register: string) => registerUsed(`e.${register}`, `b.${register}`);
 
 interface RuleParams {
   historyPeriods: number;

@@ -1,5 +1,6 @@
 import { sql, type RawBuilder, type Transaction } from 'kysely';
 import { runAll, type Db } from '../../platform/index.ts';
+import { REGISTER_WRAP, registerUsed } from '../domain/register.ts';
 import type { MeteringPolicy } from './policy.repository.ts';
 
 export type VeeRule = 'reverse' | 'spike' | 'stuck_register' | 'zero_streak' | 'tariff_sum' | 'clock_error';
@@ -10,13 +11,6 @@ const judged = (t = 'meter_reading') => sql.raw(`${t}.quality IN ('actual', 're_
 const real = (t = 'meter_reading') => sql.raw(`${t}.total_kwh IS NOT NULL AND ${t}.quality <> 'estimated'`);
 // rule statements at once (a pooled database gives each its connection; one connection takes them in turn)
 const RULES_AT_ONCE = 2;
-// A DL/T 645 energy register holds XXXXXX.XX kWh: after 999999.99 it reads 0 again (rollover). A fall of more than
-// half the register is the register wrapping, not the meter going backwards (a meter does not run half its range in
-// a day); the consumption is then what it counted up to the wrap and after it, which the spike rule judges.
-const REGISTER_WRAP = 1_000_000;
-/** Consumption from register value `prev` to `cur` (SQL expressions), across a rollover. */
-const used = (cur: string, prev: string) => sql.raw(
-  `(CASE WHEN ${prev} - ${cur} > ${REGISTER_WRAP / 2} AND ${prev} < ${REGISTER_WRAP} THEN ${cur} - ${prev} + ${REGISTER_WRAP} ELSE ${cur} - ${prev} END)`);
 // the Shanghai day a reading was received, and whether that was before the reading can exist (see clock_error)
 const RECEIVED_ON = sql.raw(`((received_at AT TIME ZONE 'UTC') + interval '8 hours')::date`);
 const EARLY = sql`(reading_date > ${RECEIVED_ON} OR (reading_date = ${RECEIVED_ON} AND source <> 'manual'))`;
@@ -126,7 +120,7 @@ function veeRules(day: string, p: MeteringPolicy, only: RawBuilder<unknown>): [V
       WHERE t.y_total IS NULL)
     SELECT pr.meter_id, jsonb_build_object('reason', format('total %s kWh is below the previous reading %s kWh of %s', pr.total_kwh, pr.prev_total, pr.prev_date),
              'total', pr.total_kwh, 'previousTotal', pr.prev_total, 'previousDate', pr.prev_date) AS detail
-    FROM pr WHERE ${used('pr.total_kwh', 'pr.prev_total')} < 0`);
+    FROM pr WHERE ${registerUsed('pr.total_kwh', 'pr.prev_total')} < 0`);
 
   // the day's consumption against the median of the meter's own daily consumption over the history window, or,
   // whatever the history, against the most the customer's supply can deliver in a day (contract kVA x 24 h, or the
@@ -134,14 +128,14 @@ function veeRules(day: string, p: MeteringPolicy, only: RawBuilder<unknown>): [V
   // meter) for those meters alone
   rule('spike', sql`
     WITH td AS MATERIALIZED (
-      SELECT t.meter_id, ${used('t.total_kwh', 'y.total_kwh')} AS used,
+      SELECT t.meter_id, ${registerUsed('t.total_kwh', 'y.total_kwh')} AS used,
              (SELECT CASE WHEN c.contract_capacity_kva IS NOT NULL THEN c.contract_capacity_kva * 24::numeric
                           WHEN c.kind = 'residential' THEN ${p.residentialMaxDailyKwh}::numeric END
               FROM service_point sp JOIN customer c ON c.id = sp.customer_id
               WHERE sp.meter_id = t.meter_id AND sp.removed_on IS NULL LIMIT 1) AS ceiling
       FROM meter_reading t
       JOIN meter_reading y ON y.meter_id = t.meter_id AND y.reading_date = ${d} - 1 AND ${real('y')}
-      WHERE t.reading_date = ${d} AND ${judged('t')} AND ${real('t')} AND ${used('t.total_kwh', 'y.total_kwh')} > ${p.spikeFloorKwh}::numeric AND ${only}
+      WHERE t.reading_date = ${d} AND ${judged('t')} AND ${real('t')} AND ${registerUsed('t.total_kwh', 'y.total_kwh')} > ${p.spikeFloorKwh}::numeric AND ${only}
     )
     SELECT td.meter_id, CASE WHEN td.used > td.ceiling
              THEN jsonb_build_object('reason', format('used %s kWh in a day, more than the supply can deliver (%s kWh)', td.used, td.ceiling),
@@ -151,7 +145,7 @@ function veeRules(day: string, p: MeteringPolicy, only: RawBuilder<unknown>): [V
     FROM td
     CROSS JOIN LATERAL (
       SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY h.used)::numeric AS median, count(*) AS n
-      FROM (SELECT ${used('q.total_kwh', 'lag(q.total_kwh) OVER w')} AS used, q.reading_date - lag(q.reading_date) OVER w AS gap
+      FROM (SELECT ${registerUsed('q.total_kwh', 'lag(q.total_kwh) OVER w')} AS used, q.reading_date - lag(q.reading_date) OVER w AS gap
             FROM meter_reading q
             WHERE q.meter_id = td.meter_id AND q.reading_date BETWEEN ${d} - ${p.spikeHistoryDays + 1}::int AND ${d} - 1 AND ${real('q')}
             WINDOW w AS (ORDER BY q.reading_date)) h
@@ -242,16 +236,16 @@ export async function estimateCycleReadings(db: Db, day: string, at: Date, p: Me
       JOIN LATERAL (SELECT reading_date, total_kwh FROM meter_reading q WHERE q.meter_id = u.meter_id AND q.reading_date < ${d}
                       AND q.reading_date >= ${d} - ${p.estimationMaxGapDays}::int AND ${real('q')} ORDER BY q.reading_date DESC LIMIT 1) pv ON true
       LEFT JOIN LATERAL (SELECT reading_date, total_kwh FROM meter_reading q WHERE q.meter_id = u.meter_id AND q.reading_date > ${d}
-                      AND q.reading_date <= ${d} + ${p.estimationMaxGapDays}::int AND ${real('q')} AND ${used('q.total_kwh', 'pv.total_kwh')} >= 0
+                      AND q.reading_date <= ${d} + ${p.estimationMaxGapDays}::int AND ${real('q')} AND ${registerUsed('q.total_kwh', 'pv.total_kwh')} >= 0
                       ORDER BY q.reading_date LIMIT 1) nx ON true
       LEFT JOIN LATERAL (SELECT reading_date, total_kwh FROM meter_reading q WHERE q.meter_id = u.meter_id AND q.reading_date < pv.reading_date
-                      AND q.reading_date >= pv.reading_date - 30 AND ${real('q')} AND ${used('pv.total_kwh', 'q.total_kwh')} >= 0
+                      AND q.reading_date >= pv.reading_date - 30 AND ${real('q')} AND ${registerUsed('pv.total_kwh', 'q.total_kwh')} >= 0
                       ORDER BY q.reading_date LIMIT 1) fs ON true
       CROSS JOIN LATERAL (SELECT round(CASE
                WHEN nx.reading_date IS NOT NULL
-                 THEN pv.total_kwh + ${used('nx.total_kwh', 'pv.total_kwh')} * (${d} - pv.reading_date) / (nx.reading_date - pv.reading_date)
+                 THEN pv.total_kwh + ${registerUsed('nx.total_kwh', 'pv.total_kwh')} * (${d} - pv.reading_date) / (nx.reading_date - pv.reading_date)
                WHEN fs.reading_date IS NOT NULL
-                 THEN pv.total_kwh + ${used('pv.total_kwh', 'fs.total_kwh')} / (pv.reading_date - fs.reading_date) * (${d} - pv.reading_date)
+                 THEN pv.total_kwh + ${registerUsed('pv.total_kwh', 'fs.total_kwh')} / (pv.reading_date - fs.reading_date) * (${d} - pv.reading_date)
                ELSE pv.total_kwh END, 2) AS total) v
     ),
     ins AS (
