@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import {
   addDays, AppError, requireIsoDate, audit, daysBetween, forbidden, isProvinceWide, requirePermission, requireScope, today, type AppContext, type Principal,
 } from '../../platform/index.ts';
+import { occupancyOf } from '../../customers/index.ts';
 import { ingestReadings } from '../ingest/ingest.ts';
 import { listMeterReadings, listQuarantine } from '../store/queries.repository.ts';
 import {
@@ -19,13 +20,16 @@ const checkDate = (name: string, v: string) => requireIsoDate('REQUEST_DATE_INVA
 
 /**
  * Staff in scope, or the customer the meter serves. A customer sees the meter from the day its service
- * point was installed (`since`): a re-used meter's earlier days are the previous occupant's.
+ * point was installed or its occupancy began, whichever is later (`since`): a re-used meter's earlier
+ * days, and the days before a move-in (which keeps the account and its meter), are a previous occupant's.
  */
 async function meterFor(ctx: AppContext, p: Principal | undefined, address: string, permission: 'readings:read' | 'readings:write'): Promise<MeterScope & { since?: string }> {
   if (p?.kind === 'customer' && permission === 'readings:read') {
     const m = await findMeterScope(ctx.db, address);
     if (m.customerId !== p.id) throw forbidden('a customer may only see its own meter');
-    return { ...m, since: await customerMeterSince(ctx.db, m.meterId, p.id) };
+    const [installed, occupancy] = await Promise.all([customerMeterSince(ctx.db, m.meterId, p.id), occupancyOf(ctx.db, p.id)]);
+    const since = [installed, occupancy.since ?? undefined].filter((d): d is string => d !== undefined).sort().at(-1);
+    return { ...m, since };
   }
   const staff = requirePermission(p, permission);
   const m = await findMeterScope(ctx.db, address);

@@ -18,17 +18,12 @@ export interface MeterScope {
   orgPath: string | null;
 }
 
-/** The first day of the customer's own readings on the meter: those before it are a previous occupant's. */
+/** The day the customer's service point on the meter was installed: its readings before that are a previous occupant's. */
 export async function customerMeterSince(db: Db, meterId: number, customerId: number): Promise<string | undefined> {
-  // from the later of the service point's installation and the move-in that began the customer's occupancy:
-  // a move-in keeps the account and its meter, and the days before it are the former occupant's
-  const r = await sql<{ since: string }>`
-    SELECT to_char(greatest(sp.installed_on, (SELECT max(ch.effective_on) FROM customer_change ch
-                                             WHERE ch.customer_id = sp.customer_id AND ch.change_type = 'move_in' AND ch.applied_at IS NOT NULL)),
-                   'YYYY-MM-DD') AS since
-    FROM service_point sp
-    WHERE sp.meter_id = ${meterId} AND sp.customer_id = ${customerId} AND sp.removed_on IS NULL`.execute(db);
-  return r.rows[0]?.since;
+  const r = await sql<{ installed_on: string }>`
+    SELECT to_char(installed_on, 'YYYY-MM-DD') AS installed_on FROM service_point
+    WHERE meter_id = ${meterId} AND customer_id = ${customerId} AND removed_on IS NULL`.execute(db);
+  return r.rows[0]?.installed_on;
 }
 
 export async function findMeterScope(db: Db, ref: string): Promise<MeterScope> {
