@@ -1,19 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
-import { testContext, type TestContext } from '../support/db.ts';
-import { signIn, signInCustomer, testApp } from '../support/http.ts';
+import type { TestContext } from '../support/db.ts';
+import { provinceApi, signIn, signInCustomer } from '../support/http.ts';
 
 let ctx: TestContext;
 let app: FastifyInstance;
 
-beforeAll(async () => {
-  ctx = await testContext({ customers: 3000 });
-  app = await testApp(ctx);
-});
-afterAll(async () => {
-  await app?.close();
-  await ctx?.drop();
+provinceApi({ customers: 3000 }, (c, a) => {
+  ctx = c;
+  app = a;
 });
 
 async function customerInCounty(countyCode: string, offset = 0): Promise<{ number: string; comm_address: string }> {

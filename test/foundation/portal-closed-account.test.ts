@@ -2,11 +2,11 @@
  * What the customer portal offers an account that is closed (moved out), and what a portal user sees of the
  * account's changes when occupants change: only its own occupancy, never the next occupant's contact.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
-import { testContext, type TestContext } from '../support/db.ts';
-import { signIn, signInCustomer, testApp } from '../support/http.ts';
+import type { TestContext } from '../support/db.ts';
+import { provinceApi, signIn, signInCustomer } from '../support/http.ts';
 import { applyDueCustomerChanges, recordCustomerChange } from '../../src/customers/index.ts';
 import { agreeChannels, releaseBills } from '../dunning/support.ts';
 
@@ -20,13 +20,9 @@ const residents = async (n: number) => (await sql<{ id: number; number: string }
 const agreed = async (customerId: number) => (await sql<{ channel: string; contact_id: number }>`
   SELECT channel, contact_id::int FROM channel_agreement WHERE customer_id = ${customerId} AND withdrawn_at IS NULL ORDER BY priority`.execute(ctx.db)).rows;
 
-beforeAll(async () => {
-  ctx = await testContext({ customers: 200, now: '2026-03-02T10:00:00+08:00' });
-  app = await testApp(ctx);
-});
-afterAll(async () => {
-  await app?.close();
-  await ctx?.drop();
+provinceApi({ customers: 200, now: '2026-03-02T10:00:00+08:00' }, (c, a) => {
+  ctx = c;
+  app = a;
 });
 
 describe('a closed (moved-out) account in the portal', () => {

@@ -7,10 +7,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { testContext, type TestContext } from '../support/db.ts';
-import { signIn, testApp } from '../support/http.ts';
+import type { TestContext } from '../support/db.ts';
+import { provinceApi, signIn } from '../support/http.ts';
 import { issueStaffToken } from '../../src/cli/platform.commands.ts';
 import { openDatabase } from '../../src/platform/index.ts';
 import { setStaffActive } from '../../src/org/index.ts';
@@ -38,15 +38,11 @@ let ctx: TestContext;
 let app: FastifyInstance;
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
-beforeAll(async () => {
-  ctx = await testContext({ customers: 50, now: '2026-03-02T10:00:00+08:00' });
-  app = await testApp(ctx);
+provinceApi({ customers: 50, now: '2026-03-02T10:00:00+08:00' }, (c, a) => {
+  ctx = c;
+  app = a;
 });
-afterAll(async () => {
-  await app?.close();
-  await ctx?.drop();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 describe('zerotouch token', () => {
   it('issues a working token to an active staff member and refuses a deactivated one with AUTH_ACCOUNT_INACTIVE', async () => {
